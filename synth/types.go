@@ -1,0 +1,299 @@
+package synth
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"net/netip"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+)
+
+// Family is an IP family. Each family gets its own Ruleset and its own
+// netfilter table.
+type Family uint8
+
+const (
+	IPv4 Family = 4
+	IPv6 Family = 6
+)
+
+func (f Family) String() string {
+	if f == IPv6 {
+		return "ipv6"
+	}
+	return "ipv4"
+}
+
+// FamilyOf returns the family of addr (IPv4-mapped IPv6 counts as IPv4).
+func FamilyOf(addr netip.Addr) Family {
+	if addr.Unmap().Is4() {
+		return IPv4
+	}
+	return IPv6
+}
+
+// Protocol is a transport protocol in lower case, as nft spells it.
+type Protocol string
+
+const (
+	TCP  Protocol = "tcp"
+	UDP  Protocol = "udp"
+	SCTP Protocol = "sctp"
+)
+
+// Number is the IANA protocol number.
+func (p Protocol) Number() uint8 {
+	switch p {
+	case TCP:
+		return 6
+	case UDP:
+		return 17
+	case SCTP:
+		return 132
+	}
+	return 0
+}
+
+// Config is what the model needs to know about the node it renders for.
+// It is passed in, never read from globals, so tests run in parallel.
+type Config struct {
+	// NodeName selects the endpoints that are local to this node.
+	NodeName string
+	// NodeIPs are the node's own non-loopback addresses. When empty, they are
+	// taken from the Node object named NodeName in the Input, if any.
+	NodeIPs []netip.Addr
+	// NodePortAddresses restricts NodePorts to node IPs inside these
+	// prefixes. Empty means every node IP.
+	NodePortAddresses []netip.Prefix
+	// NodeZone is this node's topology zone. When empty it is taken from the
+	// Node object's topology.kubernetes.io/zone label.
+	NodeZone string
+	// ClusterCIDRs are the pod ranges; traffic from them is "inside the
+	// cluster". Empty means unknown: no source-based masquerade decisions.
+	ClusterCIDRs []netip.Prefix
+	// ServiceCIDRs are the ClusterIP ranges; traffic to an address inside
+	// them that no Service holds is dropped.
+	ServiceCIDRs []netip.Prefix
+	// MasqueradeAll masquerades every packet sent to a Service.
+	MasqueradeAll bool
+	// ExternalIPAllowList, when not empty, keeps only externalIPs inside
+	// these prefixes; others are skipped with a warning.
+	ExternalIPAllowList []netip.Prefix
+}
+
+// Input is the cluster state the model reads.
+type Input struct {
+	Services       []*corev1.Service
+	EndpointSlices []*discoveryv1.EndpointSlice
+	Nodes          []*corev1.Node
+}
+
+// Result is the output of Build.
+type Result struct {
+	IPv4     *Ruleset
+	IPv6     *Ruleset
+	Warnings []Warning
+}
+
+// Rulesets returns the rulesets of both families, IPv4 first.
+func (r *Result) Rulesets() []*Ruleset { return []*Ruleset{r.IPv4, r.IPv6} }
+
+// Ruleset returns the ruleset of family f.
+func (r *Result) Ruleset(f Family) *Ruleset {
+	if f == IPv6 {
+		return r.IPv6
+	}
+	return r.IPv4
+}
+
+// Warning reports input that was skipped.
+type Warning struct {
+	// Object names the offending object, e.g. "Service default/web".
+	Object string
+	// Reason is a short CamelCase cause, usable as a metric label.
+	Reason string
+	// Message explains what was skipped and why.
+	Message string
+}
+
+func (w Warning) String() string {
+	return fmt.Sprintf("%s: %s: %s", w.Object, w.Reason, w.Message)
+}
+
+// Ruleset is everything one IP family of one node needs, as plain sorted data.
+type Ruleset struct {
+	Family Family
+	// NodeIPs are all of the node's addresses of this family (the tracer
+	// treats them as traffic from the node itself).
+	NodeIPs []netip.Addr
+	// NodePortAddrs are the addresses NodePorts answer on.
+	NodePortAddrs []netip.Addr
+	// ClusterCIDRs are the pod ranges of this family.
+	ClusterCIDRs []netip.Prefix
+	// ServiceCIDRs are the service ranges of this family.
+	ServiceCIDRs []netip.Prefix
+	// ClusterIPs are all allocated ClusterIPs of this family held by the
+	// Services in the ruleset; a packet to one of them on a port no Service
+	// serves is rejected.
+	ClusterIPs []netip.Addr
+	// MasqueradeAll masquerades every packet sent to a Service.
+	MasqueradeAll bool
+	// Services are the service ports, sorted by Name.
+	Services []ServicePort
+}
+
+// ServicePortName identifies one port of one Service.
+type ServicePortName struct {
+	Namespace string
+	Name      string
+	Port      string // the port's name; may be empty for single-port Services
+	Protocol  Protocol
+}
+
+// String gives "namespace/name:port/protocol" (":port" left out when the port has no name).
+func (n ServicePortName) String() string {
+	s := n.Namespace + "/" + n.Name
+	if n.Port != "" {
+		s += ":" + n.Port
+	}
+	return s + "/" + string(n.Protocol)
+}
+
+// Compare orders names by namespace, name, port name, protocol.
+func (n ServicePortName) Compare(o ServicePortName) int {
+	switch {
+	case n.Namespace != o.Namespace:
+		return cmpString(n.Namespace, o.Namespace)
+	case n.Name != o.Name:
+		return cmpString(n.Name, o.Name)
+	case n.Port != o.Port:
+		return cmpString(n.Port, o.Port)
+	}
+	return cmpString(string(n.Protocol), string(o.Protocol))
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ServicePort is one port of one Service, in one family, with every
+// decision already taken.
+type ServicePort struct {
+	Name ServicePortName
+	// ID is a short stable identifier (16 base32 characters) derived from
+	// Name and family, used to name chains.
+	ID string
+
+	ClusterIP netip.Addr
+	Port      uint16
+	// NodePort is 0 when the Service has none.
+	NodePort        uint16
+	ExternalIPs     []netip.Addr
+	LoadBalancerIPs []netip.Addr
+	// SourceRanges limits who may reach LoadBalancerIPs (empty: everyone).
+	// When a node IP is inside the ranges the load-balancer IPs themselves
+	// are included, so hairpin traffic through the load balancer works.
+	SourceRanges []netip.Prefix
+
+	InternalPolicyLocal bool
+	ExternalPolicyLocal bool
+	// HealthCheckNodePort is set for externalTrafficPolicy Local LoadBalancers.
+	HealthCheckNodePort uint16
+	// AffinitySeconds is the ClientIP session affinity timeout; 0 means none.
+	AffinitySeconds int32
+
+	// ClusterEndpoints serve the "Cluster" traffic policy: every usable
+	// endpoint (topology-filtered when hints apply).
+	ClusterEndpoints []Endpoint
+	// LocalEndpoints serve the "Local" traffic policies: the endpoints on
+	// this node.
+	LocalEndpoints []Endpoint
+}
+
+// Endpoint is one backend of a ServicePort.
+type Endpoint struct {
+	Addr netip.Addr
+	Port uint16
+	// Local is true when the endpoint runs on this node.
+	Local bool
+	// Terminating is true when the endpoint is serving but terminating
+	// (used only when no ready endpoint exists).
+	Terminating bool
+}
+
+// AddrPort returns the endpoint's address and port.
+func (e Endpoint) AddrPort() netip.AddrPort { return netip.AddrPortFrom(e.Addr, e.Port) }
+
+// InternalEndpoints are the endpoints for traffic to the ClusterIP.
+func (sp *ServicePort) InternalEndpoints() []Endpoint {
+	if sp.InternalPolicyLocal {
+		return sp.LocalEndpoints
+	}
+	return sp.ClusterEndpoints
+}
+
+// ExternalEndpoints are the endpoints for traffic from outside the cluster
+// to NodePorts, external IPs and load-balancer IPs.
+func (sp *ServicePort) ExternalEndpoints() []Endpoint {
+	if sp.ExternalPolicyLocal {
+		return sp.LocalEndpoints
+	}
+	return sp.ClusterEndpoints
+}
+
+// HasEndpoints reports whether any traffic policy has an endpoint. A
+// ServicePort without endpoints rejects everything.
+func (sp *ServicePort) HasEndpoints() bool {
+	return len(sp.ClusterEndpoints) > 0 || len(sp.LocalEndpoints) > 0
+}
+
+// HasExternal reports whether the port has any entry point besides its ClusterIP.
+func (sp *ServicePort) HasExternal() bool {
+	return sp.NodePort != 0 || len(sp.ExternalIPs) > 0 || len(sp.LoadBalancerIPs) > 0
+}
+
+// AllEndpoints returns the union of cluster and local endpoints, sorted,
+// without duplicates: every endpoint some chain can jump to.
+func (sp *ServicePort) AllEndpoints() []Endpoint {
+	out := append([]Endpoint(nil), sp.ClusterEndpoints...)
+	for _, ep := range sp.LocalEndpoints {
+		if !containsEndpoint(out, ep) {
+			out = append(out, ep)
+		}
+	}
+	sortEndpoints(out)
+	return out
+}
+
+func containsEndpoint(eps []Endpoint, ep Endpoint) bool {
+	for _, e := range eps {
+		if e.Addr == ep.Addr && e.Port == ep.Port {
+			return true
+		}
+	}
+	return false
+}
+
+// EndpointID is a short stable identifier for an endpoint of this port,
+// used to name endpoint chains.
+func (sp *ServicePort) EndpointID(ep Endpoint) string {
+	return shortHash(sp.ID + "|" + ep.AddrPort().String())
+}
+
+// shortHash is 16 base32 characters of SHA-256, like kube-proxy's chain names.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base32.StdEncoding.EncodeToString(sum[:])[:16]
+}
+
+func portID(name ServicePortName, f Family) string {
+	return shortHash(f.String() + "|" + name.String())
+}

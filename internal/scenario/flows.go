@@ -106,3 +106,31 @@ func parseExpect(expect, masq string) (Expect, error) {
 	slices.SortFunc(e.Endpoints, netip.AddrPort.Compare)
 	return e, nil
 }
+
+// CheckTrace compares a tracer result with a flow's expectation.
+func CheckTrace(f Flow, tr synth.Trace) error {
+	if tr.Verdict != f.Expect.Verdict {
+		return fmt.Errorf("verdict %s, want %s", tr.Verdict, f.Expect.Verdict)
+	}
+	if tr.Verdict != synth.VerdictDNAT {
+		return nil
+	}
+	if !slices.Equal(tr.Endpoints, f.Expect.Endpoints) {
+		return fmt.Errorf("endpoints %v, want %v", tr.Endpoints, f.Expect.Endpoints)
+	}
+	if got := TraceMasq(tr); got != f.Expect.Masq {
+		return fmt.Errorf("masquerade %s, want %s", got, f.Expect.Masq)
+	}
+	return nil
+}
+
+// TraceMasq renders a trace's masquerade decision in the table's words.
+func TraceMasq(tr synth.Trace) string {
+	switch {
+	case tr.Masquerade:
+		return "yes"
+	case tr.Hairpin:
+		return "hairpin"
+	}
+	return "no"
+}

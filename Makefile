@@ -1,0 +1,32 @@
+# svcnat — see README.md. Every target that touches netfilter does so only
+# inside network namespaces it creates (tests need root).
+
+GO       ?= go
+BIN      := bin
+PKGS     := ./...
+TESTFLAGS ?= -timeout 20m
+
+.PHONY: all build test vet fmt-check unit update demo bench e2e clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/svcnat ./cmd/svcnat
+	$(GO) build -o $(BIN)/svcnat-gen ./cmd/svcnat-gen
+
+## test: everything CI runs: formatting, vet, unit, golden, netns and smoke tests.
+test: fmt-check vet
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## update: rewrite golden sections of testdata/*.txtar.
+update:
+	$(GO) test ./... -run 'Golden|Scenario' -update
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,193 @@
+package synth
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Build turns cluster state into one Ruleset per family. It never fails:
+// whatever cannot be programmed is skipped and reported in Warnings.
+func Build(in Input, cfg Config) Result {
+	w := &warnings{}
+	node := resolveNode(in, cfg)
+	idx := indexSlices(in.EndpointSlices, w)
+	services := parseServices(in.Services, cfg, w)
+
+	res := Result{}
+	for _, f := range []Family{IPv4, IPv6} {
+		rs := newRuleset(f, cfg, node)
+		claims := claimSet{}
+		for _, si := range services {
+			rs.addService(si, idx, node, claims, w)
+		}
+		rs.ClusterIPs = sortAddrs(rs.ClusterIPs)
+		slices.SortFunc(rs.Services, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
+		if f == IPv4 {
+			res.IPv4 = rs
+		} else {
+			res.IPv6 = rs
+		}
+	}
+	res.Warnings = w.sorted()
+	return res
+}
+
+func newRuleset(f Family, cfg Config, node nodeFacts) *Ruleset {
+	return &Ruleset{
+		Family:        f,
+		NodeIPs:       familyAddrs(node.ips, f),
+		NodePortAddrs: nodePortAddrs(node.ips, cfg.NodePortAddresses, f),
+		ClusterCIDRs:  familyPrefixes(cfg.ClusterCIDRs, f),
+		ServiceCIDRs:  familyPrefixes(cfg.ServiceCIDRs, f),
+		MasqueradeAll: cfg.MasqueradeAll,
+	}
+}
+
+// parseServices validates every Service and orders them oldest first, so
+// that conflicts are won by the oldest claim (then by namespace/name).
+func parseServices(all []*corev1.Service, cfg Config, w *warnings) []*serviceInfo {
+	var out []*serviceInfo
+	for _, svc := range all {
+		if svc == nil || !wantsRules(svc) {
+			continue
+		}
+		if si := parseService(svc, cfg, w); si != nil {
+			out = append(out, si)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return olderFirst(out[i].svc, out[j].svc) < 0 })
+	return out
+}
+
+func olderFirst(a, b *corev1.Service) int {
+	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
+	return cmp.Or(ta.Compare(tb), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+}
+
+// addService adds the ports of si that have a ClusterIP in this family.
+func (rs *Ruleset) addService(si *serviceInfo, idx sliceIndex, node nodeFacts, claims claimSet, w *warnings) {
+	clusterIP, ok := si.clusterIPs[rs.Family]
+	if !ok {
+		return
+	}
+	rs.ClusterIPs = append(rs.ClusterIPs, clusterIP)
+	slicesOf := idx[si.svc.Namespace+"/"+si.svc.Name]
+	for _, pi := range si.ports {
+		sp := rs.servicePort(si, pi, clusterIP)
+		if !claims.claim(&sp, si.object, w) {
+			continue
+		}
+		raw := endpointsFor(slicesOf, pi, rs.Family, w)
+		sp.ClusterEndpoints, sp.LocalEndpoints = categorize(raw, node, si.topology, sp.InternalPolicyLocal || sp.ExternalPolicyLocal)
+		rs.Services = append(rs.Services, sp)
+	}
+}
+
+func (rs *Ruleset) servicePort(si *serviceInfo, pi portInfo, clusterIP netip.Addr) ServicePort {
+	name := ServicePortName{Namespace: si.svc.Namespace, Name: si.svc.Name, Port: pi.name, Protocol: pi.proto}
+	sp := ServicePort{
+		Name:                name,
+		ID:                  portID(name, rs.Family),
+		ClusterIP:           clusterIP,
+		Port:                pi.port,
+		NodePort:            pi.nodePort,
+		ExternalIPs:         sortAddrs(familyAddrs(si.externalIPs, rs.Family)),
+		LoadBalancerIPs:     sortAddrs(familyAddrs(si.lbIPs, rs.Family)),
+		InternalPolicyLocal: si.itpLocal,
+		ExternalPolicyLocal: si.etpLocal,
+		HealthCheckNodePort: si.hcNodePort,
+		AffinitySeconds:     si.affinity,
+	}
+	sp.SourceRanges = rs.sourceRanges(si.ranges, sp.LoadBalancerIPs)
+	return sp
+}
+
+// sourceRanges keeps the ranges of this family. When a node IP is inside
+// them, the load-balancer IPs are allowed as sources too, so traffic that
+// hairpins through the load balancer (source NATed to the LB IP) passes.
+func (rs *Ruleset) sourceRanges(all []netip.Prefix, lbIPs []netip.Addr) []netip.Prefix {
+	ranges := familyPrefixes(all, rs.Family)
+	if len(ranges) == 0 || len(lbIPs) == 0 {
+		return ranges
+	}
+	for _, ip := range rs.NodeIPs {
+		if prefixesContain(ranges, ip) {
+			for _, lb := range lbIPs {
+				ranges = append(ranges, netip.PrefixFrom(lb, lb.BitLen()))
+			}
+			break
+		}
+	}
+	return sortPrefixes(ranges)
+}
+
+// claimSet gives each (address, protocol, port) and (protocol, nodePort) to
+// one service port only: two owners would make the kernel's maps ambiguous.
+type claimSet map[string]string
+
+func (c claimSet) claim(sp *ServicePort, object string, w *warnings) bool {
+	clusterKey := fmt.Sprintf("%s %s %d", sp.ClusterIP, sp.Name.Protocol, sp.Port)
+	if owner, taken := c[clusterKey]; taken {
+		w.add(object, "DuplicateClusterIPPort", "%s:%d/%s is already served by %s; the port is skipped",
+			sp.ClusterIP, sp.Port, sp.Name.Protocol, owner)
+		return false
+	}
+	c[clusterKey] = sp.Name.String()
+	if sp.NodePort != 0 {
+		key := fmt.Sprintf("nodeport %s %d", sp.Name.Protocol, sp.NodePort)
+		if owner, taken := c[key]; taken {
+			w.add(object, "DuplicateNodePort", "nodePort %d/%s is already used by %s; the NodePort is skipped",
+				sp.NodePort, sp.Name.Protocol, owner)
+			sp.NodePort = 0
+		} else {
+			c[key] = sp.Name.String()
+		}
+	}
+	sp.ExternalIPs = c.claimAddrs(sp, sp.ExternalIPs, object, w)
+	sp.LoadBalancerIPs = c.claimAddrs(sp, sp.LoadBalancerIPs, object, w)
+	return true
+}
+
+func (c claimSet) claimAddrs(sp *ServicePort, addrs []netip.Addr, object string, w *warnings) []netip.Addr {
+	var kept []netip.Addr
+	for _, a := range addrs {
+		key := fmt.Sprintf("%s %s %d", a, sp.Name.Protocol, sp.Port)
+		if owner, taken := c[key]; taken && owner != sp.Name.String() {
+			w.add(object, "DuplicateExternalIPPort", "%s:%d/%s is already served by %s; skipped", a, sp.Port, sp.Name.Protocol, owner)
+			continue
+		}
+		c[key] = sp.Name.String()
+		kept = append(kept, a)
+	}
+	return kept
+}
+
+// warnings collects Warnings without duplicates.
+type warnings struct {
+	list []Warning
+	seen map[Warning]bool
+}
+
+func (w *warnings) add(object, reason, format string, args ...any) {
+	wn := Warning{Object: object, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	if w.seen == nil {
+		w.seen = map[Warning]bool{}
+	}
+	if !w.seen[wn] {
+		w.seen[wn] = true
+		w.list = append(w.list, wn)
+	}
+}
+
+func (w *warnings) sorted() []Warning {
+	out := slices.Clone(w.list)
+	slices.SortStableFunc(out, func(a, b Warning) int {
+		return cmp.Or(cmp.Compare(a.Object, b.Object), cmp.Compare(a.Reason, b.Reason), cmp.Compare(a.Message, b.Message))
+	})
+	return out
+}

@@ -1,0 +1,116 @@
+package nftables
+
+import (
+	"net/netip"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// table is the intermediate model of one svcnat table. Both the nft text
+// and the netlink messages are produced from it.
+type table struct {
+	family synth.Family
+	sets   []*set   // in declaration order
+	chains []*chain // base chains first, then regular chains in order of creation
+}
+
+// setKind says what the keys (and values) of a set are.
+type setKind int
+
+const (
+	kindAddr          setKind = iota // ipv4_addr / ipv6_addr
+	kindPrefix                       // interval set of addresses
+	kindAddrProtoPort                // addr . inet_proto . inet_service : verdict
+	kindProtoPort                    // inet_proto . inet_service : verdict
+	kindAffinity                     // addr, dynamic, with timeout
+)
+
+type set struct {
+	name    string
+	kind    setKind
+	timeout int32 // seconds; kindAffinity only
+	elems   []elem
+}
+
+func (s *set) isMap() bool { return s.kind == kindAddrProtoPort || s.kind == kindProtoPort }
+
+// elem is one element; which fields count depends on the set's kind.
+type elem struct {
+	addr    netip.Addr
+	prefix  netip.Prefix
+	proto   synth.Protocol
+	port    uint16
+	verdict verdict
+	comment string
+}
+
+// verdictKind enumerates the verdicts svcnat uses.
+type verdictKind int
+
+const (
+	vNone verdictKind = iota
+	vGoto
+	vJump
+	vDrop
+	vReturn
+)
+
+type verdict struct {
+	kind  verdictKind
+	chain string
+}
+
+func goTo(c string) verdict { return verdict{kind: vGoto, chain: c} }
+
+// hook makes a chain a base chain.
+type hook struct {
+	typ      string // "nat" or "filter"
+	hook     string // "prerouting", "input", ...
+	priority int32
+}
+
+type chain struct {
+	name  string
+	hook  *hook
+	rules []rule
+}
+
+type rule struct {
+	stmts   []stmt
+	comment string
+}
+
+func (c *chain) add(comment string, stmts ...stmt) {
+	c.rules = append(c.rules, rule{stmts: stmts, comment: comment})
+}
+
+func (t *table) newChain(name string, h *hook) *chain {
+	c := &chain{name: name, hook: h}
+	t.chains = append(t.chains, c)
+	return c
+}
+
+func (t *table) newSet(name string, kind setKind) *set {
+	s := &set{name: name, kind: kind}
+	t.sets = append(t.sets, s)
+	return s
+}
+
+func (t *table) set(name string) *set {
+	for _, s := range t.sets {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+func (t *table) counts() (rules, elems int) {
+	for _, c := range t.chains {
+		rules += len(c.rules)
+	}
+	for _, s := range t.sets {
+		elems += len(s.elems)
+	}
+	return rules, elems
+}

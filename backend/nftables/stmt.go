@@ -1,0 +1,314 @@
+package nftables
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// stmt is one match or statement of a rule. Each knows its nft text and its
+// netlink expressions, side by side, so the two cannot drift.
+type stmt interface {
+	text(f synth.Family) string
+	exprs(f synth.Family) []expr.Any
+}
+
+// field names which address of the IP header a statement looks at.
+type field int
+
+const (
+	saddr field = iota
+	daddr
+)
+
+func (fd field) String() string {
+	if fd == saddr {
+		return "saddr"
+	}
+	return "daddr"
+}
+
+func ipKeyword(f synth.Family) string {
+	if f == synth.IPv6 {
+		return "ip6"
+	}
+	return "ip"
+}
+
+func addrLen(f synth.Family) uint32 {
+	if f == synth.IPv6 {
+		return 16
+	}
+	return 4
+}
+
+// loadAddr loads the source or destination address into reg.
+func loadAddr(f synth.Family, fd field, reg uint32) expr.Any {
+	off := uint32(12) // IPv4 saddr
+	if f == synth.IPv6 {
+		off = 8
+	}
+	if fd == daddr {
+		off += addrLen(f)
+	}
+	return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: addrLen(f)}
+}
+
+// loadDport loads the transport destination port (th dport) into reg.
+func loadDport(reg uint32) expr.Any {
+	return &expr.Payload{DestRegister: reg, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2}
+}
+
+func loadL4proto(reg uint32) expr.Any { return &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: reg} }
+
+func addrBytes(a netip.Addr) []byte { return a.AsSlice() }
+
+func native32(v uint32) []byte { return binaryutil.NativeEndian.PutUint32(v) }
+
+// vmapStmt looks a concatenated key up in a verdict map.
+type vmapStmt struct {
+	withAddr bool // key is daddr . l4proto . dport, else l4proto . dport
+	set      string
+}
+
+func (s vmapStmt) text(f synth.Family) string {
+	key := "meta l4proto . th dport"
+	if s.withAddr {
+		key = ipKeyword(f) + " daddr . " + key
+	}
+	return key + " vmap @" + s.set
+}
+
+func (s vmapStmt) exprs(f synth.Family) []expr.Any {
+	// Concatenations use 32-bit registers: the address fills reg 1 (4 or 16
+	// bytes), the protocol and port each take the next 4-byte slot.
+	var out []expr.Any
+	next := uint32(8) // NFT_REG32_00, which overlays reg 1
+	if s.withAddr {
+		out = append(out, loadAddr(f, daddr, 1))
+		next += addrLen(f) / 4
+	}
+	protoReg := next
+	if protoReg == 8 {
+		protoReg = 1
+	}
+	out = append(out, loadL4proto(protoReg), loadDport(next+1))
+	return append(out, &expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: s.set})
+}
+
+// inSetStmt matches an address against a named set.
+type inSetStmt struct {
+	fd     field
+	set    string
+	negate bool
+}
+
+func (s inSetStmt) text(f synth.Family) string {
+	op := ""
+	if s.negate {
+		op = "!= "
+	}
+	return fmt.Sprintf("%s %s %s@%s", ipKeyword(f), s.fd, op, s.set)
+}
+
+func (s inSetStmt) exprs(f synth.Family) []expr.Any {
+	return []expr.Any{loadAddr(f, s.fd, 1), &expr.Lookup{SourceRegister: 1, SetName: s.set, Invert: s.negate}}
+}
+
+// prefixStmt matches an address against one prefix (or one address).
+type prefixStmt struct {
+	fd     field
+	prefix netip.Prefix
+}
+
+func (s prefixStmt) text(f synth.Family) string {
+	if s.prefix.IsSingleIP() {
+		return fmt.Sprintf("%s %s %s", ipKeyword(f), s.fd, s.prefix.Addr())
+	}
+	return fmt.Sprintf("%s %s %s", ipKeyword(f), s.fd, s.prefix)
+}
+
+func (s prefixStmt) exprs(f synth.Family) []expr.Any {
+	out := []expr.Any{loadAddr(f, s.fd, 1)}
+	if !s.prefix.IsSingleIP() {
+		n := addrLen(f)
+		out = append(out, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: n,
+			Mask: prefixMask(s.prefix), Xor: make([]byte, n)})
+	}
+	return append(out, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: addrBytes(s.prefix.Masked().Addr())})
+}
+
+func prefixMask(p netip.Prefix) []byte {
+	mask := make([]byte, p.Addr().BitLen()/8)
+	for i := 0; i < p.Bits(); i++ {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
+	return mask
+}
+
+// fibLocalStmt matches when the source or destination address is local.
+type fibLocalStmt struct{ fd field }
+
+func (s fibLocalStmt) text(synth.Family) string { return "fib " + s.fd.String() + " type local" }
+
+func (s fibLocalStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Fib{Register: 1, ResultADDRTYPE: true, FlagSADDR: s.fd == saddr, FlagDADDR: s.fd == daddr},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: native32(unix.RTN_LOCAL)},
+	}
+}
+
+// l4protoStmt matches the transport protocol.
+type l4protoStmt struct{ proto synth.Protocol }
+
+func (s l4protoStmt) text(synth.Family) string { return "meta l4proto " + string(s.proto) }
+
+func (s l4protoStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{loadL4proto(1), &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{s.proto.Number()}}}
+}
+
+// numgenStmt matches with probability 1/mod.
+type numgenStmt struct{ mod uint32 }
+
+func (s numgenStmt) text(synth.Family) string { return fmt.Sprintf("numgen random mod %d 0", s.mod) }
+
+func (s numgenStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Numgen{Register: 1, Modulus: s.mod, Type: unix.NFT_NG_RANDOM},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: native32(0)},
+	}
+}
+
+// markMasqStmt sets MasqMark.
+type markMasqStmt struct{}
+
+func (markMasqStmt) text(synth.Family) string {
+	return fmt.Sprintf("meta mark set meta mark | 0x%08x", MasqMark)
+}
+
+func (markMasqStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(^MasqMark), Xor: native32(MasqMark)},
+		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+	}
+}
+
+// clearMasqStmt clears MasqMark, so the mark does not leak to later hooks.
+type clearMasqStmt struct{}
+
+func (clearMasqStmt) text(synth.Family) string {
+	return fmt.Sprintf("meta mark set meta mark ^ 0x%08x", MasqMark)
+}
+
+func (clearMasqStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(0xffffffff), Xor: native32(MasqMark)},
+		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+	}
+}
+
+// noMasqMarkStmt matches packets without MasqMark.
+type noMasqMarkStmt struct{}
+
+func (noMasqMarkStmt) text(synth.Family) string {
+	return fmt.Sprintf("meta mark & 0x%08x == 0x00000000", MasqMark)
+}
+
+func (noMasqMarkStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(MasqMark), Xor: native32(0)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: native32(0)},
+	}
+}
+
+// masqStmt masquerades with fully random source ports (avoids SNAT port
+// collisions between nodes, as kube-proxy does).
+type masqStmt struct{}
+
+func (masqStmt) text(synth.Family) string      { return "masquerade fully-random" }
+func (masqStmt) exprs(synth.Family) []expr.Any { return []expr.Any{&expr.Masq{FullyRandom: true}} }
+
+// dnatStmt rewrites the destination to one endpoint.
+type dnatStmt struct{ to netip.AddrPort }
+
+func (s dnatStmt) text(synth.Family) string { return "dnat to " + s.to.String() }
+
+func (s dnatStmt) exprs(f synth.Family) []expr.Any {
+	fam := uint32(unix.NFPROTO_IPV4)
+	if f == synth.IPv6 {
+		fam = unix.NFPROTO_IPV6
+	}
+	port := make([]byte, 2)
+	binary.BigEndian.PutUint16(port, s.to.Port())
+	return []expr.Any{
+		&expr.Immediate{Register: 1, Data: addrBytes(s.to.Addr())},
+		&expr.Immediate{Register: 2, Data: port},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: fam, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	}
+}
+
+// updateStmt remembers the source address in an affinity set.
+type updateStmt struct{ set string }
+
+func (s updateStmt) text(f synth.Family) string {
+	return fmt.Sprintf("update @%s { %s saddr }", s.set, ipKeyword(f))
+}
+
+func (s updateStmt) exprs(f synth.Family) []expr.Any {
+	return []expr.Any{loadAddr(f, saddr, 1), &expr.Dynset{SrcRegKey: 1, SetName: s.set, Operation: uint32(unix.NFT_DYNSET_OP_UPDATE)}}
+}
+
+// rejectStmt rejects with ICMP(v6) port unreachable.
+type rejectStmt struct{}
+
+func (rejectStmt) text(synth.Family) string { return "reject" }
+
+func (rejectStmt) exprs(f synth.Family) []expr.Any {
+	code := uint8(3) // ICMP_PORT_UNREACH
+	if f == synth.IPv6 {
+		code = 4 // ICMPV6_PORT_UNREACH
+	}
+	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: code}}
+}
+
+// verdictStmt ends a rule with a verdict.
+type verdictStmt struct{ v verdict }
+
+func (s verdictStmt) text(synth.Family) string { return s.v.String() }
+
+func (s verdictStmt) exprs(synth.Family) []expr.Any { return []expr.Any{s.v.expr()} }
+
+func (v verdict) String() string {
+	switch v.kind {
+	case vGoto:
+		return "goto " + v.chain
+	case vJump:
+		return "jump " + v.chain
+	case vDrop:
+		return "drop"
+	case vReturn:
+		return "return"
+	}
+	return ""
+}
+
+func (v verdict) expr() *expr.Verdict {
+	switch v.kind {
+	case vGoto:
+		return &expr.Verdict{Kind: expr.VerdictGoto, Chain: v.chain}
+	case vJump:
+		return &expr.Verdict{Kind: expr.VerdictJump, Chain: v.chain}
+	case vDrop:
+		return &expr.Verdict{Kind: expr.VerdictDrop}
+	}
+	return &expr.Verdict{Kind: expr.VerdictReturn}
+}

@@ -1,0 +1,164 @@
+package nftables
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// familyKeyword is the nft family of the table.
+func familyKeyword(f synth.Family) string { return ipKeyword(f) }
+
+func addrType(f synth.Family) string {
+	if f == synth.IPv6 {
+		return "ipv6_addr"
+	}
+	return "ipv4_addr"
+}
+
+// key is the element's key as nft prints it; it also identifies the
+// element when diffing.
+func (e elem) key() string {
+	switch {
+	case e.prefix.IsValid() && e.prefix.IsSingleIP():
+		return e.prefix.Addr().String()
+	case e.prefix.IsValid():
+		return e.prefix.String()
+	case e.addr.IsValid() && e.proto != "":
+		return fmt.Sprintf("%s . %s . %d", e.addr, e.proto, e.port)
+	case e.addr.IsValid():
+		return e.addr.String()
+	}
+	return fmt.Sprintf("%s . %d", e.proto, e.port)
+}
+
+// text is the element as written inside `elements = { ... }`.
+func (e elem) text() string {
+	s := e.key()
+	if e.comment != "" {
+		s += ` comment "` + e.comment + `"`
+	}
+	if e.verdict.kind != vNone {
+		s += " : " + e.verdict.String()
+	}
+	return s
+}
+
+func (s *set) typeText(f synth.Family) string {
+	switch s.kind {
+	case kindAddrProtoPort:
+		return addrType(f) + " . inet_proto . inet_service : verdict"
+	case kindProtoPort:
+		return "inet_proto . inet_service : verdict"
+	}
+	return addrType(f)
+}
+
+func (s *set) keyword() string {
+	if s.isMap() {
+		return "map"
+	}
+	return "set"
+}
+
+// declText is the set's declaration without elements, e.g. for `add set`.
+func (s *set) declLines(f synth.Family) []string {
+	lines := []string{"type " + s.typeText(f)}
+	switch s.kind {
+	case kindPrefix:
+		lines = append(lines, "flags interval")
+	case kindAffinity:
+		lines = append(lines, "flags dynamic,timeout", "timeout "+strconv.Itoa(int(s.timeout))+"s")
+	}
+	return lines
+}
+
+// prioText names a priority the way nft 1.0.6 accepts it: "dstnat" only
+// in prerouting (the output hook needs the number).
+func prioText(h *hook) string {
+	p := h.priority
+	if h.hook == "output" && p < prioFilter-10 {
+		return strconv.Itoa(int(p))
+	}
+	switch p {
+	case prioDstNAT:
+		return "dstnat"
+	case prioSrcNAT:
+		return "srcnat"
+	case prioDstNAT - 10:
+		return "dstnat - 10"
+	case prioFilter - 10:
+		return "filter - 10"
+	}
+	return strconv.Itoa(int(p))
+}
+
+func (h *hook) text() string {
+	return fmt.Sprintf("type %s hook %s priority %s; policy accept;", h.typ, h.hook, prioText(h))
+}
+
+func (r rule) text(f synth.Family) string {
+	parts := make([]string, 0, len(r.stmts)+1)
+	for _, s := range r.stmts {
+		parts = append(parts, s.text(f))
+	}
+	if r.comment != "" {
+		parts = append(parts, `comment "`+comment(r.comment)+`"`)
+	}
+	return strings.Join(parts, " ")
+}
+
+// render writes the table as one nft block. The leading add+delete makes the
+// script replace an existing table atomically instead of failing or merging.
+func (t *table) render(b *strings.Builder) {
+	fam := familyKeyword(t.family)
+	fmt.Fprintf(b, "add table %s %s\ndelete table %s %s\n", fam, TableName, fam, TableName)
+	fmt.Fprintf(b, "table %s %s {\n", fam, TableName)
+	for _, s := range t.sets {
+		fmt.Fprintf(b, "\t%s %s {\n", s.keyword(), s.name)
+		for _, l := range s.declLines(t.family) {
+			fmt.Fprintf(b, "\t\t%s\n", l)
+		}
+		if len(s.elems) > 0 {
+			b.WriteString("\t\telements = {")
+			for i, e := range s.elems {
+				sep := ","
+				if i == len(s.elems)-1 {
+					sep = " }"
+				}
+				fmt.Fprintf(b, "\n\t\t\t%s%s", e.text(), sep)
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\t}\n")
+	}
+	for _, c := range t.chains {
+		fmt.Fprintf(b, "\n\tchain %s {\n", c.name)
+		if c.hook != nil {
+			fmt.Fprintf(b, "\t\t%s\n", c.hook.text())
+		}
+		for _, r := range c.rules {
+			fmt.Fprintf(b, "\t\t%s\n", r.text(t.family))
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
+}
+
+// Render returns the nft script for rs: one block per non-nil Ruleset.
+func Render(rs []*synth.Ruleset) ([]byte, error) {
+	var b strings.Builder
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		t, err := buildTable(r)
+		if err != nil {
+			return nil, err
+		}
+		t.render(&b)
+	}
+	return []byte(b.String()), nil
+}

@@ -1,0 +1,48 @@
+package iptables
+
+import "strings"
+
+// JumpRule is a rule svcnat inserts at the top of a built-in chain to hook
+// its own chains in.
+type JumpRule struct {
+	Table string
+	Chain string
+	// Spec is the rule, one argument per element (go-iptables form).
+	Spec []string
+}
+
+func (j JumpRule) String() string {
+	return "-t " + j.Table + " -I " + j.Chain + " " + quoteArgs(j.Spec)
+}
+
+// JumpRules are the rules in built-in chains that lead into svcnat's
+// chains; they are the same for both families. They are inserted with
+// go-iptables, not restored, because --noflush would append a copy on
+// every sync.
+func JumpRules() []JumpRule {
+	portals := jumpSpec("svcnat service portals", chainServices)
+	filter := jumpSpec("svcnat reject and drop", chainFilter)
+	return []JumpRule{
+		{"nat", "PREROUTING", portals},
+		{"nat", "OUTPUT", portals},
+		{"nat", "POSTROUTING", jumpSpec("svcnat masquerade", chainPostrout)},
+		{"filter", "INPUT", filter},
+		{"filter", "FORWARD", filter},
+		{"filter", "OUTPUT", filter},
+	}
+}
+
+func jumpSpec(text, target string) []string {
+	return []string{"-m", "comment", "--comment", text, "-j", target}
+}
+
+func quoteArgs(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \"") {
+			a = `"` + a + `"`
+		}
+		out[i] = a
+	}
+	return strings.Join(out, " ")
+}

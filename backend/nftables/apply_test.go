@@ -1,0 +1,100 @@
+package nftables
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/synth"
+)
+
+func newBackend(t testing.TB, ns string) *Backend {
+	t.Helper()
+	b, err := New(backend.Options{NetNS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+var handles = regexp.MustCompile(` # handle \d+`)
+
+// listing is `nft list table` of both families, normalized for comparison.
+func listing(t testing.TB, ns string) string {
+	t.Helper()
+	var out strings.Builder
+	for _, fam := range []string{"ip", "ip6"} {
+		s, err := nftIn(t, ns, "list", "table", fam, TableName)
+		if err != nil && !strings.Contains(s, "No such file") {
+			t.Fatalf("nft list table %s: %v\n%s", fam, err, s)
+		}
+		if err == nil {
+			out.WriteString(handles.ReplaceAllString(s, ""))
+		}
+	}
+	return out.String()
+}
+
+func mustApply(t testing.TB, b *Backend, rs ...*synth.Ruleset) backend.Stats {
+	t.Helper()
+	st, err := b.Apply(context.Background(), rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// crossCheck applies rs over netlink in one namespace and loads the
+// rendered script with nft in another; both kernels must list the same.
+func crossCheck(t *testing.T, rs ...*synth.Ruleset) {
+	t.Helper()
+	nl, cli := newNetNS(t), newNetNS(t)
+	mustApply(t, newBackend(t, nl), rs...)
+	script, err := Render(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nftScript(t, cli, script, false)
+	if got, want := listing(t, nl), listing(t, cli); got != want {
+		t.Errorf("netlink and nft -f listings differ:\n%s", textDiff(want, got))
+	}
+}
+
+func textDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, c string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			c = g[i]
+		}
+		if a != c {
+			b.WriteString("nft -f:  " + a + "\nnetlink: " + c + "\n")
+		}
+	}
+	return b.String()
+}
+
+func TestCrossCheckHand(t *testing.T) {
+	crossCheck(t, handRuleset(), handRuleset6())
+}
+
+func TestListingNotEmpty(t *testing.T) {
+	ns := newNetNS(t)
+	mustApply(t, newBackend(t, ns), handRuleset(), handRuleset6())
+	l := listing(t, ns)
+	for _, want := range []string{"dnat to 10.244.1.2:8080", "numgen random mod 3", "goto svc-WEBHTTPAAAAAAAAA", "10.96.0.0/12", "dnat to [fd00:10:244::2]:8080", "update @aff-"} {
+		if !strings.Contains(l, want) {
+			t.Errorf("listing lacks %q:\n%s", want, l)
+		}
+	}
+	if testing.Verbose() {
+		t.Log(l)
+	}
+}

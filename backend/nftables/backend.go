@@ -1,0 +1,214 @@
+package nftables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// sockBuf is the forced socket buffer size: a full sync of a large cluster
+// is one batch of many megabytes, and the kernel queues one ack per message
+// before we read any of them.
+const sockBuf = 1 << 30
+
+// Backend programs svcnat's nftables tables in one network namespace.
+type Backend struct {
+	mu    sync.Mutex
+	netns *os.File // nil: the caller's namespace
+	conn  *nftables.Conn
+	// applied is what the last successful Apply left in the kernel, per
+	// family; valid only while known is true.
+	applied map[synth.Family]*table
+	known   bool
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New returns a Backend for the namespace in opts. It does not touch the
+// kernel until Apply, Cleanup or (never) Diff is called.
+func New(opts backend.Options) (*Backend, error) {
+	b := &Backend{applied: map[synth.Family]*table{}}
+	connOpts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
+	if opts.NetNS != "" {
+		f, err := os.Open(opts.NetNS)
+		if err != nil {
+			return nil, fmt.Errorf("open network namespace: %w", err)
+		}
+		b.netns = f
+		connOpts = append(connOpts, nftables.WithNetNSFd(int(f.Fd())))
+	}
+	c, err := nftables.New(connOpts...)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("nftables connection: %w", err)
+	}
+	b.conn = c
+	return b, nil
+}
+
+func bigBuffers(c *netlink.Conn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = raw.Control(func(fd uintptr) {
+		for _, opt := range []int{unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE} {
+			if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, sockBuf); e != nil && serr == nil {
+				serr = fmt.Errorf("setsockopt %d: %w", opt, e)
+			}
+		}
+	})
+	return errors.Join(err, serr)
+}
+
+// Close releases the namespace handle.
+func (b *Backend) Close() error {
+	if b.netns != nil {
+		return b.netns.Close()
+	}
+	return nil
+}
+
+// Name implements backend.Backend.
+func (b *Backend) Name() string { return "nftables" }
+
+// Render implements backend.Backend.
+func (b *Backend) Render(rs []*synth.Ruleset) ([]byte, error) { return Render(rs) }
+
+// Reconcile implements backend.Backend.
+func (b *Backend) Reconcile() {
+	b.mu.Lock()
+	b.known = false
+	b.mu.Unlock()
+}
+
+// byFamily builds the model of each family; a missing or nil Ruleset
+// means no table for that family.
+func byFamily(rs []*synth.Ruleset) (map[synth.Family]*table, error) {
+	out := map[synth.Family]*table{synth.IPv4: nil, synth.IPv6: nil}
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		if out[r.Family] != nil {
+			return nil, fmt.Errorf("two Rulesets for %s", r.Family)
+		}
+		t, err := buildTable(r)
+		if err != nil {
+			return nil, err
+		}
+		out[r.Family] = t
+	}
+	return out, nil
+}
+
+// transaction emits the changes for both families into e and returns the
+// number of objects sent.
+func (b *Backend) transaction(e emitter, next map[synth.Family]*table) int {
+	n := 0
+	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
+		prev := b.applied[f]
+		if !b.known && next[f] == nil {
+			// Unknown state: delete whatever a previous run left.
+			t := &table{family: f}
+			e.addTable(t)
+			e.delTable(t)
+			continue
+		}
+		n += plan(e, prev, next[f], !b.known)
+	}
+	return n
+}
+
+// Apply implements backend.Backend: one netlink batch for both tables.
+func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return backend.Stats{}, err
+	}
+	next, err := byFamily(rs)
+	if err != nil {
+		return backend.Stats{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	st := backend.Stats{Full: !b.known}
+	e := &nlEmitter{c: b.conn}
+	st.Changes = b.transaction(e, next)
+	if e.err != nil {
+		b.known = false
+		return st, fmt.Errorf("encode nftables batch: %w", e.err)
+	}
+	if err := b.conn.Flush(); err != nil {
+		b.known = false
+		return st, explain("apply nftables batch", err)
+	}
+	b.applied, b.known = next, true
+	for _, t := range next {
+		if t != nil {
+			r, el := t.counts()
+			st.Rules += r
+			st.Elements += el
+		}
+	}
+	st.Duration = time.Since(start)
+	return st, nil
+}
+
+// Diff implements backend.Backend: the nft commands Apply would send. When
+// the kernel state is not known (first call, after Reconcile) that is a
+// replacement of the whole table.
+func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
+	next, err := byFamily(rs)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var w textEmitter
+	b.transaction(&w, next)
+	return []byte(w.b.String()), nil
+}
+
+// Cleanup implements backend.Backend: deletes both svcnat tables.
+func (b *Backend) Cleanup(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.known = false
+	e := &nlEmitter{c: b.conn}
+	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
+		t := &table{family: f}
+		e.addTable(t)
+		e.delTable(t)
+	}
+	if err := b.conn.Flush(); err != nil {
+		return explain("delete svcnat tables", err)
+	}
+	b.applied = map[synth.Family]*table{}
+	return nil
+}
+
+// explain wraps kernel errors with the likely cause.
+func explain(what string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EPERM), errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("%s: %w (CAP_NET_ADMIN in the target network namespace is required)", what, err)
+	case errors.Is(err, syscall.EPROTONOSUPPORT), errors.Is(err, syscall.EAFNOSUPPORT):
+		return fmt.Errorf("%s: %w (is the nf_tables kernel module available?)", what, err)
+	case errors.Is(err, syscall.ENOBUFS):
+		return fmt.Errorf("%s: %w (netlink acks lost; the batch may have been applied, state will be re-read)", what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -22,7 +22,8 @@ func newBackend(t testing.TB, ns string) *Backend {
 
 var handles = regexp.MustCompile(` # handle \d+`)
 
-// listing is `nft list table` of both families, normalized for comparison.
+// listing is `nft list table` of both families, normalized for comparison
+// (handles dropped; chains, sets and elements sorted).
 func listing(t testing.TB, ns string) string {
 	t.Helper()
 	var out strings.Builder
@@ -32,7 +33,7 @@ func listing(t testing.TB, ns string) string {
 			t.Fatalf("nft list table %s: %v\n%s", fam, err, s)
 		}
 		if err == nil {
-			out.WriteString(handles.ReplaceAllString(s, ""))
+			out.WriteString(normalize(handles.ReplaceAllString(s, "")) + "\n")
 		}
 	}
 	return out.String()

@@ -1,0 +1,336 @@
+package iptables
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	goipt "github.com/coreos/go-iptables/iptables"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// Options configure the iptables backend.
+type Options struct {
+	backend.Options
+	// Mode picks iptables-nft or iptables-legacy; auto (the default)
+	// follows whichever already holds rules in the namespace.
+	Mode Mode
+	// RandomFully overrides the detection of MASQUERADE --random-fully.
+	RandomFully *bool
+}
+
+// Backend programs Rulesets with iptables-restore. It is safe for
+// concurrent use; calls are serialised.
+type Backend struct {
+	run     runner
+	flavour flavour
+	ipt     [2]*goipt.IPTables // per family, IPv4 first
+	opt     RenderOptions
+
+	mu sync.Mutex
+	// applied is what the kernel held after the last successful Apply, per
+	// family; valid only when known.
+	applied [2]*rendered
+	known   bool
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New resolves the flavour and the host's features. It reads the
+// namespace (for ModeAuto) but changes nothing.
+func New(ctx context.Context, o Options) (*Backend, error) {
+	mode, err := parseMode(o.Mode)
+	if err != nil {
+		return nil, err
+	}
+	b := &Backend{run: runner{netns: o.NetNS}, flavour: flavour(mode)}
+	if mode == ModeAuto {
+		if b.flavour, err = b.detectFlavour(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for i, fam := range families {
+		proto := goipt.ProtocolIPv4
+		if fam == synth.IPv6 {
+			proto = goipt.ProtocolIPv6
+		}
+		b.ipt[i], err = goipt.New(goipt.IPFamily(proto), goipt.Path(b.flavour.binary(fam, "")), goipt.Timeout(5))
+		if err != nil {
+			return nil, fmt.Errorf("iptables %s (%s): %w", fam, b.flavour, err)
+		}
+	}
+	b.opt.RandomFully = b.ipt[0].HasRandomFully()
+	if o.RandomFully != nil {
+		b.opt.RandomFully = *o.RandomFully
+	}
+	return b, nil
+}
+
+// detectFlavour follows kube-proxy: the flavour with more rules wins,
+// nft on a tie (the default of current distributions).
+func (b *Backend) detectFlavour(ctx context.Context) (flavour, error) {
+	count := func(f flavour) (int, error) {
+		out, err := b.run.exec(ctx, nil, f.binary(synth.IPv4, "save"))
+		if err != nil {
+			return 0, fmt.Errorf("detect iptables mode: %w", err)
+		}
+		return strings.Count(string(out), "\n-A "), nil
+	}
+	legacy, err := count("legacy")
+	if err != nil {
+		return "", err
+	}
+	nft, err := count("nft")
+	if err != nil {
+		return "", err
+	}
+	if legacy > nft {
+		return "legacy", nil
+	}
+	return "nft", nil
+}
+
+// Name implements backend.Backend.
+func (b *Backend) Name() string { return "iptables" }
+
+// Flavour reports the resolved mode: "nft" or "legacy".
+func (b *Backend) Flavour() Mode { return Mode(b.flavour) }
+
+// Render implements backend.Backend.
+func (b *Backend) Render(rs []*synth.Ruleset) ([]byte, error) { return Render(rs, b.opt) }
+
+// Reconcile implements backend.Backend: the next Apply reads the kernel.
+func (b *Backend) Reconcile() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.known = false
+}
+
+// familyPlan is what one Apply does to one family.
+type familyPlan struct {
+	fam   synth.Family
+	want  *rendered // nil: the family has nothing
+	diffs map[string]tableDiff
+}
+
+// plan compares the wanted state with the cached or the kernel's state.
+func (b *Backend) plan(ctx context.Context, rs []*synth.Ruleset) ([2]familyPlan, error) {
+	var plans [2]familyPlan
+	want, err := renderAll(rs, b.opt)
+	if err != nil {
+		return plans, err
+	}
+	for i, fam := range families {
+		have := b.applied[i]
+		if !b.known {
+			if have, err = b.readKernel(ctx, fam); err != nil {
+				return plans, fmt.Errorf("%s: %w", fam, err)
+			}
+		}
+		wantTables := newRendered(fam).tables
+		if want[i] != nil {
+			wantTables = want[i].tables
+		}
+		haveTables := newRendered(fam).tables
+		if have != nil {
+			haveTables = have.tables
+		}
+		p := familyPlan{fam: fam, want: want[i], diffs: map[string]tableDiff{}}
+		for _, name := range tableNames {
+			p.diffs[name] = diffTable(haveTables[name], wantTables[name])
+		}
+		plans[i] = p
+	}
+	return plans, nil
+}
+
+// Apply implements backend.Backend.
+func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	start := time.Now()
+	st := backend.Stats{Full: !b.known}
+	plans, err := b.plan(ctx, rs)
+	if err != nil {
+		b.known = false
+		return st, fmt.Errorf("plan iptables sync: %w", err)
+	}
+	for i, p := range plans {
+		if b.known && b.applied[i] == nil && p.want == nil {
+			continue // nothing before, nothing now
+		}
+		n, err := b.applyFamily(ctx, i, p)
+		st.Changes += n
+		if err != nil {
+			b.known = false // the kernel may hold anything now: read it next time
+			return st, fmt.Errorf("apply %s: %w", p.fam, err)
+		}
+		b.applied[i] = p.want
+		if p.want != nil {
+			st.Rules += p.want.tables["nat"].ruleCount() + p.want.tables["filter"].ruleCount() + len(JumpRules())
+		}
+	}
+	b.known = true
+	st.Duration = time.Since(start)
+	return st, nil
+}
+
+// applyFamily restores one table at a time and keeps the jump rules in
+// step: added after the chains they lead to exist, removed before those
+// chains go away.
+func (b *Backend) applyFamily(ctx context.Context, i int, p familyPlan) (int, error) {
+	changes := 0
+	if p.want == nil {
+		n, err := b.removeJumps(i)
+		changes += n
+		if err != nil {
+			return changes, err
+		}
+	}
+	for _, name := range tableNames {
+		d := p.diffs[name]
+		if d.empty() {
+			continue
+		}
+		var s strings.Builder
+		d.script(&s, name)
+		if _, err := b.run.exec(ctx, []byte(s.String()), b.flavour.binary(p.fam, "restore"), "--noflush", "--wait"); err != nil {
+			return changes, fmt.Errorf("restore %s table: %w", name, err)
+		}
+		changes += d.changes()
+	}
+	// Jump rules are checked on full syncs and when a family appears;
+	// an incremental sync costs no extra exec.
+	if p.want != nil && (!b.known || b.applied[i] == nil) {
+		n, err := b.ensureJumps(i)
+		changes += n
+		if err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+// ensureJumps inserts missing jump rules at the top of built-in chains.
+func (b *Backend) ensureJumps(i int) (int, error) {
+	n := 0
+	err := b.run.do(func() error {
+		for _, j := range JumpRules() {
+			ok, err := b.ipt[i].Exists(j.Table, j.Chain, j.Spec...)
+			if err != nil {
+				return fmt.Errorf("check jump %s: %w", j, err)
+			}
+			if ok {
+				continue
+			}
+			if err := b.ipt[i].Insert(j.Table, j.Chain, 1, j.Spec...); err != nil {
+				return fmt.Errorf("insert jump %s: %w", j, err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// removeJumps deletes every copy of svcnat's jump rules.
+func (b *Backend) removeJumps(i int) (int, error) {
+	n := 0
+	err := b.run.do(func() error {
+		for _, j := range JumpRules() {
+			// -C fails when the target chain is missing; then no rule
+			// can jump to it either.
+			if ok, err := b.ipt[i].ChainExists(j.Table, j.Spec[len(j.Spec)-1]); err != nil || !ok {
+				if err != nil {
+					return fmt.Errorf("check chain of jump %s: %w", j, err)
+				}
+				continue
+			}
+			for range 16 { // copies left by a crashed agent; bounded
+				ok, err := b.ipt[i].Exists(j.Table, j.Chain, j.Spec...)
+				if err != nil {
+					return fmt.Errorf("check jump %s: %w", j, err)
+				}
+				if !ok {
+					break
+				}
+				if err := b.ipt[i].Delete(j.Table, j.Chain, j.Spec...); err != nil {
+					return fmt.Errorf("delete jump %s: %w", j, err)
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Diff implements backend.Backend: the restore input Apply would send,
+// per family and table, plus the jump rules it would insert.
+func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	plans, err := b.plan(ctx, rs)
+	if err != nil {
+		return nil, fmt.Errorf("plan iptables sync: %w", err)
+	}
+	var s strings.Builder
+	for i, p := range plans {
+		for _, name := range tableNames {
+			if d := p.diffs[name]; !d.empty() {
+				fmt.Fprintf(&s, "# %s --noflush\n", p.fam)
+				d.script(&s, name)
+			}
+		}
+		if err := b.diffJumps(i, p, &s); err != nil {
+			return nil, err
+		}
+	}
+	return []byte(s.String()), nil
+}
+
+func (b *Backend) diffJumps(i int, p familyPlan, s *strings.Builder) error {
+	return b.run.do(func() error {
+		for _, j := range JumpRules() {
+			ok, err := b.ipt[i].ChainExists(j.Table, j.Spec[len(j.Spec)-1])
+			if err == nil && ok {
+				ok, err = b.ipt[i].Exists(j.Table, j.Chain, j.Spec...)
+			}
+			if err != nil {
+				return fmt.Errorf("check jump %s: %w", j, err)
+			}
+			switch {
+			case !ok && p.want != nil:
+				fmt.Fprintf(s, "# %s %s\n", cmdName(p.fam), j)
+			case ok && p.want == nil:
+				fmt.Fprintf(s, "# %s %s\n", cmdName(p.fam), strings.Replace(j.String(), " -I ", " -D ", 1))
+			}
+		}
+		return nil
+	})
+}
+
+// Cleanup implements backend.Backend: jump rules first, then every
+// SVCNAT- chain the kernel holds, in both families.
+func (b *Backend) Cleanup(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.known = false
+	for i := range families {
+		b.applied[i] = nil
+	}
+	plans, err := b.plan(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cleanup iptables: %w", err)
+	}
+	for i, p := range plans {
+		if _, err := b.applyFamily(ctx, i, p); err != nil {
+			return fmt.Errorf("cleanup iptables %s: %w", p.fam, err)
+		}
+	}
+	return nil
+}

@@ -163,17 +163,26 @@ func (rs *Ruleset) isNodeSource(src netip.Addr) bool {
 
 func (t *Trace) dnat(sp *ServicePort, eps []Endpoint, p Packet, policy string) {
 	t.Verdict = VerdictDNAT
+	self := 0 // endpoints whose address is the source's
 	for _, ep := range eps {
 		t.Endpoints = append(t.Endpoints, ep.AddrPort())
-		if ep.Addr == p.Src.Unmap() && !t.Masquerade {
-			t.Hairpin = true
+		if ep.Addr == p.Src.Unmap() {
+			self++
 		}
 	}
 	slices.SortFunc(t.Endpoints, netip.AddrPort.Compare)
 	if sp.AffinitySeconds > 0 {
 		t.step("sessionAffinity ClientIP: the same endpoint for %ds", sp.AffinitySeconds)
 	}
-	if t.Hairpin {
+	switch {
+	case self == 0 || t.Masquerade:
+	case self == len(eps):
+		// Every choice lands on the source itself: the hairpin rule
+		// masquerades every packet, which is what Masquerade means.
+		t.Masquerade = true
+		t.step("every endpoint is the source itself: masquerade (hairpin)")
+	default:
+		t.Hairpin = true
 		t.step("source is an endpoint: masqueraded when it reaches itself")
 	}
 	t.step("DNAT to one of %d %s endpoints", len(eps), policy)

@@ -12,6 +12,10 @@ type table struct {
 	family synth.Family
 	sets   []*set   // in declaration order
 	chains []*chain // base chains first, then regular chains in order of creation
+
+	// Indexes by name; diffs of large tables look up every chain and set.
+	chainIdx map[string]*chain
+	setIdx   map[string]*set
 }
 
 // setKind says what the keys (and values) of a set are.
@@ -87,23 +91,24 @@ func (c *chain) add(comment string, stmts ...stmt) {
 func (t *table) newChain(name string, h *hook) *chain {
 	c := &chain{name: name, hook: h}
 	t.chains = append(t.chains, c)
+	if t.chainIdx == nil {
+		t.chainIdx = map[string]*chain{}
+	}
+	t.chainIdx[name] = c
 	return c
 }
 
 func (t *table) newSet(name string, kind setKind) *set {
 	s := &set{name: name, kind: kind}
 	t.sets = append(t.sets, s)
+	if t.setIdx == nil {
+		t.setIdx = map[string]*set{}
+	}
+	t.setIdx[name] = s
 	return s
 }
 
-func (t *table) set(name string) *set {
-	for _, s := range t.sets {
-		if s.name == name {
-			return s
-		}
-	}
-	return nil
-}
+func (t *table) set(name string) *set { return t.setIdx[name] }
 
 func (t *table) counts() (rules, elems int) {
 	for _, c := range t.chains {

@@ -2,7 +2,6 @@ package nftables
 
 import (
 	"slices"
-	"strings"
 )
 
 // emitter receives the operations of one transaction. The text emitter
@@ -92,22 +91,14 @@ func compatible(prev, next *table) bool {
 	return true
 }
 
-func (t *table) chain(name string) *chain {
-	for _, c := range t.chains {
-		if c.name == name {
-			return c
-		}
-	}
-	return nil
-}
+func (t *table) chain(name string) *chain { return t.chainIdx[name] }
 
-func (t *table) chainTexts(c *chain) string {
-	var b strings.Builder
-	for _, r := range c.rules {
-		b.WriteString(r.text(t.family))
-		b.WriteByte('\n')
-	}
-	return b.String()
+// sameRules compares rules structurally: every statement is a comparable
+// value, so this is exact and much cheaper than rendering text.
+func sameRules(a, b *chain) bool {
+	return slices.EqualFunc(a.rules, b.rules, func(x, y rule) bool {
+		return x.comment == y.comment && slices.Equal(x.stmts, y.stmts)
+	})
 }
 
 // incremental sends only differences, ordered so that every reference is
@@ -130,7 +121,7 @@ func incremental(e emitter, prev, next *table) int {
 			e.addChain(next, c)
 			newChains = append(newChains, c)
 			n++
-		case prev.chainTexts(p) != next.chainTexts(c):
+		case !sameRules(p, c):
 			changed = append(changed, c)
 		}
 	}

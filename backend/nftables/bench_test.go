@@ -1,0 +1,78 @@
+package nftables
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// bigRuleset is a synthetic cluster: n Services with 10 endpoints each,
+// every tenth with a NodePort.
+func bigRuleset(n int) *synth.Ruleset {
+	rs := &synth.Ruleset{
+		Family:        synth.IPv4,
+		NodeIPs:       addrs("192.168.1.1"),
+		NodePortAddrs: addrs("192.168.1.1"),
+		ClusterCIDRs:  prefixes("10.128.0.0/9"),
+		ServiceCIDRs:  prefixes("10.96.0.0/12"),
+	}
+	for i := range n {
+		ip := netip.AddrFrom4([4]byte{10, 96 + byte(i>>16), byte(i >> 8), byte(i)})
+		sp := synth.ServicePort{
+			Name:      synth.ServicePortName{Namespace: "bench", Name: fmt.Sprintf("svc-%d", i), Protocol: synth.TCP},
+			ID:        fmt.Sprintf("B%015d", i),
+			ClusterIP: ip, Port: 80,
+		}
+		if i%10 == 0 {
+			sp.NodePort = uint16(30000 + i/10)
+		}
+		for j := range 10 {
+			sp.ClusterEndpoints = append(sp.ClusterEndpoints, synth.Endpoint{
+				Addr: netip.AddrFrom4([4]byte{10, 128 + byte(i>>14), byte(i >> 6), byte(i&63)<<2 | byte(j&3)}), Port: uint16(8000 + j)})
+		}
+		rs.ClusterIPs = append(rs.ClusterIPs, ip)
+		rs.Services = append(rs.Services, sp)
+	}
+	return rs
+}
+
+func benchSizes(b *testing.B, f func(b *testing.B, n int)) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) { f(b, n) })
+	}
+}
+
+// BenchmarkApplyFull measures a full replace (first sync or Reconcile).
+func BenchmarkApplyFull(b *testing.B) {
+	benchSizes(b, func(b *testing.B, n int) {
+		rs := bigRuleset(n)
+		be := newBackend(b, newNetNS(b))
+		b.ResetTimer()
+		for b.Loop() {
+			be.Reconcile()
+			st := mustApply(b, be, rs)
+			b.ReportMetric(float64(st.Rules), "rules")
+		}
+	})
+}
+
+// BenchmarkApplyOneEndpoint measures an incremental sync where one
+// endpoint of one Service changed.
+func BenchmarkApplyOneEndpoint(b *testing.B) {
+	benchSizes(b, func(b *testing.B, n int) {
+		rs := bigRuleset(n)
+		be := newBackend(b, newNetNS(b))
+		mustApply(b, be, rs)
+		eps := rs.Services[n/2].ClusterEndpoints
+		b.ResetTimer()
+		i := 0
+		for b.Loop() {
+			i++
+			eps[0].Port = uint16(9000 + i%2)
+			st := mustApply(b, be, rs)
+			b.ReportMetric(float64(st.Changes), "changes")
+		}
+	})
+}

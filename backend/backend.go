@@ -10,9 +10,9 @@ import (
 // Backend programs Rulesets into one network namespace.
 //
 // Every method takes all Rulesets of the node at once (normally one per IP
-// family, IPv4 first); a nil entry means "that family has nothing", which a
-// backend converges to an empty table of its own rather than leaving stale
-// rules behind.
+// family, IPv4 first). A family without a (non-nil) Ruleset has nothing:
+// the backend removes what it owns for that family rather than leaving
+// stale rules behind.
 type Backend interface {
 	// Name is a short identifier ("nftables", "iptables") for logs and metrics.
 	Name() string

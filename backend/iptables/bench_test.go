@@ -1,0 +1,83 @@
+package iptables
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+var benchSizes = []int{1000, 10000}
+
+// skipSlow skips iptables-nft at 10k services (≈115k chains): a single
+// iptables-nft-restore then takes many minutes, far beyond a benchmark
+// run on a shared machine. SVCNAT_BENCH_NFT10K=1 runs it anyway.
+func skipSlow(b *testing.B, mode Mode, n int) {
+	if mode == ModeNFT && n >= 10000 && os.Getenv("SVCNAT_BENCH_NFT10K") == "" {
+		b.Skip("iptables-nft at 10k services takes minutes per restore; set SVCNAT_BENCH_NFT10K=1")
+	}
+}
+
+// BenchmarkApplyFull measures a full sync (Reconcile, then Apply: read
+// the kernel, compare, rewrite) of n services with 10 endpoints each, 10%
+// NodePorts, into a namespace whose rules differ in every service chain.
+func BenchmarkApplyFull(b *testing.B) {
+	for _, mode := range flavours {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/%dk", mode, n/1000), func(b *testing.B) {
+				skipSlow(b, mode, n)
+				netns := newNetNS(b)
+				be := newBackend(b, netns, mode)
+				rs := [2]*synth.Ruleset{genRuleset(n, 10, 1), genRuleset(n, 10, 2)}
+				var rules int
+				b.ResetTimer()
+				for i := range b.N {
+					be.Reconcile()
+					st, err := be.Apply(context.Background(), []*synth.Ruleset{rs[i%2]})
+					if err != nil {
+						b.Fatal(err)
+					}
+					rules = st.Rules
+				}
+				b.ReportMetric(float64(rules), "rules")
+			})
+		}
+	}
+}
+
+// BenchmarkApplyOneEndpoint measures an incremental sync where one
+// endpoint of one service changes.
+func BenchmarkApplyOneEndpoint(b *testing.B) {
+	for _, mode := range flavours {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%s/%dk", mode, n/1000), func(b *testing.B) {
+				skipSlow(b, mode, n)
+				netns := newNetNS(b)
+				be := newBackend(b, netns, mode)
+				base := genRuleset(n, 10, 1)
+				apply(b, be, base)
+				alt := *base
+				alt.Services = append([]synth.ServicePort(nil), base.Services...)
+				sp := &alt.Services[n/2]
+				sp.ClusterEndpoints = append([]synth.Endpoint(nil), sp.ClusterEndpoints...)
+				sp.ClusterEndpoints[5].Port = 9999
+				versions := [2]*synth.Ruleset{&alt, base}
+				var changes int
+				b.ResetTimer()
+				for i := range b.N {
+					st, err := be.Apply(context.Background(), []*synth.Ruleset{versions[i%2]})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if st.Full {
+						b.Fatal("incremental apply was full")
+					}
+					changes = st.Changes
+				}
+				b.ReportMetric(float64(changes), "changes")
+			})
+		}
+	}
+}

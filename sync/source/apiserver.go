@@ -1,0 +1,280 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	networkinglisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+)
+
+// The labels kube-proxy filters on: Services handled by another proxy, and
+// the EndpointSlices of headless Services (which no proxy programs).
+const (
+	LabelServiceProxyName = "service.kubernetes.io/service-proxy-name"
+	LabelHeadless         = "service.kubernetes.io/headless"
+)
+
+// APIServer is a Source watching the Kubernetes API.
+type APIServer struct {
+	client   kubernetes.Interface
+	nodeName string
+	synced   chan struct{}
+
+	// Set by Run before synced is closed.
+	services corelisters.ServiceLister
+	slices   discoverylisters.EndpointSliceLister
+	nodes    corelisters.NodeLister
+	cidrs    networkinglisters.ServiceCIDRLister // nil when the API lacks ServiceCIDRs
+}
+
+// informerSet is the factories of one Run and the handler registrations
+// whose initial lists must be delivered before the source is synced.
+type informerSet struct {
+	factories []informers.SharedInformerFactory
+	synced    []cache.InformerSynced
+}
+
+// NewAPIServer returns a source for the node nodeName (empty: no Node is
+// watched, so node IPs must be configured).
+func NewAPIServer(client kubernetes.Interface, nodeName string) *APIServer {
+	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{})}
+}
+
+// Synced is closed once every informer cache has synced.
+func (a *APIServer) Synced() <-chan struct{} { return a.synced }
+
+// proxySelector selects what kube-proxy selects.
+func proxySelector() string {
+	noProxyName, err := labels.NewRequirement(LabelServiceProxyName, selection.DoesNotExist, nil)
+	if err != nil {
+		panic(err) // constant input
+	}
+	noHeadless, err := labels.NewRequirement(LabelHeadless, selection.DoesNotExist, nil)
+	if err != nil {
+		panic(err)
+	}
+	return labels.NewSelector().Add(*noProxyName, *noHeadless).String()
+}
+
+// Run starts the informers, waits for their caches and notifies h until
+// ctx is done.
+func (a *APIServer) Run(ctx context.Context, h Handler) error {
+	log := klog.FromContext(ctx)
+	set, err := a.informers(ctx, h)
+	if err != nil {
+		return err
+	}
+	defer set.shutdown()
+	for _, f := range set.factories {
+		f.Start(ctx.Done())
+	}
+	if !set.waitForSync(ctx) {
+		return nil // ctx done before the caches synced
+	}
+	log.V(1).Info("Informer caches synced")
+	close(a.synced)
+	<-ctx.Done()
+	return nil
+}
+
+// informers creates the informers and registers h. No informer resyncs:
+// the agent's periodic full sync already repairs drift, and resyncs would
+// only produce no-op update events.
+func (a *APIServer) informers(ctx context.Context, h Handler) (*informerSet, error) {
+	sel := proxySelector()
+	proxied := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
+	set := &informerSet{factories: []informers.SharedInformerFactory{proxied}}
+	svc := proxied.Core().V1().Services()
+	eps := proxied.Discovery().V1().EndpointSlices()
+	a.services, a.slices = svc.Lister(), eps.Lister()
+	if err := set.watch(svc.Informer(), h, Service); err != nil {
+		return nil, err
+	}
+	if err := set.watch(eps.Informer(), h, EndpointSlice); err != nil {
+		return nil, err
+	}
+	if a.nodeName != "" {
+		byName := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.nodeName).String()
+			}))
+		set.factories = append(set.factories, byName)
+		nodes := byName.Core().V1().Nodes()
+		a.nodes = nodes.Lister()
+		if err := set.watch(nodes.Informer(), h, Node); err != nil {
+			return nil, err
+		}
+	}
+	if a.serviceCIDRsServed(ctx) {
+		all := informers.NewSharedInformerFactoryWithOptions(a.client, 0)
+		set.factories = append(set.factories, all)
+		cidrs := all.Networking().V1().ServiceCIDRs()
+		a.cidrs = cidrs.Lister()
+		if err := set.watch(cidrs.Informer(), h, ServiceCIDR); err != nil {
+			return nil, err
+		}
+	}
+	return set, nil
+}
+
+// waitForSync waits until every handler has seen its informer's initial
+// list (which implies the caches are filled).
+func (s *informerSet) waitForSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), s.synced...)
+}
+
+func (s *informerSet) shutdown() {
+	for _, f := range s.factories {
+		f.Shutdown()
+	}
+}
+
+// serviceCIDRsServed asks discovery whether the API serves ServiceCIDRs
+// (GA in Kubernetes 1.33); older servers simply do not get them watched.
+func (a *APIServer) serviceCIDRsServed(ctx context.Context) bool {
+	list, err := a.client.Discovery().ServerResourcesForGroupVersion(networkingv1.SchemeGroupVersion.String())
+	if err != nil {
+		klog.FromContext(ctx).V(1).Info("No ServiceCIDRs from the API; using configured service CIDRs", "reason", err.Error())
+		return false
+	}
+	for _, r := range list.APIResources {
+		if r.Name == "servicecidrs" {
+			return true
+		}
+	}
+	klog.FromContext(ctx).V(1).Info("API server does not serve servicecidrs; using configured service CIDRs")
+	return false
+}
+
+// watch notifies h of every real change of inf's objects.
+func (s *informerSet) watch(inf cache.SharedIndexInformer, h Handler, kind Kind) error {
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { h.Changed(kind) },
+		UpdateFunc: func(old, new any) {
+			if sameVersion(old, new) {
+				return // a relist of an unchanged object
+			}
+			h.Changed(kind)
+		},
+		DeleteFunc: func(any) { h.Changed(kind) },
+	})
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", kind, err)
+	}
+	s.synced = append(s.synced, reg.HasSynced)
+	return nil
+}
+
+func sameVersion(old, new any) bool {
+	o, ok1 := old.(metav1.Object)
+	n, ok2 := new.(metav1.Object)
+	return ok1 && ok2 && o.GetResourceVersion() != "" && o.GetResourceVersion() == n.GetResourceVersion()
+}
+
+// Snapshot lists the informer caches. The label and name filters are
+// applied again here because a watch may deliver objects the list would
+// not (fake clients do not filter watches, and labels can change).
+func (a *APIServer) Snapshot() State {
+	var st State
+	if svcs, err := a.services.List(labels.Everything()); err == nil {
+		st.Input.Services = filterServices(svcs)
+	}
+	if eps, err := a.slices.List(labels.Everything()); err == nil {
+		st.Input.EndpointSlices = filterSlices(eps)
+	}
+	if a.nodes != nil {
+		if node, err := a.nodes.Get(a.nodeName); err == nil {
+			st.Input.Nodes = []*corev1.Node{node}
+		}
+	}
+	if a.cidrs != nil {
+		if cidrs, err := a.cidrs.List(labels.Everything()); err == nil {
+			st.ServiceCIDRs = serviceCIDRs(cidrs)
+		}
+	}
+	return st
+}
+
+func proxied(l map[string]string) bool {
+	_, other := l[LabelServiceProxyName]
+	_, headless := l[LabelHeadless]
+	return !other && !headless
+}
+
+func filterServices(in []*corev1.Service) []*corev1.Service {
+	out := make([]*corev1.Service, 0, len(in))
+	for _, s := range in {
+		if proxied(s.Labels) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *corev1.Service) int { return compareMeta(a.ObjectMeta, b.ObjectMeta) })
+	return out
+}
+
+func filterSlices(in []*discoveryv1.EndpointSlice) []*discoveryv1.EndpointSlice {
+	out := make([]*discoveryv1.EndpointSlice, 0, len(in))
+	for _, s := range in {
+		if proxied(s.Labels) {
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b *discoveryv1.EndpointSlice) int { return compareMeta(a.ObjectMeta, b.ObjectMeta) })
+	return out
+}
+
+// compareMeta gives listers' map order a stable order, so equal states
+// give equal inputs.
+func compareMeta(a, b metav1.ObjectMeta) int {
+	if a.Namespace != b.Namespace {
+		return cmpStr(a.Namespace, b.Namespace)
+	}
+	return cmpStr(a.Name, b.Name)
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// serviceCIDRs collects the ranges of every ServiceCIDR, sorted and
+// without duplicates. Objects being deleted still count: their ranges may
+// still hold allocated ClusterIPs.
+func serviceCIDRs(objs []*networkingv1.ServiceCIDR) []netip.Prefix {
+	out := []netip.Prefix{}
+	for _, o := range objs {
+		for _, c := range o.Spec.CIDRs {
+			if p, err := netip.ParsePrefix(c); err == nil {
+				out = append(out, p.Masked())
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	return slices.Compact(out)
+}

@@ -1,0 +1,193 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/clock"
+
+	"github.com/svcnat/svcnat/manifest"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// DefaultPollInterval keeps edits visible well within a second.
+const DefaultPollInterval = 200 * time.Millisecond
+
+// Dir is a Source reading the manifest files of a directory (see
+// manifest.Files for which files count).
+type Dir struct {
+	dir      string
+	interval time.Duration
+	clock    clock.WithTicker
+
+	synced chan struct{}
+	files  map[string]*dirFile // only Run's goroutine touches files
+	mu     sync.Mutex
+	merged synth.Input
+}
+
+// dirFile is what is known about one file.
+type dirFile struct {
+	sig fileSig
+	in  synth.Input // last good content; zero if it never parsed
+}
+
+// fileSig changes when a file is rewritten, replaced or touched.
+type fileSig struct {
+	size  int64
+	mtime time.Time
+	ino   uint64
+}
+
+// NewDir returns a source for dir that polls every interval (0 means
+// DefaultPollInterval) using clk (nil means the real clock).
+func NewDir(dir string, interval time.Duration, clk clock.WithTicker) *Dir {
+	if interval <= 0 {
+		interval = DefaultPollInterval
+	}
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	return &Dir{dir: dir, interval: interval, clock: clk, synced: make(chan struct{}), files: map[string]*dirFile{}}
+}
+
+// Synced is closed after the first scan.
+func (d *Dir) Synced() <-chan struct{} { return d.synced }
+
+// Snapshot returns the merged content of every file's last good version.
+func (d *Dir) Snapshot() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return State{Input: d.merged}
+}
+
+// Run scans the directory until ctx is done. It fails only when the first
+// scan cannot list the directory; later listing errors are reported to h
+// and the last state is kept.
+func (d *Dir) Run(ctx context.Context, h Handler) error {
+	if _, err := manifest.Files(d.dir); err != nil {
+		return fmt.Errorf("manifest directory: %w", err)
+	}
+	d.scan(h)
+	close(d.synced)
+	t := d.clock.NewTicker(d.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C():
+			d.scan(h)
+		}
+	}
+}
+
+// scan picks up new, changed and removed files.
+func (d *Dir) scan(h Handler) {
+	paths, err := manifest.Files(d.dir)
+	if err != nil {
+		h.InputError(err)
+		return
+	}
+	var changed []Kind
+	for path := range d.files {
+		if !slices.Contains(paths, path) {
+			changed = append(changed, kindsOf(d.files[path].in, synth.Input{})...)
+			delete(d.files, path)
+		}
+	}
+	for _, path := range paths {
+		changed = append(changed, d.update(path, h)...)
+	}
+	if len(changed) == 0 {
+		return
+	}
+	d.merge(h)
+	slices.Sort(changed)
+	for _, k := range slices.Compact(changed) {
+		h.Changed(k)
+	}
+}
+
+// update re-reads path if its signature changed and returns what changed.
+func (d *Dir) update(path string, h Handler) []Kind {
+	f := d.files[path]
+	if f == nil {
+		f = &dirFile{}
+		d.files[path] = f
+	}
+	sig, err := stat(path)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) { // removed between listing and stat: next scan
+			h.InputError(err)
+		}
+		return nil
+	}
+	if sig == f.sig {
+		return nil
+	}
+	f.sig = sig
+	in, err := manifest.Load(path)
+	if err != nil {
+		// Keep the last good content; the error is reported once per version.
+		h.InputError(err)
+		return nil
+	}
+	kinds := kindsOf(f.in, in)
+	f.in = in
+	return kinds
+}
+
+func stat(path string) (fileSig, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileSig{}, fmt.Errorf("stat manifest: %w", err)
+	}
+	sig := fileSig{size: fi.Size(), mtime: fi.ModTime()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		sig.ino = st.Ino
+	}
+	return sig, nil
+}
+
+// kindsOf compares a file's old and new content, so that touching a file or
+// rewriting it unchanged causes no sync.
+func kindsOf(old, new synth.Input) []Kind {
+	var kinds []Kind
+	if !equality.Semantic.DeepEqual(old.Services, new.Services) {
+		kinds = append(kinds, Service)
+	}
+	if !equality.Semantic.DeepEqual(old.EndpointSlices, new.EndpointSlices) {
+		kinds = append(kinds, EndpointSlice)
+	}
+	if !equality.Semantic.DeepEqual(old.Nodes, new.Nodes) {
+		kinds = append(kinds, Node)
+	}
+	return kinds
+}
+
+// merge rebuilds the merged state from the files in name order. An object
+// defined in two files is taken from the first and reported.
+func (d *Dir) merge(h Handler) {
+	paths := make([]string, 0, len(d.files))
+	for p := range d.files {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	m := newMerger()
+	for _, p := range paths {
+		for _, err := range m.add(p, d.files[p].in) {
+			h.InputError(err)
+		}
+	}
+	d.mu.Lock()
+	d.merged = m.in
+	d.mu.Unlock()
+}

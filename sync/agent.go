@@ -1,0 +1,158 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdsync "sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/sync/conntrack"
+	"github.com/svcnat/svcnat/sync/healthcheck"
+	"github.com/svcnat/svcnat/sync/metrics"
+	"github.com/svcnat/svcnat/sync/runner"
+	"github.com/svcnat/svcnat/sync/source"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// Agent keeps a Backend's rules in sync with a Source.
+type Agent struct {
+	cfg     Config
+	src     source.Source
+	be      backend.Backend
+	log     logr.Logger
+	metrics *metrics.Metrics
+	health  *healthcheck.ProxyHealth
+	svcHC   *healthcheck.ServiceHealth
+	runner  *runner.Runner
+	started time.Time
+	ready   chan struct{}
+
+	// Touched only by syncs, which never overlap.
+	applied   []*synth.Ruleset
+	warnings  map[string]bool
+	triggers  map[string]time.Time
+	readyOnce stdsync.Once
+}
+
+// NewAgent returns an agent that programs be from src. Call Run to start it.
+func NewAgent(cfg Config, src source.Source, be backend.Backend) *Agent {
+	cfg = cfg.withDefaults()
+	a := &Agent{
+		cfg:      cfg,
+		src:      src,
+		be:       be,
+		log:      cfg.Logger.WithName("agent").WithValues("backend", be.Name()),
+		metrics:  metrics.New(),
+		health:   healthcheck.NewProxyHealth(cfg.Clock, cfg.HealthTimeout),
+		ready:    make(chan struct{}),
+		warnings: map[string]bool{},
+		triggers: map[string]time.Time{},
+	}
+	a.svcHC = healthcheck.NewServiceHealth(cfg.HealthCheckBindAddress, a.health, a.log.WithName("healthcheck"))
+	a.runner = runner.New(a.sync, runner.Config{
+		MinInterval: cfg.MinSyncPeriod,
+		MaxInterval: cfg.SyncPeriod,
+		Clock:       cfg.Clock,
+	})
+	return a
+}
+
+// Metrics returns the agent's metrics (its registry is private).
+func (a *Agent) Metrics() *metrics.Metrics { return a.metrics }
+
+// Health returns the agent's health tracker (its Handler serves /healthz
+// and /livez).
+func (a *Agent) Health() *healthcheck.ProxyHealth { return a.health }
+
+// Ready is closed after the first successful sync.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Run serves metrics and health, waits for the source to sync, then keeps
+// the rules in sync until ctx is done. It returns nil after ctx is done
+// and leaves the rules in place; it returns an error when a server cannot
+// listen or the source fails.
+func (a *Agent) Run(ctx context.Context) error {
+	ctx = klog.NewContext(ctx, a.log)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.started = a.cfg.Clock.Now()
+	stopServers, err := a.startServers()
+	if err != nil {
+		return err
+	}
+	defer stopServers()
+	if err := a.openConntrack(); err != nil {
+		return err
+	}
+	defer a.svcHC.Close()
+
+	var wg stdsync.WaitGroup
+	defer func() { cancel(); wg.Wait() }() // no goroutine outlives Run
+	srcErr := make(chan error, 1)
+	wg.Go(func() { srcErr <- a.src.Run(ctx, a) })
+	a.log.Info("Waiting for the source to sync")
+	select {
+	case <-a.src.Synced():
+	case <-ctx.Done():
+		return nil
+	case err := <-srcErr:
+		return sourceError(err)
+	}
+	a.health.Queued() // the initial state must be programmed in time too
+	wg.Go(func() { _ = a.runner.Loop(ctx) })
+	select {
+	case <-ctx.Done():
+		a.log.Info("Stopping; rules stay in place")
+		return nil
+	case err := <-srcErr:
+		return sourceError(err)
+	}
+}
+
+func sourceError(err error) error {
+	if err == nil {
+		err = errors.New("stopped unexpectedly")
+	}
+	return fmt.Errorf("source: %w", err)
+}
+
+// openConntrack opens the default netlink cleaner unless one was given.
+func (a *Agent) openConntrack() error {
+	if a.cfg.Conntrack != nil {
+		return nil
+	}
+	c, err := conntrack.NewCleaner(a.cfg.NetNS)
+	if err != nil {
+		return err
+	}
+	a.cfg.Conntrack = c
+	return nil
+}
+
+// Changed implements source.Handler: it only marks the state dirty.
+func (a *Agent) Changed(kind source.Kind) {
+	switch kind {
+	case source.Service:
+		a.metrics.ServiceChangesTotal.Inc()
+		a.metrics.ServiceChangesPending.Inc()
+	case source.EndpointSlice:
+		a.metrics.EndpointChangesTotal.Inc()
+		a.metrics.EndpointChangesPending.Inc()
+	}
+	a.metrics.LastQueued.Set(unixSeconds(a.cfg.Clock.Now()))
+	a.health.Queued()
+	a.runner.Trigger()
+}
+
+// InputError implements source.Handler.
+func (a *Agent) InputError(err error) {
+	a.metrics.SourceErrors.Inc()
+	a.log.Error(err, "Ignoring input; keeping the last good state")
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

@@ -1,0 +1,281 @@
+package sync
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/go-logr/logr/funcr"
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/svcnat/svcnat/sync/source"
+	"github.com/svcnat/svcnat/synth"
+)
+
+func dnsService() *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "dns"},
+		Spec: corev1.ServiceSpec{
+			Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10"},
+			IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			Ports:      []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP}},
+		},
+	}
+}
+
+func dnsSlice(trigger time.Time, addrs ...string) *discoveryv1.EndpointSlice {
+	s := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "dns-1",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "dns"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("dns"), Port: ptr.To[int32](53), Protocol: ptr.To(corev1.ProtocolUDP)}},
+	}
+	if !trigger.IsZero() {
+		s.Annotations = map[string]string{corev1.EndpointsLastChangeTriggerTime: trigger.Format(time.RFC3339Nano)}
+	}
+	for _, a := range addrs {
+		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{a},
+			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}})
+	}
+	return s
+}
+
+func dnsInput(trigger time.Time, addrs ...string) synth.Input {
+	return synth.Input{Services: []*corev1.Service{dnsService()}, EndpointSlices: []*discoveryv1.EndpointSlice{dnsSlice(trigger, addrs...)}}
+}
+
+type harness struct {
+	agent *Agent
+	src   *fakeSource
+	be    *fakeBackend
+	ct    *fakeConntrack
+	done  chan error
+	stop  context.CancelFunc
+}
+
+// startAgent runs an agent with fakes in the synctest bubble.
+func startAgent(t *testing.T, in synth.Input, cfg Config) *harness {
+	t.Helper()
+	h := &harness{src: newFakeSource(in), be: newFakeBackend(), ct: &fakeConntrack{}, done: make(chan error, 1)}
+	cfg.Synth.NodeName = "node-1"
+	cfg.Conntrack = h.ct
+	cfg.Logger = funcr.New(func(prefix, args string) { t.Log(prefix, args) }, funcr.Options{Verbosity: 4})
+	h.agent = NewAgent(cfg, h.src, h.be)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	go func() { h.done <- h.agent.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-h.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	synctest.Wait()
+	return h
+}
+
+func (h *harness) sync() {
+	close(h.src.synced)
+	synctest.Wait()
+}
+
+func checkCalls(t *testing.T, b *fakeBackend, want []call) {
+	t.Helper()
+	if diff := cmp.Diff(want, b.got()); diff != "" {
+		t.Errorf("backend calls (-want +got):\n%s", diff)
+	}
+}
+
+func scrape(t *testing.T, a *Agent) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body, _ := io.ReadAll(rec.Body)
+	return string(body)
+}
+
+func hasMetric(t *testing.T, a *Agent, line string) {
+	t.Helper()
+	if text := scrape(t, a); !strings.Contains(text, "\n"+line+"\n") {
+		t.Errorf("metrics lack %q", line)
+	}
+}
+
+func TestNothingProgrammedBeforeSourceSynced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
+		<-h.src.ready
+		h.src.set(dnsInput(time.Time{}), source.EndpointSlice) // events before the sync
+		time.Sleep(time.Minute)
+		checkCalls(t, h.be, nil)
+		h.sync()
+		// First sync: full reconcile (adopts rules of a previous run), no gap, no Cleanup.
+		checkCalls(t, h.be, []call{{"reconcile", time.Minute}, {"apply", time.Minute}})
+		select {
+		case <-h.agent.Ready():
+		default:
+			t.Error("not Ready after the first sync")
+		}
+	})
+}
+
+func TestBurstCoalescedAndPeriodicReconcile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
+		h.sync()
+		time.Sleep(time.Second)
+		for i := range 20 {
+			addrs := []string{"10.244.1.5"}
+			if i%2 == 0 {
+				addrs = append(addrs, "10.244.2.6")
+			}
+			h.src.set(dnsInput(time.Time{}, addrs...), source.EndpointSlice)
+			time.Sleep(2 * time.Millisecond)
+		}
+		time.Sleep(31 * time.Second)
+		synctest.Wait()
+		checkCalls(t, h.be, []call{
+			{"reconcile", 0}, {"apply", 0},
+			{"apply", time.Second},                                       // the first event, at once
+			{"apply", time.Second + 100*time.Millisecond},                // the other 19, coalesced
+			{"reconcile", 30 * time.Second}, {"apply", 30 * time.Second}, // periodic full sync
+		})
+		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_endpoint_changes_total 20")
+		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_endpoint_changes_pending 0")
+		hasMetric(t, h.agent, "svcnat_sync_full_proxy_rules_duration_seconds_count 2")
+		hasMetric(t, h.agent, "svcnat_sync_partial_proxy_rules_duration_seconds_count 2")
+		hasMetric(t, h.agent, "svcnat_programmed_rules 7")
+	})
+}
+
+func TestRetryAfterFailure(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: time.Hour})
+		h.be.fail = 2
+		h.sync()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		checkCalls(t, h.be, []call{
+			{"reconcile", 0}, {"apply", 0}, // fails
+			{"reconcile", 500 * time.Millisecond}, {"apply", 500 * time.Millisecond}, // fails
+			{"reconcile", 1500 * time.Millisecond}, {"apply", 1500 * time.Millisecond}, // succeeds
+		})
+		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_failures_total 2")
+		if !h.agent.Health().Healthy() {
+			t.Error("unhealthy after the retry succeeded")
+		}
+	})
+}
+
+func TestUnhealthyWhenSyncsKeepFailing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: 10 * time.Second})
+		h.be.fail = 1000
+		h.sync()
+		time.Sleep(19 * time.Second)
+		if !h.agent.Health().Healthy() {
+			t.Error("unhealthy before 2×SyncPeriod")
+		}
+		time.Sleep(2 * time.Second)
+		if h.agent.Health().Healthy() {
+			t.Error("healthy although nothing was applied for 2×SyncPeriod")
+		}
+		rec := httptest.NewRecorder()
+		h.agent.Health().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("/healthz = %d", rec.Code)
+		}
+	})
+}
+
+func TestNoConcurrentSyncs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
+		h.be.takes = 250 * time.Millisecond
+		h.sync()
+		for range 40 {
+			h.src.set(dnsInput(time.Time{}, "10.244.1.5"), source.Service)
+			time.Sleep(25 * time.Millisecond)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if h.be.overlap {
+			t.Error("two Applies overlapped")
+		}
+	})
+}
+
+func TestShutdownLeavesRules(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
+		h.sync()
+		h.stop()
+		if err := <-h.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		h.done <- nil // for the cleanup
+		for _, c := range h.be.got() {
+			if c.Op == "cleanup" {
+				t.Error("Cleanup called on shutdown")
+			}
+		}
+	})
+}
+
+func TestConntrackAndProgrammingLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		old := time.Now().Add(-time.Hour) // before the agent started: ignored
+		h := startAgent(t, dnsInput(old, "10.244.1.5", "10.244.2.6"), Config{})
+		h.sync()
+		first := h.ct.take()
+		if len(first) != 1 || len(first[0]) != 1 || !first[0][0].NotNATed {
+			t.Errorf("first sync: conntrack flows %+v, want the cached-reject cleanup of the cluster IP", first)
+		}
+
+		time.Sleep(time.Second)
+		trigger := time.Now()
+		time.Sleep(500 * time.Millisecond) // the controller took 0.5s to write the slice
+		h.src.set(dnsInput(trigger, "10.244.1.5"), source.EndpointSlice)
+		synctest.Wait()
+		flows := h.ct.take()
+		if len(flows) != 1 || len(flows[0]) != 1 || flows[0][0].ReplySrc.Addr().String() != "10.244.2.6" {
+			t.Errorf("after removing 10.244.2.6: conntrack flows %+v", flows)
+		}
+		hasMetric(t, h.agent, `svcnat_network_programming_duration_seconds_bucket{le="0.5"} 1`)
+		hasMetric(t, h.agent, `svcnat_network_programming_duration_seconds_count 1`)
+	})
+}
+
+func TestWarningsCountedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := dnsInput(time.Time{}, "10.244.1.5")
+		bad := dnsService()
+		bad.Name = "bad"
+		bad.Spec.ClusterIP, bad.Spec.ClusterIPs = "not-an-ip", []string{"not-an-ip"}
+		in.Services = append(in.Services, bad)
+		h := startAgent(t, in, Config{})
+		h.sync()
+		h.src.set(in, source.Service)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		// synth reports two warnings for the bad Service; the second sync
+		// sees the same two and counts nothing new.
+		hasMetric(t, h.agent, `svcnat_warnings{reason="InvalidClusterIP"} 2`)
+		hasMetric(t, h.agent, `svcnat_warnings_total{reason="InvalidClusterIP"} 2`)
+		h.src.set(dnsInput(time.Time{}, "10.244.1.5"), source.Service) // fixed
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if text := scrape(t, h.agent); strings.Contains(text, "svcnat_warnings{") {
+			t.Errorf("warning gauge not cleared:\n%s", text)
+		}
+	})
+}

@@ -1,0 +1,74 @@
+package sync
+
+import (
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/svcnat/svcnat/sync/conntrack"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultMinSyncPeriod = 100 * time.Millisecond
+	DefaultSyncPeriod    = 30 * time.Second
+	// Suggested listen addresses, kube-proxy's ports (svcnat replaces it).
+	DefaultMetricsAddr = "127.0.0.1:10249"
+	DefaultHealthzAddr = "0.0.0.0:10256"
+)
+
+// Config configures an Agent.
+type Config struct {
+	// Synth is the node's model configuration. When Synth.ServiceCIDRs is
+	// empty, the ranges of the API's ServiceCIDR objects are used.
+	Synth synth.Config
+	// MinSyncPeriod and SyncPeriod bound the sync frequency (see the
+	// package documentation); zero means the default.
+	MinSyncPeriod, SyncPeriod time.Duration
+	// HealthTimeout is how long a queued change may wait before /healthz
+	// fails; zero means 2×SyncPeriod.
+	HealthTimeout time.Duration
+	// MetricsAddr serves /metrics, HealthzAddr serves /healthz and /livez;
+	// empty disables the server. They may be equal (one server for both).
+	MetricsAddr, HealthzAddr string
+	// HealthCheckBindAddress is the address the healthCheckNodePort servers
+	// listen on; empty means every address of the agent's namespace.
+	HealthCheckBindAddress string
+	// NetNS is the network namespace path the backend programs; conntrack
+	// entries are cleaned there. Empty means the agent's own namespace.
+	NetNS string
+	// Conntrack deletes conntrack entries; nil means a netlink Cleaner in
+	// NetNS, opened by Run.
+	Conntrack ConntrackCleaner
+	Logger    logr.Logger
+	// Clock drives the runner, timestamps and health; nil means the real clock.
+	Clock clock.WithTicker
+}
+
+// ConntrackCleaner deletes the conntrack entries matching any of flows.
+// *conntrack.Cleaner implements it.
+type ConntrackCleaner interface {
+	Delete(flows []conntrack.Flow) (uint, error)
+}
+
+func (c Config) withDefaults() Config {
+	if c.MinSyncPeriod <= 0 {
+		c.MinSyncPeriod = DefaultMinSyncPeriod
+	}
+	if c.SyncPeriod <= 0 {
+		c.SyncPeriod = DefaultSyncPeriod
+	}
+	if c.HealthTimeout <= 0 {
+		c.HealthTimeout = 2 * c.SyncPeriod
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	if c.Logger.GetSink() == nil {
+		c.Logger = klog.Background()
+	}
+	return c
+}

@@ -1,0 +1,151 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	stdsync "sync"
+	"time"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/sync/conntrack"
+	"github.com/svcnat/svcnat/sync/source"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// fakeSource serves a settable state.
+type fakeSource struct {
+	mu     stdsync.Mutex
+	st     source.State
+	h      source.Handler
+	synced chan struct{}
+	ready  chan struct{} // closed when Run has a handler
+}
+
+func newFakeSource(in synth.Input) *fakeSource {
+	return &fakeSource{st: source.State{Input: in}, synced: make(chan struct{}), ready: make(chan struct{})}
+}
+
+func (s *fakeSource) Run(ctx context.Context, h source.Handler) error {
+	s.mu.Lock()
+	s.h = h
+	s.mu.Unlock()
+	close(s.ready)
+	<-ctx.Done()
+	return nil
+}
+
+func (s *fakeSource) Synced() <-chan struct{} { return s.synced }
+
+func (s *fakeSource) Snapshot() source.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st
+}
+
+// set replaces the state and notifies the agent.
+func (s *fakeSource) set(in synth.Input, kinds ...source.Kind) {
+	s.mu.Lock()
+	s.st.Input = in
+	h := s.h
+	s.mu.Unlock()
+	for _, k := range kinds {
+		h.Changed(k)
+	}
+}
+
+// call is one recorded Backend call.
+type call struct {
+	Op string // "apply", "reconcile", "cleanup"
+	At time.Duration
+}
+
+// fakeBackend records calls; Apply fails while fail > 0.
+type fakeBackend struct {
+	mu       stdsync.Mutex
+	t0       time.Time
+	calls    []call
+	last     []*synth.Ruleset
+	fail     int
+	applying int
+	overlap  bool
+	takes    time.Duration
+}
+
+func newFakeBackend() *fakeBackend { return &fakeBackend{t0: time.Now()} }
+
+func (b *fakeBackend) record(op string) {
+	b.calls = append(b.calls, call{op, time.Since(b.t0)})
+}
+
+func (b *fakeBackend) Name() string                            { return "fake" }
+func (b *fakeBackend) Render([]*synth.Ruleset) ([]byte, error) { return nil, nil }
+func (b *fakeBackend) Diff(context.Context, []*synth.Ruleset) ([]byte, error) {
+	return nil, nil
+}
+
+func (b *fakeBackend) Apply(_ context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+	b.mu.Lock()
+	b.applying++
+	b.overlap = b.overlap || b.applying > 1
+	b.record("apply")
+	fail := b.fail > 0
+	if fail {
+		b.fail--
+	}
+	b.mu.Unlock()
+	time.Sleep(b.takes)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.applying--
+	if fail {
+		return backend.Stats{}, errors.New("injected failure")
+	}
+	b.last = rs
+	return backend.Stats{Full: len(b.calls) > 1 && b.calls[len(b.calls)-2].Op == "reconcile", Rules: 7, Elements: 3, Changes: 1}, nil
+}
+
+func (b *fakeBackend) Reconcile() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.record("reconcile")
+}
+
+func (b *fakeBackend) Cleanup(context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.record("cleanup")
+	return nil
+}
+
+func (b *fakeBackend) got() []call {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]call(nil), b.calls...)
+}
+
+func (b *fakeBackend) rulesets() []*synth.Ruleset {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.last
+}
+
+// fakeConntrack records the flows it is asked to delete.
+type fakeConntrack struct {
+	mu    stdsync.Mutex
+	flows [][]conntrack.Flow
+}
+
+func (c *fakeConntrack) Delete(flows []conntrack.Flow) (uint, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flows = append(c.flows, flows)
+	return uint(len(flows)), nil
+}
+
+func (c *fakeConntrack) take() [][]conntrack.Flow {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.flows
+	c.flows = nil
+	return f
+}

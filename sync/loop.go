@@ -1,0 +1,187 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/sync/conntrack"
+	"github.com/svcnat/svcnat/sync/healthcheck"
+	"github.com/svcnat/svcnat/sync/runner"
+	"github.com/svcnat/svcnat/sync/source"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// sync is the runner's work function: one snapshot, one Build, one Apply.
+func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
+	start := a.cfg.Clock.Now()
+	a.health.SyncStarted()
+	a.metrics.ServiceChangesPending.Set(0)
+	a.metrics.EndpointChangesPending.Set(0)
+
+	st := a.src.Snapshot()
+	res := synth.Build(st.Input, a.synthConfig(st))
+	a.reportWarnings(res.Warnings)
+	a.health.SetNodeEligible(nodeEligible(st.Input.Nodes, a.cfg.Synth.NodeName))
+	rs := res.Rulesets()
+	if why.Full() {
+		// Compare against the kernel: repairs tampering, and after a
+		// failure the backend's cache cannot be trusted.
+		a.be.Reconcile()
+	}
+	stats, err := a.be.Apply(ctx, rs)
+	if err != nil {
+		a.health.SyncFailed()
+		a.metrics.SyncFailures.Inc()
+		a.log.Error(err, "Sync failed; retrying with backoff", "full", why.Full())
+		return fmt.Errorf("apply %s rules: %w", a.be.Name(), err)
+	}
+	a.health.SyncSucceeded()
+	a.afterApply(ctx, rs, st.Input.EndpointSlices)
+	a.observe(start, stats)
+	a.log.V(2).Info("Synced", "full", stats.Full, "changes", stats.Changes,
+		"rules", stats.Rules, "elements", stats.Elements, "duration", a.cfg.Clock.Since(start))
+	a.readyOnce.Do(func() { close(a.ready) })
+	return nil
+}
+
+// synthConfig fills the service ranges from ServiceCIDR objects when none
+// are configured.
+func (a *Agent) synthConfig(st source.State) synth.Config {
+	cfg := a.cfg.Synth
+	if len(cfg.ServiceCIDRs) == 0 && len(st.ServiceCIDRs) > 0 {
+		cfg.ServiceCIDRs = st.ServiceCIDRs
+	}
+	return cfg
+}
+
+// afterApply does what must follow the new rules being in place.
+func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, slices []*discoveryv1.EndpointSlice) {
+	a.cleanConntrack(ctx, rs)
+	if err := a.svcHC.Sync(healthcheck.FromRulesets(rs)); err != nil {
+		a.metrics.HealthCheckErrors.Inc()
+		a.log.Error(err, "Health check node ports")
+	}
+	a.observeProgramming(slices)
+	a.applied = rs
+}
+
+// cleanConntrack deletes entries the change made stale. Failures are
+// logged, not retried: stale entries then expire by themselves.
+func (a *Agent) cleanConntrack(ctx context.Context, rs []*synth.Ruleset) {
+	flows := conntrack.Changes(a.applied, rs)
+	if len(flows) == 0 {
+		return
+	}
+	n, err := a.cfg.Conntrack.Delete(flows)
+	a.metrics.ConntrackDeleted.Add(float64(n))
+	if err != nil {
+		a.metrics.ConntrackErrors.Inc()
+		a.log.Error(err, "Conntrack cleanup", "filters", len(flows))
+		return
+	}
+	a.log.V(4).Info("Conntrack cleanup", "filters", len(flows), "deleted", n)
+}
+
+// observe updates the metrics of a successful sync.
+func (a *Agent) observe(start time.Time, stats backend.Stats) {
+	now := a.cfg.Clock.Now()
+	d := now.Sub(start).Seconds()
+	a.metrics.SyncDuration.Observe(d)
+	if stats.Full {
+		a.metrics.SyncFullDuration.Observe(d)
+	} else {
+		a.metrics.SyncPartialDuration.Observe(d)
+	}
+	a.metrics.LastSync.Set(unixSeconds(now))
+	a.metrics.Rules.Set(float64(stats.Rules))
+	a.metrics.Elements.Set(float64(stats.Elements))
+	a.metrics.Changes.Add(float64(stats.Changes))
+	internal, external := noLocalEndpoints(a.applied)
+	a.metrics.NoLocalEndpoints.WithLabelValues("internal").Set(float64(internal))
+	a.metrics.NoLocalEndpoints.WithLabelValues("external").Set(float64(external))
+}
+
+// observeProgramming records network programming latency for every
+// EndpointSlice whose last-change-trigger-time is newer than the one
+// programmed before. Like kube-proxy, trigger times from before the agent
+// started are ignored: they measure the downtime, not the programming.
+func (a *Agent) observeProgramming(slices []*discoveryv1.EndpointSlice) {
+	now := a.cfg.Clock.Now()
+	seen := make(map[string]time.Time, len(slices))
+	for _, s := range slices {
+		t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime])
+		if err != nil {
+			continue
+		}
+		key := s.Namespace + "/" + s.Name
+		seen[key] = t
+		if t.After(a.triggers[key]) && !t.Before(a.started) {
+			a.metrics.NetworkProgrammingDuration.Observe(now.Sub(t).Seconds())
+		}
+	}
+	a.triggers = seen
+}
+
+// reportWarnings logs each warning once, when it first appears, and keeps
+// the per-reason gauge current.
+func (a *Agent) reportWarnings(ws []synth.Warning) {
+	a.metrics.Warnings.Reset()
+	seen := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		key := w.String()
+		seen[key] = true
+		a.metrics.Warnings.WithLabelValues(w.Reason).Inc()
+		if !a.warnings[key] {
+			a.metrics.WarningsTotal.WithLabelValues(w.Reason).Inc()
+			a.log.Info("Skipping input", "object", w.Object, "reason", w.Reason, "message", w.Message)
+		}
+	}
+	a.warnings = seen
+}
+
+// noLocalEndpoints counts the Local-policy service ports that have no local
+// endpoint (kube-proxy's sync_proxy_rules_no_local_endpoints_total).
+func noLocalEndpoints(rss []*synth.Ruleset) (internal, external int) {
+	for _, rs := range rss {
+		if rs == nil {
+			continue
+		}
+		for i := range rs.Services {
+			sp := &rs.Services[i]
+			if len(sp.LocalEndpoints) > 0 || !sp.HasEndpoints() {
+				continue
+			}
+			if sp.InternalPolicyLocal {
+				internal++
+			}
+			if sp.ExternalPolicyLocal && sp.HasExternal() {
+				external++
+			}
+		}
+	}
+	return internal, external
+}
+
+// nodeEligible is false while this node is being deleted, so /healthz
+// drains it from load balancers (kube-proxy does the same).
+func nodeEligible(nodes []*corev1.Node, name string) bool {
+	for _, n := range nodes {
+		if n.Name != name {
+			continue
+		}
+		if n.DeletionTimestamp != nil {
+			return false
+		}
+		for _, t := range n.Spec.Taints {
+			if t.Key == "ToBeDeletedByClusterAutoscaler" {
+				return false
+			}
+		}
+	}
+	return true
+}

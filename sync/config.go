@@ -43,7 +43,9 @@ type Config struct {
 	// Conntrack deletes conntrack entries; nil means a netlink Cleaner in
 	// NetNS, opened by Run.
 	Conntrack ConntrackCleaner
-	Logger    logr.Logger
+	// Logger receives the agent's logs; the zero Logger (which includes
+	// logr.Discard()) means klog.Background().
+	Logger logr.Logger
 	// Clock drives the runner, timestamps and health; nil means the real clock.
 	Clock clock.WithTicker
 }

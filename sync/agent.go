@@ -86,9 +86,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopServers()
-	if err := a.openConntrack(); err != nil {
+	closeCT, err := a.openConntrack()
+	if err != nil {
 		return err
 	}
+	defer closeCT()
 	defer a.svcHC.Close()
 
 	var wg stdsync.WaitGroup
@@ -121,17 +123,18 @@ func sourceError(err error) error {
 	return fmt.Errorf("source: %w", err)
 }
 
-// openConntrack opens the default netlink cleaner unless one was given.
-func (a *Agent) openConntrack() error {
+// openConntrack opens the default netlink cleaner unless one was given,
+// and returns what releases it.
+func (a *Agent) openConntrack() (closeFn func(), err error) {
 	if a.cfg.Conntrack != nil {
-		return nil
+		return func() {}, nil
 	}
 	c, err := conntrack.NewCleaner(a.cfg.NetNS)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.cfg.Conntrack = c
-	return nil
+	return func() { c.Close(); a.cfg.Conntrack = nil }, nil
 }
 
 // Changed implements source.Handler: it only marks the state dirty.

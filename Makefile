@@ -13,6 +13,11 @@ all: build
 build:
 	$(GO) build -o $(BIN)/svcnat ./cmd/svcnat
 	$(GO) build -o $(BIN)/svcnat-gen ./cmd/svcnat-gen
+	$(GO) build -o $(BIN)/svcnat-demo ./cmd/svcnat-demo
+
+## demo: a virtual node in network namespaces serving the seed Service (needs root).
+demo: build
+	$(BIN)/svcnat-demo --svcnat $(BIN)/svcnat
 
 ## test: everything CI runs: formatting, vet, unit, golden, netns and smoke tests.
 test: fmt-check vet

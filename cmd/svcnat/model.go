@@ -25,7 +25,13 @@ type modelFlags struct {
 
 func (m *modelFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&m.files, "filename", "f", nil, "manifest file (YAML or JSON, multi-document or a List); - reads stdin; repeatable")
-	fs.StringVar(&m.nodeName, "node-name", defaultNodeName(), "this node's name (selects local endpoints)")
+	m.registerNode(fs, "node-name")
+}
+
+// registerNode registers the flags describing the node; the agent calls the
+// node name flag --hostname-override, like kube-proxy.
+func (m *modelFlags) registerNode(fs *pflag.FlagSet, nodeNameFlag string) {
+	fs.StringVar(&m.nodeName, nodeNameFlag, defaultNodeName(), "this node's name (selects local endpoints; default: $NODE_NAME, then the hostname)")
 	fs.StringArrayVar(&m.nodeIPs, "node-ip", nil, "this node's IP address; repeatable")
 	fs.StringArrayVar(&m.clusterCIDRs, "cluster-cidr", nil, "pod CIDR of the cluster (traffic from outside is masqueraded); repeatable")
 	fs.StringArrayVar(&m.serviceCIDRs, "service-cidr", nil, "service CIDR (unallocated addresses are dropped); repeatable")

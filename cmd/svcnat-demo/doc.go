@@ -1,0 +1,9 @@
+// Command svcnat-demo is `make demo`: it builds a virtual node out of network
+// namespaces (netns kit), starts web pods, runs `svcnat run --manifests` in
+// the node on the seed article's my-app-service (port 80 -> targetPort 8080,
+// nodePort 30080), reaches it with curl through the NodePort and the
+// ClusterIP, prints the flow and the rules, scales the endpoints by editing
+// the manifest and shows traffic follow. Everything is removed at the end,
+// also on failure or Ctrl-C. It needs root; it never touches the root
+// network namespace.
+package main

@@ -28,9 +28,12 @@ type Backend struct {
 	netns *os.File // nil: the caller's namespace
 	conn  *nftables.Conn
 	// applied is what the last successful Apply left in the kernel, per
-	// family; valid only while known is true.
-	applied map[synth.Family]*table
-	known   bool
+	// family; valid only while known is true. Its fragments are reused by
+	// the next Apply even when known is false: they depend only on input.
+	applied map[synth.Family]*model
+	// index tells which service port owns each map key of applied.
+	index map[synth.Family]*elemIndex
+	known bool
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -38,7 +41,7 @@ var _ backend.Backend = (*Backend)(nil)
 // New returns a Backend for the namespace in opts. It does not touch the
 // kernel until Apply, Cleanup or (never) Diff is called.
 func New(opts backend.Options) (*Backend, error) {
-	b := &Backend{applied: map[synth.Family]*table{}}
+	b := &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{}}
 	connOpts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
 	if opts.NetNS != "" {
 		f, err := os.Open(opts.NetNS)
@@ -94,10 +97,10 @@ func (b *Backend) Reconcile() {
 	b.mu.Unlock()
 }
 
-// byFamily builds the model of each family; a missing or nil Ruleset
-// means no table for that family.
-func byFamily(rs []*synth.Ruleset) (map[synth.Family]*table, error) {
-	out := map[synth.Family]*table{synth.IPv4: nil, synth.IPv6: nil}
+// byFamily builds the model of each family, reusing the fragments of the
+// applied models; a missing or nil Ruleset means no table for that family.
+func (b *Backend) byFamily(rs []*synth.Ruleset) (map[synth.Family]*model, error) {
+	out := map[synth.Family]*model{synth.IPv4: nil, synth.IPv6: nil}
 	for _, r := range rs {
 		if r == nil {
 			continue
@@ -105,31 +108,36 @@ func byFamily(rs []*synth.Ruleset) (map[synth.Family]*table, error) {
 		if out[r.Family] != nil {
 			return nil, fmt.Errorf("two Rulesets for %s", r.Family)
 		}
-		t, err := buildTable(r)
+		m, err := buildModel(r, b.applied[r.Family])
 		if err != nil {
 			return nil, err
 		}
-		out[r.Family] = t
+		out[r.Family] = m
 	}
 	return out, nil
 }
 
 // transaction emits the changes for both families into e and returns the
-// number of objects sent.
-func (b *Backend) transaction(e emitter, next map[synth.Family]*table) int {
-	n := 0
+// number of objects sent and, per family, whether the fast path was used.
+func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, fast map[synth.Family]bool) {
+	fast = map[synth.Family]bool{}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
 		prev := b.applied[f]
 		if !b.known && next[f] == nil {
 			// Unknown state: delete whatever a previous run left.
-			t := &table{family: f}
+			t := familyTable(f)
 			e.addTable(t)
 			e.delTable(t)
 			continue
 		}
-		n += plan(e, prev, next[f], !b.known)
+		if !b.known {
+			prev = nil
+		}
+		k, ok := plan(e, prev, next[f], !b.known, b.index[f])
+		n += k
+		fast[f] = ok
 	}
-	return n
+	return n, fast
 }
 
 // Apply implements backend.Backend: one netlink batch for both tables.
@@ -138,15 +146,16 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 	if err := ctx.Err(); err != nil {
 		return backend.Stats{}, err
 	}
-	next, err := byFamily(rs)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next, err := b.byFamily(rs)
 	if err != nil {
 		return backend.Stats{}, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	st := backend.Stats{Full: !b.known}
 	e := &nlEmitter{c: b.conn}
-	st.Changes = b.transaction(e, next)
+	var fast map[synth.Family]bool
+	st.Changes, fast = b.transaction(e, next)
 	if e.err != nil {
 		b.known = false
 		return st, fmt.Errorf("encode nftables batch: %w", e.err)
@@ -155,10 +164,10 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 		b.known = false
 		return st, explain("apply nftables batch", err)
 	}
-	b.applied, b.known = next, true
-	for _, t := range next {
-		if t != nil {
-			r, el := t.counts()
+	b.commit(next, fast)
+	for _, m := range next {
+		if m != nil {
+			r, el := m.counts()
 			st.Rules += r
 			st.Elements += el
 		}
@@ -167,16 +176,40 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 	return st, nil
 }
 
+// commit records next as the kernel's state and brings the map key index
+// up to date: by the changed ports only after a fast-path sync.
+func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]bool) {
+	for f, m := range next {
+		prev, idx := b.applied[f], b.index[f]
+		switch {
+		case m == nil:
+			delete(b.index, f)
+		case fast[f]:
+			for _, ch := range fragChanges(prev, m) {
+				if ch.prev != nil {
+					idx.remove(ch.prev)
+				}
+				if ch.next != nil {
+					idx.add(ch.next)
+				}
+			}
+		default:
+			b.index[f] = newElemIndex(m)
+		}
+	}
+	b.applied, b.known = next, true
+}
+
 // Diff implements backend.Backend: the nft commands Apply would send. When
 // the kernel state is not known (first call, after Reconcile) that is a
 // replacement of the whole table.
 func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
-	next, err := byFamily(rs)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next, err := b.byFamily(rs)
 	if err != nil {
 		return nil, err
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var w textEmitter
 	b.transaction(&w, next)
 	return []byte(w.b.String()), nil
@@ -196,7 +229,8 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 	if err := b.conn.Flush(); err != nil {
 		return explain("delete svcnat tables", err)
 	}
-	b.applied = map[synth.Family]*table{}
+	b.applied = map[synth.Family]*model{}
+	b.index = map[synth.Family]*elemIndex{}
 	return nil
 }
 

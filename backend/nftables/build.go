@@ -16,39 +16,48 @@ const (
 	prioFilter = 0
 )
 
-// builder turns one Ruleset into a table model.
-type builder struct {
-	rs   *synth.Ruleset
-	t    *table
-	seen map[string]bool // chains already created
-	err  error
+// params are the Ruleset-wide inputs a service port's fragment depends on.
+// When they change, every fragment is rebuilt.
+type params struct {
+	family   synth.Family
+	masqAll  bool
+	podCIDRs bool // ClusterCIDRs is not empty
 }
 
-// buildTable builds the model of one family's table. It fails on addresses
-// of the wrong family rather than rendering a script the kernel refuses.
+func paramsOf(rs *synth.Ruleset) params {
+	return params{family: rs.Family, masqAll: rs.MasqueradeAll, podCIDRs: len(rs.ClusterCIDRs) > 0}
+}
+
+// buildTable builds the whole table of one family (Render and tests).
 func buildTable(rs *synth.Ruleset) (*table, error) {
-	b := &builder{rs: rs, t: &table{family: rs.Family}, seen: map[string]bool{}}
-	b.baseChains()
-	b.fixedSets()
-	for i := range rs.Services {
-		b.servicePort(&rs.Services[i])
+	m, err := buildModel(rs, nil)
+	if err != nil {
+		return nil, err
 	}
-	b.sortElems()
-	if b.err != nil {
-		return nil, fmt.Errorf("build %s table: %w", rs.Family, b.err)
-	}
-	return b.t, nil
+	return m.materialize(), nil
 }
 
-func (b *builder) checkAddr(a netip.Addr) {
-	if b.err == nil && (!a.IsValid() || synth.FamilyOf(a) != b.rs.Family) {
-		b.err = fmt.Errorf("address %v is not %s", a, b.rs.Family)
+// fixedTable builds the part of the table that does not belong to any
+// service port: base chains, fixed chains and the fixed sets with their
+// elements (the shared maps stay empty; fragments fill them).
+func fixedTable(rs *synth.Ruleset) (*table, error) {
+	t := &table{family: rs.Family}
+	baseChains(t)
+	if err := fixedSets(t, rs); err != nil {
+		return nil, fmt.Errorf("build %s table: %w", rs.Family, err)
 	}
+	return t, nil
+}
+
+func checkAddr(a netip.Addr, f synth.Family) error {
+	if !a.IsValid() || synth.FamilyOf(a) != f {
+		return fmt.Errorf("address %v is not %s", a, f)
+	}
+	return nil
 }
 
 // baseChains adds the hooked chains and the fixed regular chains they jump to.
-func (b *builder) baseChains() {
-	t := b.t
+func baseChains(t *table) {
 	for _, h := range []struct {
 		name, typ, hook string
 		prio            int32
@@ -90,27 +99,49 @@ func (b *builder) baseChains() {
 	t.newChain(chainReject, nil).add("", rejectStmt{})
 }
 
-func (b *builder) fixedSets() {
-	t, rs := b.t, b.rs
-	for _, a := range rs.ClusterIPs {
-		b.checkAddr(a)
-	}
-	for _, a := range rs.NodePortAddrs {
-		b.checkAddr(a)
+// sharedMaps are the verdict maps every service port adds elements to, in
+// declaration order.
+var sharedMaps = []struct {
+	name string
+	kind setKind
+}{
+	{mapServiceIPs, kindAddrProtoPort},
+	{mapNoEndpoints, kindAddrProtoPort},
+	{mapFirewallIPs, kindAddrProtoPort},
+	{mapNodePorts, kindProtoPort},
+	{mapNoEndpointNPs, kindProtoPort},
+}
+
+func fixedSets(t *table, rs *synth.Ruleset) error {
+	for _, as := range [][]netip.Addr{rs.ClusterIPs, rs.NodePortAddrs} {
+		for _, a := range as {
+			if err := checkAddr(a, rs.Family); err != nil {
+				return err
+			}
+		}
 	}
 	t.newSet(setClusterIPs, kindAddr).elems = addrElems(rs.ClusterIPs)
 	t.newSet(setNodePortIPs, kindAddr).elems = addrElems(rs.NodePortAddrs)
-	t.newSet(setServiceCIDRs, kindPrefix).elems = b.prefixElems(rs.ServiceCIDRs)
-	t.newSet(setClusterCIDRs, kindPrefix).elems = b.prefixElems(rs.ClusterCIDRs)
-	for _, name := range []string{mapServiceIPs, mapNoEndpoints, mapFirewallIPs} {
-		t.newSet(name, kindAddrProtoPort)
+	var err error
+	t.newSet(setServiceCIDRs, kindPrefix).elems, err = prefixElems(rs.ServiceCIDRs, rs.Family)
+	if err != nil {
+		return err
 	}
-	t.newSet(mapNodePorts, kindProtoPort)
-	t.newSet(mapNoEndpointNPs, kindProtoPort)
+	t.newSet(setClusterCIDRs, kindPrefix).elems, err = prefixElems(rs.ClusterCIDRs, rs.Family)
+	if err != nil {
+		return err
+	}
+	for _, m := range sharedMaps {
+		t.newSet(m.name, m.kind)
+	}
+	for _, s := range t.sets {
+		sortElems(s)
+	}
+	return nil
 }
 
 func addrElems(as []netip.Addr) []elem {
-	var out []elem
+	out := make([]elem, 0, len(as))
 	for _, a := range as {
 		out = append(out, elem{addr: a.Unmap()})
 	}
@@ -119,10 +150,12 @@ func addrElems(as []netip.Addr) []elem {
 
 // prefixElems drops prefixes inside other prefixes: an interval set without
 // auto-merge refuses overlapping elements.
-func (b *builder) prefixElems(ps []netip.Prefix) []elem {
+func prefixElems(ps []netip.Prefix, f synth.Family) ([]elem, error) {
 	var out []elem
 	for _, p := range ps {
-		b.checkAddr(p.Addr())
+		if err := checkAddr(p.Addr(), f); err != nil {
+			return nil, err
+		}
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()).Masked()
 		covered := slices.ContainsFunc(ps, func(q netip.Prefix) bool {
 			return q.Bits() < p.Bits() && q.Contains(p.Addr().Unmap())
@@ -131,17 +164,26 @@ func (b *builder) prefixElems(ps []netip.Prefix) []elem {
 			out = append(out, elem{prefix: p})
 		}
 	}
-	return out
+	return out, nil
 }
 
-// sortElems orders every set by key and drops duplicate keys (first wins),
-// so the same Ruleset always gives the same bytes.
-func (b *builder) sortElems() {
-	for _, s := range b.t.sets {
-		slices.SortStableFunc(s.elems, func(x, y elem) int {
-			return cmp.Or(x.addr.Compare(y.addr), x.prefix.Addr().Compare(y.prefix.Addr()),
-				cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port))
-		})
-		s.elems = slices.CompactFunc(s.elems, func(x, y elem) bool { return x.key() == y.key() })
+// elemCmp is the order of elements in a set: by key.
+func elemCmp(x, y elem) int {
+	return cmp.Or(x.addr.Compare(y.addr), x.prefix.Addr().Compare(y.prefix.Addr()),
+		cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port))
+}
+
+// sortElems orders a set by key and drops duplicate keys (first wins), so
+// the same Ruleset always gives the same bytes. Already sorted input (the
+// common case: synth sorts) costs one pass.
+func sortElems(s *set) {
+	if !slices.IsSortedFunc(s.elems, elemCmp) {
+		slices.SortStableFunc(s.elems, elemCmp)
 	}
+	s.elems = slices.CompactFunc(s.elems, func(x, y elem) bool { return x.sameKey(y) })
+}
+
+// sameKey reports whether two elements of one set have the same key.
+func (e elem) sameKey(o elem) bool {
+	return e.addr == o.addr && e.prefix == o.prefix && e.proto == o.proto && e.port == o.port
 }

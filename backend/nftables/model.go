@@ -13,7 +13,8 @@ type table struct {
 	sets   []*set   // in declaration order
 	chains []*chain // base chains first, then regular chains in order of creation
 
-	// Indexes by name; diffs of large tables look up every chain and set.
+	// Indexes by name, built on first lookup: only the slow diff path
+	// (plan.go) needs them, and building them costs a map insert per chain.
 	chainIdx map[string]*chain
 	setIdx   map[string]*set
 }
@@ -91,24 +92,36 @@ func (c *chain) add(comment string, stmts ...stmt) {
 func (t *table) newChain(name string, h *hook) *chain {
 	c := &chain{name: name, hook: h}
 	t.chains = append(t.chains, c)
-	if t.chainIdx == nil {
-		t.chainIdx = map[string]*chain{}
-	}
-	t.chainIdx[name] = c
+	t.chainIdx = nil
 	return c
 }
 
 func (t *table) newSet(name string, kind setKind) *set {
 	s := &set{name: name, kind: kind}
 	t.sets = append(t.sets, s)
-	if t.setIdx == nil {
-		t.setIdx = map[string]*set{}
-	}
-	t.setIdx[name] = s
+	t.setIdx = nil
 	return s
 }
 
-func (t *table) set(name string) *set { return t.setIdx[name] }
+func (t *table) set(name string) *set {
+	if t.setIdx == nil {
+		t.setIdx = make(map[string]*set, len(t.sets))
+		for _, s := range t.sets {
+			t.setIdx[s.name] = s
+		}
+	}
+	return t.setIdx[name]
+}
+
+func (t *table) chain(name string) *chain {
+	if t.chainIdx == nil {
+		t.chainIdx = make(map[string]*chain, len(t.chains))
+		for _, c := range t.chains {
+			t.chainIdx[c.name] = c
+		}
+	}
+	return t.chainIdx[name]
+}
 
 func (t *table) counts() (rules, elems int) {
 	for _, c := range t.chains {

@@ -38,19 +38,29 @@ const (
 )
 
 // readable keeps the characters nft accepts in an unquoted identifier and
-// replaces everything else, so no Service name can break the script.
+// replaces everything else, so no Service name can break the script. It is
+// applied piecewise (per name part), so it must stay a per-rune mapping.
 func readable(s string) string {
+	if !strings.ContainsFunc(s, notIdentRune) {
+		return s // the common case: no copy
+	}
 	var b strings.Builder
 	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
-			r == '-', r == '_', r == '.', r == '/':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
+		if notIdentRune(r) {
+			r = '_'
 		}
+		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+func notIdentRune(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+		r == '-', r == '_', r == '.', r == '/':
+		return false
+	}
+	return true
 }
 
 // portSuffix is "ns/name/proto/port" where port is the port's name or, for
@@ -63,24 +73,15 @@ func portSuffix(sp *synth.ServicePort) string {
 	return sp.Name.Namespace + "/" + sp.Name.Name + "/" + string(sp.Name.Protocol) + "/" + port
 }
 
-// chainName builds "<kind>-<id>-<readable suffix>", truncated. The id keeps
-// names unique; the suffix is only for humans.
+// chainName builds "<kind>-<id>-<suffix>", truncated; suffix has already
+// been through readable. The id keeps names unique; the suffix is only for
+// humans.
 func chainName(kind, id, suffix string) string {
-	n := kind + "-" + id + "-" + readable(suffix)
+	n := kind + "-" + id + "-" + suffix
 	if len(n) > maxChainName {
 		n = n[:maxChainName]
 	}
 	return n
-}
-
-func svcChain(sp *synth.ServicePort) string   { return chainName("svc", sp.ID, portSuffix(sp)) }
-func extChain(sp *synth.ServicePort) string   { return chainName("ext", sp.ID, portSuffix(sp)) }
-func fwChain(sp *synth.ServicePort) string    { return chainName("fw", sp.ID, portSuffix(sp)) }
-func lbChain(sp *synth.ServicePort) string    { return chainName("lb", sp.ID, portSuffix(sp)) }
-func localChain(sp *synth.ServicePort) string { return chainName("local", sp.ID, portSuffix(sp)) }
-
-func epChain(sp *synth.ServicePort, ep synth.Endpoint) string {
-	return chainName("ep", sp.EndpointID(ep), portSuffix(sp)+"/"+ep.AddrPort().String())
 }
 
 func affinitySet(sp *synth.ServicePort, ep synth.Endpoint) string {
@@ -90,9 +91,12 @@ func affinitySet(sp *synth.ServicePort, ep synth.Endpoint) string {
 // comment makes s safe inside nft's double quotes (which know no escapes)
 // and short enough for the kernel's comment limit.
 func comment(s string) string {
+	if len(s) <= maxComment && !strings.ContainsFunc(s, badCommentRune) {
+		return s // the common case: no copy
+	}
 	var b strings.Builder
 	for _, r := range s {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+		if badCommentRune(r) {
 			r = '_'
 		}
 		b.WriteRune(r)
@@ -103,3 +107,5 @@ func comment(s string) string {
 	}
 	return c
 }
+
+func badCommentRune(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' }

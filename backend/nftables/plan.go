@@ -2,11 +2,13 @@ package nftables
 
 import (
 	"slices"
+
+	"github.com/svcnat/svcnat/synth"
 )
 
 // emitter receives the operations of one transaction. The text emitter
 // prints them as nft commands (Diff); the netlink emitter queues them in a
-// google/nftables batch (Apply). Both see the same calls in the same order.
+// batch (Apply). Both see the same calls in the same order.
 type emitter interface {
 	addTable(t *table)
 	delTable(t *table)
@@ -25,29 +27,31 @@ type emitter interface {
 // nil: no table). When full is set, or an incremental change is impossible
 // (a set declaration or base chain changed), the table is replaced in the
 // same transaction: add (so delete cannot fail) + delete + create.
-// It returns the number of objects sent.
-func plan(e emitter, prev, next *table, full bool) int {
-	if !full && prev != nil && next != nil && !compatible(prev, next) {
-		full = true
-	}
+// It returns the number of objects sent and whether the fast path (per
+// fragment) was taken.
+func plan(e emitter, prev, next *model, full bool, idx *elemIndex) (n int, fast bool) {
 	switch {
-	case next == nil && (full || prev != nil):
-		t := prev
-		if t == nil {
-			return 0 // the caller emits a bare delete for unknown state
-		}
+	case next == nil && prev == nil:
+		return 0, false // the caller emits a bare delete for unknown state
+	case next == nil:
+		t := &table{family: prev.params.family}
 		e.addTable(t)
 		e.delTable(t)
-		return 1
-	case next == nil:
-		return 0
+		return 1, false
 	case full || prev == nil:
-		return replace(e, next, full || prev != nil)
+		return replace(e, next.materialize(), full || prev != nil), false
 	}
-	return incremental(e, prev, next)
+	if d, ok := fastDelta(prev, next, idx); ok {
+		return d.emit(e, &table{family: next.params.family}), true
+	}
+	pt, nt := prev.materialize(), next.materialize()
+	if !compatible(pt, nt) {
+		return replace(e, nt, true), false
+	}
+	return tableDelta(pt, nt).emit(e, nt), false
 }
 
-// replace creates next from scratch, deleting any old table first.
+// replace creates t from scratch, deleting any old table first.
 func replace(e emitter, t *table, deleteOld bool) int {
 	n := 0
 	if deleteOld {
@@ -79,7 +83,7 @@ func replace(e emitter, t *table, deleteOld bool) int {
 // recreating sets or base chains.
 func compatible(prev, next *table) bool {
 	for _, s := range next.sets {
-		if p := prev.set(s.name); p != nil && !slices.Equal(p.declLines(prev.family), s.declLines(next.family)) {
+		if p := prev.set(s.name); p != nil && !sameDecl(p, s) {
 			return false
 		}
 	}
@@ -91,7 +95,8 @@ func compatible(prev, next *table) bool {
 	return true
 }
 
-func (t *table) chain(name string) *chain { return t.chainIdx[name] }
+// sameDecl reports whether two sets of one family have the same declaration.
+func sameDecl(a, b *set) bool { return a.kind == b.kind && a.timeout == b.timeout }
 
 // sameRules compares rules structurally: every statement is a comparable
 // value, so this is exact and much cheaper than rendering text.
@@ -101,70 +106,12 @@ func sameRules(a, b *chain) bool {
 	})
 }
 
-// incremental sends only differences, ordered so that every reference is
-// valid at each step: new sets and chains first, elements pointing at
-// chains that go away are removed before those chains, chains are emptied
-// before they are deleted.
-func incremental(e emitter, prev, next *table) int {
-	n := 0
-	var newChains, changed, gone []*chain
-	for _, s := range next.sets {
-		if prev.set(s.name) == nil {
-			e.addSet(next, s)
-			n++
-		}
-	}
-	for _, c := range next.chains {
-		p := prev.chain(c.name)
-		switch {
-		case p == nil:
-			e.addChain(next, c)
-			newChains = append(newChains, c)
-			n++
-		case !sameRules(p, c):
-			changed = append(changed, c)
-		}
-	}
-	for _, c := range prev.chains {
-		if next.chain(c.name) == nil {
-			gone = append(gone, c)
-		}
-	}
-	adds, dels, refill := elemDiff(prev, next)
-	for _, d := range dels {
-		e.delElems(prev, d.s, d.es)
-		n += len(d.es)
-	}
-	for _, s := range refill {
-		e.flushSet(next, s)
-		n++
-	}
-	for _, c := range changed {
-		e.flushChain(next, c)
-		n++
-	}
-	for _, c := range append(changed, newChains...) {
-		e.addRules(next, c)
-		n += len(c.rules)
-	}
-	for _, a := range adds {
-		e.addElems(next, a.s, a.es)
-		n += len(a.es)
-	}
-	for _, c := range gone {
-		e.flushChain(prev, c)
-	}
-	for _, c := range gone {
-		e.delChain(prev, c)
-		n++
-	}
-	for _, s := range prev.sets {
-		if next.set(s.name) == nil {
-			e.delSet(prev, s)
-			n++
-		}
-	}
-	return n
+// delta is what an incremental transaction changes.
+type delta struct {
+	newSets, goneSets             []*set
+	newChains, changed, goneChain []*chain
+	adds, dels                    []setElems
+	refill                        []*set
 }
 
 type setElems struct {
@@ -172,49 +119,150 @@ type setElems struct {
 	es []elem
 }
 
-// elemDiff compares the elements of every set present in both tables (and
-// the elements of new sets). Interval sets are rewritten whole when they
-// change: their kernel elements are interval boundaries, not prefixes.
-func elemDiff(prev, next *table) (adds, dels []setElems, refill []*set) {
-	for _, s := range next.sets {
-		p := prev.set(s.name)
-		if p == nil {
-			if len(s.elems) > 0 {
-				adds = append(adds, setElems{s, s.elems})
-			}
-			continue
-		}
-		old := map[string]string{}
-		for _, el := range p.elems {
-			old[el.key()] = el.text()
-		}
-		cur := map[string]string{}
-		var add, del []elem
-		for _, el := range s.elems {
-			cur[el.key()] = el.text()
-			if t, ok := old[el.key()]; !ok || t != el.text() {
-				add = append(add, el)
-			}
-		}
-		for _, el := range p.elems {
-			if t, ok := cur[el.key()]; !ok || t != el.text() {
-				del = append(del, el) // gone, or its value changed
-			}
-		}
-		switch {
-		case s.kind == kindPrefix && (len(add) > 0 || len(del) > 0):
-			refill = append(refill, s)
-			if len(s.elems) > 0 {
-				adds = append(adds, setElems{s, s.elems})
-			}
-		case s.kind != kindAffinity:
-			if len(del) > 0 {
-				dels = append(dels, setElems{p, del})
-			}
-			if len(add) > 0 {
-				adds = append(adds, setElems{s, add})
-			}
+// emit sends d, ordered so that every reference is valid at each step: new
+// sets and chains first, elements pointing at chains that go away are
+// removed before those chains, chains are emptied before they are deleted.
+func (d *delta) emit(e emitter, t *table) int {
+	n := 0
+	for _, s := range d.newSets {
+		e.addSet(t, s)
+		n++
+	}
+	for _, c := range d.newChains {
+		e.addChain(t, c)
+		n++
+	}
+	for _, x := range d.dels {
+		e.delElems(t, x.s, x.es)
+		n += len(x.es)
+	}
+	for _, s := range d.refill {
+		e.flushSet(t, s)
+		n++
+	}
+	for _, c := range d.changed {
+		e.flushChain(t, c)
+		n++
+	}
+	for _, cs := range [][]*chain{d.changed, d.newChains} {
+		for _, c := range cs {
+			e.addRules(t, c)
+			n += len(c.rules)
 		}
 	}
-	return adds, dels, refill
+	for _, x := range d.adds {
+		e.addElems(t, x.s, x.es)
+		n += len(x.es)
+	}
+	for _, c := range d.goneChain {
+		e.flushChain(t, c)
+	}
+	for _, c := range d.goneChain {
+		e.delChain(t, c)
+		n++
+	}
+	for _, s := range d.goneSets {
+		e.delSet(t, s)
+		n++
+	}
+	return n
 }
+
+// tableDelta compares two whole tables (the slow path: Ruleset-wide
+// changes, duplicate map keys).
+func tableDelta(prev, next *table) *delta {
+	d := &delta{}
+	for _, s := range next.sets {
+		if prev.set(s.name) == nil {
+			d.newSets = append(d.newSets, s)
+		}
+	}
+	for _, c := range next.chains {
+		p := prev.chain(c.name)
+		switch {
+		case p == nil:
+			d.newChains = append(d.newChains, c)
+		case !sameRules(p, c):
+			d.changed = append(d.changed, c)
+		}
+	}
+	for _, c := range prev.chains {
+		if next.chain(c.name) == nil {
+			d.goneChain = append(d.goneChain, c)
+		}
+	}
+	for _, s := range next.sets {
+		if p := prev.set(s.name); p != nil {
+			d.setDiff(p, s)
+		} else if len(s.elems) > 0 {
+			d.adds = append(d.adds, setElems{s, s.elems})
+		}
+	}
+	for _, s := range prev.sets {
+		if next.set(s.name) == nil {
+			d.goneSets = append(d.goneSets, s)
+		}
+	}
+	return d
+}
+
+// setDiff adds the element changes from p to s (same name, both sorted).
+// Interval sets are rewritten whole when they change: their kernel
+// elements are interval boundaries, not prefixes. Affinity sets are filled
+// by the kernel and never touched.
+func (d *delta) setDiff(p, s *set) {
+	switch s.kind {
+	case kindAffinity:
+		return
+	case kindPrefix:
+		if !slices.Equal(p.elems, s.elems) {
+			d.refill = append(d.refill, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		}
+		return
+	}
+	add, del := sortedDiff(p.elems, s.elems)
+	if len(del) > 0 {
+		d.dels = append(d.dels, setElems{p, del})
+	}
+	if len(add) > 0 {
+		d.adds = append(d.adds, setElems{s, add})
+	}
+}
+
+// sortedDiff compares two key-sorted element lists without duplicate keys:
+// del holds elements gone or whose value changed, add the new values.
+func sortedDiff(prev, next []elem) (add, del []elem) {
+	i, j := 0, 0
+	for i < len(prev) || j < len(next) {
+		c := 0
+		switch {
+		case i == len(prev):
+			c = 1
+		case j == len(next):
+			c = -1
+		default:
+			c = elemCmp(prev[i], next[j])
+		}
+		switch {
+		case c < 0:
+			del = append(del, prev[i])
+			i++
+		case c > 0:
+			add = append(add, next[j])
+			j++
+		default:
+			if prev[i] != next[j] {
+				del, add = append(del, prev[i]), append(add, next[j])
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return add, del
+}
+
+// familyTable is a table value that carries only the family, which is all
+// emitters need to address objects.
+func familyTable(f synth.Family) *table { return &table{family: f} }

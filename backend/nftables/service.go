@@ -11,36 +11,82 @@ var (
 	rejectVerdict = goTo(chainReject)
 )
 
+// fragBuilder builds the fragment of one service port.
+type fragBuilder struct {
+	p      params
+	sp     *synth.ServicePort
+	f      *fragment
+	suffix string  // readable(portSuffix(sp)), shared by every chain name
+	lb     [2]bool // load-balancing chain made: [cluster, local]
+	eps    []epChainRef
+	err    error
+}
+
+// epChainRef remembers an endpoint chain already made; a linear search is
+// cheaper than a map for the ~10 endpoints of a port.
+type epChainRef struct {
+	ap   netip.AddrPort
+	name string
+}
+
+// buildFragment builds everything one service port adds to the table.
+func buildFragment(sp *synth.ServicePort, p params) (*fragment, error) {
+	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: cloneServicePort(sp)}, suffix: readable(portSuffix(sp))}
+	b.servicePort()
+	if b.err != nil {
+		return nil, b.err
+	}
+	b.f.sortElems()
+	return b.f, nil
+}
+
+func (b *fragBuilder) checkAddr(a netip.Addr) {
+	if b.err == nil {
+		b.err = checkAddr(a, b.p.family)
+	}
+}
+
+func (b *fragBuilder) newChain(kind, id, extra string) *chain {
+	c := &chain{name: chainName(kind, id, b.suffix+extra)}
+	b.f.chains = append(b.f.chains, c)
+	return c
+}
+
+func (b *fragBuilder) addElem(set string, e elem) {
+	b.f.elems = append(b.f.elems, mapElem{set: set, elem: e})
+}
+
 // servicePort adds the map elements and chains of one service port.
-func (b *builder) servicePort(sp *synth.ServicePort) {
+func (b *fragBuilder) servicePort() {
+	sp := b.sp
 	b.checkAddr(sp.ClusterIP)
 	name := comment(sp.Name.String())
 	if !sp.HasEndpoints() {
-		b.entryPoints(sp, mapNoEndpoints, mapNoEndpointNPs, rejectVerdict, rejectVerdict, name)
+		b.entryPoints(mapNoEndpoints, mapNoEndpointNPs, rejectVerdict, rejectVerdict, name)
 		return
 	}
 	if sp.HasExternal() {
-		b.entryPoints(sp, mapServiceIPs, mapNodePorts, verdict{}, goTo(extChain(sp)), name)
-		b.externalChain(sp)
-		b.firewall(sp, name)
+		b.entryPoints(mapServiceIPs, mapNodePorts, verdict{}, goTo(chainName("ext", sp.ID, b.suffix)), name)
+		b.externalChain()
+		b.firewall(name)
 	}
 	if len(sp.InternalEndpoints()) == 0 {
 		// internalTrafficPolicy Local without a local endpoint.
-		b.entryPoints(sp, mapNoEndpoints, "", dropVerdict, verdict{}, name)
+		b.entryPoints(mapNoEndpoints, "", dropVerdict, verdict{}, name)
 		return
 	}
-	b.entryPoints(sp, mapServiceIPs, "", goTo(svcChain(sp)), verdict{}, name)
-	b.serviceChain(sp)
+	b.entryPoints(mapServiceIPs, "", goTo(chainName("svc", sp.ID, b.suffix)), verdict{}, name)
+	b.serviceChain()
 }
 
 // entryPoints adds elements to the address map (ClusterIP with internal,
 // external and load-balancer IPs with external) and to the NodePort map.
 // An empty verdict or map name skips that part.
-func (b *builder) entryPoints(sp *synth.ServicePort, addrMap, npMap string, internal, external verdict, name string) {
+func (b *fragBuilder) entryPoints(addrMap, npMap string, internal, external verdict, name string) {
+	sp := b.sp
 	add := func(set string, e elem) {
 		e.proto, e.port, e.comment = sp.Name.Protocol, sp.Port, name
-		s := b.t.set(set)
-		s.elems = append(s.elems, e)
+		b.addElem(set, e)
 	}
 	if internal.kind != vNone && sp.ClusterIP.IsValid() {
 		add(addrMap, elem{addr: sp.ClusterIP.Unmap(), verdict: internal})
@@ -55,56 +101,55 @@ func (b *builder) entryPoints(sp *synth.ServicePort, addrMap, npMap string, inte
 		}
 	}
 	if sp.NodePort != 0 && npMap != "" {
-		s := b.t.set(npMap)
-		s.elems = append(s.elems, elem{proto: sp.Name.Protocol, port: sp.NodePort, verdict: external, comment: name})
+		b.addElem(npMap, elem{proto: sp.Name.Protocol, port: sp.NodePort, verdict: external, comment: name})
 	}
 }
 
 // serviceChain handles traffic to the ClusterIP: masquerade decision, then
 // load balancing over the internal endpoints.
-func (b *builder) serviceChain(sp *synth.ServicePort) {
-	c := b.t.newChain(svcChain(sp), nil)
+func (b *fragBuilder) serviceChain() {
+	c := b.newChain("svc", b.sp.ID, "")
 	switch {
-	case b.rs.MasqueradeAll:
+	case b.p.masqAll:
 		c.add("", markMasqStmt{})
-	case len(b.rs.ClusterCIDRs) > 0:
+	case b.p.podCIDRs:
 		c.add("", inSetStmt{fd: saddr, set: setClusterCIDRs, negate: true}, markMasqStmt{})
 	}
-	c.add("", verdictStmt{b.balance(sp, sp.InternalPolicyLocal)})
+	c.add("", verdictStmt{b.balance(b.sp.InternalPolicyLocal)})
 }
 
 // externalChain handles NodePorts, external IPs and load-balancer IPs.
-func (b *builder) externalChain(sp *synth.ServicePort) {
-	c := b.t.newChain(extChain(sp), nil)
-	if !sp.ExternalPolicyLocal {
+func (b *fragBuilder) externalChain() {
+	c := b.newChain("ext", b.sp.ID, "")
+	if !b.sp.ExternalPolicyLocal {
 		c.add("", markMasqStmt{})
-		c.add("", verdictStmt{b.balance(sp, false)})
+		c.add("", verdictStmt{b.balance(false)})
 		return
 	}
-	if b.rs.MasqueradeAll {
+	if b.p.masqAll {
 		c.add("", markMasqStmt{})
 	}
-	cluster := b.balance(sp, false)
-	if len(b.rs.ClusterCIDRs) > 0 {
+	cluster := b.balance(false)
+	if b.p.podCIDRs {
 		c.add("pod source: cluster endpoints", inSetStmt{fd: saddr, set: setClusterCIDRs}, verdictStmt{cluster})
 	}
 	c.add("node source: cluster endpoints, masquerade", fibLocalStmt{fd: saddr}, markMasqStmt{}, verdictStmt{cluster})
-	c.add("", verdictStmt{b.balance(sp, true)})
+	c.add("", verdictStmt{b.balance(true)})
 }
 
 // firewall drops sources outside loadBalancerSourceRanges, for
 // load-balancer IPs only.
-func (b *builder) firewall(sp *synth.ServicePort, name string) {
+func (b *fragBuilder) firewall(name string) {
+	sp := b.sp
 	if len(sp.SourceRanges) == 0 || len(sp.LoadBalancerIPs) == 0 {
 		return
 	}
-	fw := b.t.set(mapFirewallIPs)
+	c := b.newChain("fw", sp.ID, "")
 	for _, a := range sp.LoadBalancerIPs {
-		fw.elems = append(fw.elems, elem{addr: a.Unmap(), proto: sp.Name.Protocol, port: sp.Port, verdict: goTo(fwChain(sp)), comment: name})
+		b.addElem(mapFirewallIPs, elem{addr: a.Unmap(), proto: sp.Name.Protocol, port: sp.Port, verdict: goTo(c.name), comment: name})
 	}
-	c := b.t.newChain(fwChain(sp), nil)
 	for _, p := range sp.SourceRanges {
-		if p.Addr().Is4() == (b.rs.Family == synth.IPv4) {
+		if p.Addr().Is4() == (b.p.family == synth.IPv4) {
 			c.add("", prefixStmt{fd: saddr, prefix: p.Masked()}, verdictStmt{verdict{kind: vReturn}})
 		}
 	}
@@ -114,52 +159,57 @@ func (b *builder) firewall(sp *synth.ServicePort, name string) {
 // balance returns the verdict that picks one of the cluster (local=false)
 // or local endpoints, creating the load-balancing chain on first use.
 // No endpoints means drop.
-func (b *builder) balance(sp *synth.ServicePort, local bool) verdict {
-	eps, name := sp.ClusterEndpoints, lbChain(sp)
+func (b *fragBuilder) balance(local bool) verdict {
+	sp := b.sp
+	eps, kind, made := sp.ClusterEndpoints, "lb", &b.lb[0]
 	if local {
-		eps, name = sp.LocalEndpoints, localChain(sp)
+		eps, kind, made = sp.LocalEndpoints, "local", &b.lb[1]
 	}
 	if len(eps) == 0 {
 		return dropVerdict
 	}
-	if b.seen[name] {
-		return goTo(name)
+	if *made {
+		return goTo(chainName(kind, sp.ID, b.suffix))
 	}
-	b.seen[name] = true
-	c := b.t.newChain(name, nil)
+	*made = true
+	c := b.newChain(kind, sp.ID, "")
 	if sp.AffinitySeconds > 0 {
 		for _, ep := range eps {
-			c.add("", inSetStmt{fd: saddr, set: affinitySet(sp, ep)}, verdictStmt{goTo(b.endpoint(sp, ep))})
+			c.add("", inSetStmt{fd: saddr, set: affinitySet(sp, ep)}, verdictStmt{goTo(b.endpoint(ep))})
 		}
 	}
 	// Rule i matches with probability 1/(n-i) given the earlier ones did
 	// not: a uniform choice without an anonymous set per Service.
 	for i, ep := range eps {
-		target := verdictStmt{goTo(b.endpoint(sp, ep))}
+		target := verdictStmt{goTo(b.endpoint(ep))}
 		if i == len(eps)-1 {
 			c.add("", target)
 			break
 		}
 		c.add("", numgenStmt{mod: uint32(len(eps) - i)}, target)
 	}
-	return goTo(name)
+	return goTo(c.name)
 }
 
 // endpoint returns the endpoint's chain, creating it (and its affinity set) on first use.
-func (b *builder) endpoint(sp *synth.ServicePort, ep synth.Endpoint) string {
-	name := epChain(sp, ep)
-	if b.seen[name] {
-		return name
+func (b *fragBuilder) endpoint(ep synth.Endpoint) string {
+	sp, ap := b.sp, ep.AddrPort()
+	for _, r := range b.eps {
+		if r.ap == ap {
+			return r.name
+		}
 	}
-	b.seen[name] = true
 	b.checkAddr(ep.Addr)
-	c := b.t.newChain(name, nil)
-	c.add("hairpin", prefixStmt{fd: saddr, prefix: netip.PrefixFrom(ep.Addr.Unmap(), ep.Addr.Unmap().BitLen())}, markMasqStmt{})
+	id := sp.EndpointID(ep)
+	c := b.newChain("ep", id, "/"+readable(ap.String()))
+	b.eps = append(b.eps, epChainRef{ap: ap, name: c.name})
+	addr := ep.Addr.Unmap()
+	c.add("hairpin", prefixStmt{fd: saddr, prefix: netip.PrefixFrom(addr, addr.BitLen())}, markMasqStmt{})
 	if sp.AffinitySeconds > 0 {
-		s := b.t.newSet(affinitySet(sp, ep), kindAffinity)
-		s.timeout = sp.AffinitySeconds
+		s := &set{name: "aff-" + id, kind: kindAffinity, timeout: sp.AffinitySeconds}
+		b.f.sets = append(b.f.sets, s)
 		c.add("", updateStmt{set: s.name})
 	}
-	c.add("", l4protoStmt{proto: sp.Name.Protocol}, dnatStmt{to: netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)})
-	return name
+	c.add("", l4protoStmt{proto: sp.Name.Protocol}, dnatStmt{to: netip.AddrPortFrom(addr, ep.Port)})
+	return c.name
 }

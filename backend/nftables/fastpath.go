@@ -1,0 +1,249 @@
+package nftables
+
+import (
+	"net/netip"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// lookup finds the fragment of service port id, trying position i first:
+// when no port was added or removed, every port is where it was.
+func (m *model) lookup(i int, id string) *fragment {
+	if i < len(m.frags) && m.frags[i].sp.ID == id {
+		return m.frags[i]
+	}
+	if m.byID == nil {
+		m.byID = make(map[string]*fragment, len(m.frags))
+		for _, f := range m.frags {
+			m.byID[f.sp.ID] = f
+		}
+	}
+	return m.byID[id]
+}
+
+// mapKey identifies an element of a shared map.
+type mapKey struct {
+	set   string
+	addr  netip.Addr
+	proto synth.Protocol
+	port  uint16
+}
+
+func keyOf(e mapElem) mapKey { return mapKey{e.set, e.addr, e.proto, e.port} }
+
+// elemIndex records which service port owns each key of the shared maps,
+// so the fast path can tell a new key from one another port already holds
+// (the whole-table path then decides, first port wins).
+type elemIndex struct {
+	owner map[mapKey]string // service port ID
+	dups  bool              // some key has two owners: use the whole-table path
+}
+
+func newElemIndex(m *model) *elemIndex {
+	x := &elemIndex{owner: map[mapKey]string{}}
+	for _, f := range m.frags {
+		x.add(f)
+	}
+	return x
+}
+
+func (x *elemIndex) add(f *fragment) {
+	for _, e := range f.elems {
+		k := keyOf(e)
+		if o, ok := x.owner[k]; ok && o != f.sp.ID {
+			x.dups = true
+			continue
+		}
+		x.owner[k] = f.sp.ID
+	}
+}
+
+func (x *elemIndex) remove(f *fragment) {
+	for _, e := range f.elems {
+		k := keyOf(e)
+		if x.owner[k] == f.sp.ID {
+			delete(x.owner, k)
+		}
+	}
+}
+
+// fragChange is one service port that is new, changed or gone (nil side).
+type fragChange struct{ prev, next *fragment }
+
+// fastDelta compares two models fragment by fragment: unchanged ports are
+// the same *fragment (buildModel reused it) and cost one pointer compare.
+// It returns false when only the whole-table comparison is exact: Ruleset
+// wide fields changed, a set declaration changed, or map keys move between
+// ports.
+func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
+	if prev.params != next.params || idx == nil || idx.dups {
+		return nil, false
+	}
+	changes := fragChanges(prev, next)
+	d := &delta{}
+	if prev.fixed != next.fixed {
+		for i, s := range next.fixed.sets {
+			d.setDiff(prev.fixed.sets[i], s)
+		}
+	}
+	maps := map[string]*set{}
+	for _, s := range next.fixed.sets {
+		maps[s.name] = s
+	}
+	adds, dels := map[string][]elem{}, map[string][]elem{}
+	newKeys := map[mapKey]bool{}
+	for _, ch := range changes {
+		if !d.fragDiff(ch.prev, ch.next) {
+			return nil, false
+		}
+		add, del := fragElemDiff(ch.prev, ch.next)
+		for _, e := range add {
+			k := keyOf(e)
+			if o, ok := idx.owner[k]; (ok && (ch.next == nil || o != ch.next.sp.ID)) || newKeys[k] {
+				return nil, false
+			}
+			newKeys[k] = true
+			adds[e.set] = append(adds[e.set], e.elem)
+		}
+		for _, e := range del {
+			dels[e.set] = append(dels[e.set], e.elem)
+		}
+	}
+	for _, m := range sharedMaps {
+		if es := dels[m.name]; len(es) > 0 {
+			d.dels = append(d.dels, setElems{maps[m.name], es})
+		}
+		if es := adds[m.name]; len(es) > 0 {
+			d.adds = append(d.adds, setElems{maps[m.name], es})
+		}
+	}
+	return d, true
+}
+
+// fragChanges lists the service ports whose fragment differs, in order:
+// new and changed ones as in next, then the ones gone.
+func fragChanges(prev, next *model) []fragChange {
+	var out []fragChange
+	matched := 0
+	for i, f := range next.frags {
+		p := prev.lookup(i, f.sp.ID)
+		if p != nil {
+			matched++
+		}
+		if p != f {
+			out = append(out, fragChange{p, f})
+		}
+	}
+	if matched == len(prev.frags) {
+		return out // every old port is still there
+	}
+	kept := make(map[string]bool, len(next.frags))
+	for _, f := range next.frags {
+		kept[f.sp.ID] = true
+	}
+	for _, p := range prev.frags {
+		if !kept[p.sp.ID] {
+			out = append(out, fragChange{p, nil})
+		}
+	}
+	return out
+}
+
+// fragDiff adds the chain and set changes of one service port. A nil side
+// means the port is new or gone. It returns false when a set keeps its
+// name but changes its declaration (the table must be replaced).
+func (d *delta) fragDiff(prev, next *fragment) bool {
+	var pc, nc []*chain
+	var ps, ns []*set
+	if prev != nil {
+		pc, ps = prev.chains, prev.sets
+	}
+	if next != nil {
+		nc, ns = next.chains, next.sets
+	}
+	for _, c := range nc {
+		switch p := findChain(pc, c.name); {
+		case p == nil:
+			d.newChains = append(d.newChains, c)
+		case !sameRules(p, c):
+			d.changed = append(d.changed, c)
+		}
+	}
+	for _, c := range pc {
+		if findChain(nc, c.name) == nil {
+			d.goneChain = append(d.goneChain, c)
+		}
+	}
+	for _, s := range ns {
+		switch p := findSet(ps, s.name); {
+		case p == nil:
+			d.newSets = append(d.newSets, s)
+		case !sameDecl(p, s):
+			return false
+		}
+	}
+	for _, s := range ps {
+		if findSet(ns, s.name) == nil {
+			d.goneSets = append(d.goneSets, s)
+		}
+	}
+	return true
+}
+
+func findChain(cs []*chain, name string) *chain {
+	for _, c := range cs {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func findSet(ss []*set, name string) *set {
+	for _, s := range ss {
+		if s.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// fragElemDiff compares the map elements of one service port (both lists
+// sorted by set, then key).
+func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
+	var pe, ne []mapElem
+	if prev != nil {
+		pe = prev.elems
+	}
+	if next != nil {
+		ne = next.elems
+	}
+	i, j := 0, 0
+	for i < len(pe) || j < len(ne) {
+		c := 0
+		switch {
+		case i == len(pe):
+			c = 1
+		case j == len(ne):
+			c = -1
+		case pe[i].set != ne[j].set:
+			c = cmpStr(pe[i].set, ne[j].set)
+		default:
+			c = elemCmp(pe[i].elem, ne[j].elem)
+		}
+		switch {
+		case c < 0:
+			del = append(del, pe[i])
+			i++
+		case c > 0:
+			add = append(add, ne[j])
+			j++
+		default:
+			if pe[i] != ne[j] {
+				del, add = append(del, pe[i]), append(add, ne[j])
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return add, del
+}

@@ -1,0 +1,68 @@
+package nftables
+
+import (
+	"net/netip"
+	"slices"
+	"testing"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// TestFastPathMatchesFresh applies a sequence of small changes to a
+// generated cluster incrementally and checks after each that the kernel
+// holds exactly what a fresh Apply of the same Ruleset programs, and that
+// a one-endpoint change sends only a handful of objects.
+func TestFastPathMatchesFresh(t *testing.T) {
+	rs := bigRuleset(40)
+	ns := newNetNS(t)
+	b := newBackend(t, ns)
+	mustApply(t, b, rs)
+	steps := []struct {
+		name       string
+		change     func(rs *synth.Ruleset)
+		maxChanges int
+	}{
+		{"endpoint port", func(rs *synth.Ruleset) { rs.Services[7].ClusterEndpoints[0].Port++ }, 20},
+		{"endpoint gone", func(rs *synth.Ruleset) {
+			rs.Services[8].ClusterEndpoints = rs.Services[8].ClusterEndpoints[1:]
+		}, 30},
+		{"no endpoints", func(rs *synth.Ruleset) { rs.Services[9].ClusterEndpoints = nil }, 60},
+		{"service added", func(rs *synth.Ruleset) {
+			sp := rs.Services[3]
+			sp.Name.Name, sp.ID, sp.NodePort = "added", "ADDEDAAAAAAAAAAA", 31999
+			sp.ClusterIP = netip.MustParseAddr("10.97.0.1")
+			rs.Services = append(rs.Services, sp)
+			rs.ClusterIPs = append(rs.ClusterIPs, sp.ClusterIP)
+		}, 60},
+		{"service removed", func(rs *synth.Ruleset) {
+			rs.ClusterIPs = slices.DeleteFunc(rs.ClusterIPs, func(a netip.Addr) bool { return a == rs.Services[5].ClusterIP })
+			rs.Services = slices.Delete(rs.Services, 5, 6)
+		}, 60},
+		{"external IP moves between ports", func(rs *synth.Ruleset) {
+			ip := netip.MustParseAddr("192.168.1.100")
+			rs.Services[1].ExternalIPs = []netip.Addr{ip}
+		}, 0},
+		{"moved", func(rs *synth.Ruleset) {
+			rs.Services[1].ExternalIPs = nil
+			rs.Services[2].ExternalIPs = []netip.Addr{netip.MustParseAddr("192.168.1.100")}
+		}, 0},
+		{"affinity", func(rs *synth.Ruleset) { rs.Services[4].AffinitySeconds = 60 }, 0},
+		{"affinity timeout", func(rs *synth.Ruleset) { rs.Services[4].AffinitySeconds = 90 }, 0},
+		{"masquerade all", func(rs *synth.Ruleset) { rs.MasqueradeAll = true }, 0},
+	}
+	for _, s := range steps {
+		s.change(rs)
+		st := mustApply(t, b, rs)
+		if s.maxChanges > 0 && (st.Changes == 0 || st.Changes > s.maxChanges) {
+			t.Errorf("%s: %d changes, want 1..%d", s.name, st.Changes, s.maxChanges)
+		}
+		fresh := newNetNS(t)
+		mustApply(t, newBackend(t, fresh), rs)
+		if got, want := listing(t, ns), listing(t, fresh); got != want {
+			t.Fatalf("%s: incremental differs from fresh:\n%s", s.name, textDiff(want, got))
+		}
+		if st := mustApply(t, b, rs); st.Changes != 0 {
+			t.Errorf("%s: same state again: %d changes", s.name, st.Changes)
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package nftables
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// fragment is everything one service port adds to a table: its chains, its
+// affinity sets and its elements in the shared maps. Fragments are cached
+// between syncs and rebuilt only when their ServicePort changed, so that a
+// one-endpoint change costs work proportional to that one port.
+type fragment struct {
+	sp     synth.ServicePort // a private copy of the input, compared on the next sync
+	chains []*chain          // in creation order
+	sets   []*set            // affinity sets
+	elems  []mapElem         // sorted by set, then key
+}
+
+// mapElem is one element of a shared map (sharedMaps).
+type mapElem struct {
+	set string
+	elem
+}
+
+func (f *fragment) sortElems() {
+	slices.SortStableFunc(f.elems, func(x, y mapElem) int {
+		if x.set != y.set {
+			return cmpStr(x.set, y.set)
+		}
+		return elemCmp(x.elem, y.elem)
+	})
+	// One port can name the same address twice (an external IP that is
+	// also its load-balancer IP): first wins, as in a whole table.
+	f.elems = slices.CompactFunc(f.elems, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })
+}
+
+func cmpStr(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// cloneServicePort copies sp so that callers may reuse or mutate their
+// Ruleset after Apply without corrupting the cache.
+func cloneServicePort(sp *synth.ServicePort) synth.ServicePort {
+	c := *sp
+	c.ExternalIPs = slices.Clone(sp.ExternalIPs)
+	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
+	c.SourceRanges = slices.Clone(sp.SourceRanges)
+	c.ClusterEndpoints = slices.Clone(sp.ClusterEndpoints)
+	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
+	return c
+}
+
+// sameServicePort compares every field the fragment was built from; this
+// is the whole cost of an unchanged port on an incremental sync.
+func sameServicePort(a, b *synth.ServicePort) bool {
+	return a.Name == b.Name && a.ID == b.ID && a.ClusterIP == b.ClusterIP && a.Port == b.Port &&
+		a.NodePort == b.NodePort && a.InternalPolicyLocal == b.InternalPolicyLocal &&
+		a.ExternalPolicyLocal == b.ExternalPolicyLocal && a.HealthCheckNodePort == b.HealthCheckNodePort &&
+		a.AffinitySeconds == b.AffinitySeconds &&
+		slices.Equal(a.ClusterEndpoints, b.ClusterEndpoints) && slices.Equal(a.LocalEndpoints, b.LocalEndpoints) &&
+		slices.Equal(a.ExternalIPs, b.ExternalIPs) && slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
+		slices.Equal(a.SourceRanges, b.SourceRanges)
+}
+
+// model is one family's table split the way it changes: a fixed part that
+// depends on Ruleset-wide fields, and one fragment per service port.
+type model struct {
+	params  params
+	fixedIn fixedInputs // what fixed was built from
+	fixed   *table      // base chains and fixed sets; the shared maps are empty
+	frags   []*fragment // in Ruleset order
+
+	byID map[string]*fragment // built on the first lookup that misses by position
+}
+
+// fixedInputs are the Ruleset fields the fixed sets are built from (copies).
+type fixedInputs struct {
+	clusterIPs, nodePortAddrs  []netip.Addr
+	serviceCIDRs, clusterCIDRs []netip.Prefix
+}
+
+func fixedInputsOf(rs *synth.Ruleset) fixedInputs {
+	return fixedInputs{slices.Clone(rs.ClusterIPs), slices.Clone(rs.NodePortAddrs),
+		slices.Clone(rs.ServiceCIDRs), slices.Clone(rs.ClusterCIDRs)}
+}
+
+func (in *fixedInputs) equal(rs *synth.Ruleset) bool {
+	return slices.Equal(in.clusterIPs, rs.ClusterIPs) && slices.Equal(in.nodePortAddrs, rs.NodePortAddrs) &&
+		slices.Equal(in.serviceCIDRs, rs.ServiceCIDRs) && slices.Equal(in.clusterCIDRs, rs.ClusterCIDRs)
+}
+
+// buildModel builds the model of rs, reusing what it can of prev (may be
+// nil): the fixed part when its inputs are equal, and the fragment of
+// every service port that did not change.
+func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
+	m := &model{params: paramsOf(rs)}
+	if prev != nil && prev.params != m.params {
+		prev = nil // every fragment depends on params
+	}
+	if prev != nil && prev.fixedIn.equal(rs) {
+		m.fixedIn, m.fixed = prev.fixedIn, prev.fixed
+	} else {
+		fixed, err := fixedTable(rs)
+		if err != nil {
+			return nil, err
+		}
+		m.fixedIn, m.fixed = fixedInputsOf(rs), fixed
+	}
+	m.frags = make([]*fragment, len(rs.Services))
+	for i := range rs.Services {
+		sp := &rs.Services[i]
+		if prev != nil {
+			if f := prev.lookup(i, sp.ID); f != nil && sameServicePort(&f.sp, sp) {
+				m.frags[i] = f
+				continue
+			}
+		}
+		f, err := buildFragment(sp, m.params)
+		if err != nil {
+			return nil, fmt.Errorf("build %s table: %w", rs.Family, err)
+		}
+		m.frags[i] = f
+	}
+	return m, nil
+}
+
+// materialize assembles the whole table: fixed part, then every fragment
+// in order, with the shared maps filled, sorted and deduplicated.
+func (m *model) materialize() *table {
+	t := &table{family: m.params.family}
+	t.chains = slices.Clone(m.fixed.chains)
+	maps := map[string]*set{}
+	for _, s := range m.fixed.sets {
+		if s.isMap() {
+			c := *s
+			s = &c
+			maps[s.name] = s
+		}
+		t.sets = append(t.sets, s)
+	}
+	for _, f := range m.frags {
+		t.chains = append(t.chains, f.chains...)
+		t.sets = append(t.sets, f.sets...)
+		for _, e := range f.elems {
+			s := maps[e.set]
+			s.elems = append(s.elems, e.elem)
+		}
+	}
+	for _, s := range maps {
+		sortElems(s)
+	}
+	return t
+}
+
+// counts returns the rules and elements the model programs.
+func (m *model) counts() (rules, elems int) {
+	rules, elems = m.fixed.counts()
+	for _, f := range m.frags {
+		for _, c := range f.chains {
+			rules += len(c.rules)
+		}
+		elems += len(f.elems)
+	}
+	return rules, elems
+}

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -26,7 +25,7 @@ const sockBuf = 1 << 30
 type Backend struct {
 	mu    sync.Mutex
 	netns *os.File // nil: the caller's namespace
-	conn  *nftables.Conn
+	tx    *transport
 	// applied is what the last successful Apply left in the kernel, per
 	// family; valid only while known is true. Its fragments are reused by
 	// the next Apply even when known is false: they depend only on input.
@@ -42,21 +41,20 @@ var _ backend.Backend = (*Backend)(nil)
 // kernel until Apply, Cleanup or (never) Diff is called.
 func New(opts backend.Options) (*Backend, error) {
 	b := &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{}}
-	connOpts := []nftables.ConnOption{nftables.WithSockOptions(bigBuffers)}
+	nsFd := 0
 	if opts.NetNS != "" {
 		f, err := os.Open(opts.NetNS)
 		if err != nil {
 			return nil, fmt.Errorf("open network namespace: %w", err)
 		}
-		b.netns = f
-		connOpts = append(connOpts, nftables.WithNetNSFd(int(f.Fd())))
+		b.netns, nsFd = f, int(f.Fd())
 	}
-	c, err := nftables.New(connOpts...)
+	tx, err := newTransport(nsFd)
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("nftables connection: %w", err)
+		return nil, explain("nftables connection", err)
 	}
-	b.conn = c
+	b.tx = tx
 	return b, nil
 }
 
@@ -76,12 +74,16 @@ func bigBuffers(c *netlink.Conn) error {
 	return errors.Join(err, serr)
 }
 
-// Close releases the namespace handle.
+// Close releases the netlink socket and the namespace handle.
 func (b *Backend) Close() error {
-	if b.netns != nil {
-		return b.netns.Close()
+	var errs []error
+	if b.tx != nil {
+		errs = append(errs, b.tx.close())
 	}
-	return nil
+	if b.netns != nil {
+		errs = append(errs, b.netns.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Name implements backend.Backend.
@@ -153,14 +155,15 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 		return backend.Stats{}, err
 	}
 	st := backend.Stats{Full: !b.known}
-	e := &nlEmitter{c: b.conn}
+	e := newNLEmitter(b.tx)
 	var fast map[synth.Family]bool
 	st.Changes, fast = b.transaction(e, next)
 	if e.err != nil {
 		b.known = false
+		b.tx.reset() // never send an incomplete batch
 		return st, fmt.Errorf("encode nftables batch: %w", e.err)
 	}
-	if err := b.conn.Flush(); err != nil {
+	if err := b.tx.send(); err != nil {
 		b.known = false
 		return st, explain("apply nftables batch", err)
 	}
@@ -220,13 +223,13 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.known = false
-	e := &nlEmitter{c: b.conn}
+	e := newNLEmitter(b.tx)
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
 		t := &table{family: f}
 		e.addTable(t)
 		e.delTable(t)
 	}
-	if err := b.conn.Flush(); err != nil {
+	if err := b.tx.send(); err != nil {
 		return explain("delete svcnat tables", err)
 	}
 	b.applied = map[synth.Family]*model{}

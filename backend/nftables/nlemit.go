@@ -17,10 +17,23 @@ import (
 // netlink attribute limit.
 const elemsPerMessage = 256
 
-// nlEmitter queues a transaction in a google/nftables batch.
+// nlEmitter queues a transaction in a google/nftables batch, moved into
+// the transport's buffer every drainEvery objects.
 type nlEmitter struct {
-	c   *nftables.Conn
-	err error
+	tx      *transport
+	c       *nftables.Conn // tx.lib
+	pending int
+	err     error
+}
+
+func newNLEmitter(tx *transport) *nlEmitter { return &nlEmitter{tx: tx, c: tx.lib} }
+
+// queued counts objects handed to google/nftables.
+func (w *nlEmitter) queued(n int) {
+	if w.pending += n; w.pending >= drainEvery {
+		w.tx.drain()
+		w.pending = 0
+	}
 }
 
 func (w *nlEmitter) fail(err error) {
@@ -76,16 +89,17 @@ func nlChain(t *table, c *chain) *nftables.Chain {
 	return nc
 }
 
-func (w *nlEmitter) addTable(t *table) { w.c.AddTable(nlTable(t)) }
-func (w *nlEmitter) delTable(t *table) { w.c.DelTable(nlTable(t)) }
+func (w *nlEmitter) addTable(t *table) { w.c.AddTable(nlTable(t)); w.queued(1) }
+func (w *nlEmitter) delTable(t *table) { w.c.DelTable(nlTable(t)); w.queued(1) }
 func (w *nlEmitter) addSet(t *table, s *set) {
 	w.fail(w.c.AddSet(nlSet(t, s), nil))
+	w.queued(1)
 }
-func (w *nlEmitter) delSet(t *table, s *set)       { w.c.DelSet(nlSet(t, s)) }
-func (w *nlEmitter) flushSet(t *table, s *set)     { w.c.FlushSet(nlSet(t, s)) }
-func (w *nlEmitter) addChain(t *table, c *chain)   { w.c.AddChain(nlChain(t, c)) }
-func (w *nlEmitter) flushChain(t *table, c *chain) { w.c.FlushChain(nlChain(t, c)) }
-func (w *nlEmitter) delChain(t *table, c *chain)   { w.c.DelChain(nlChain(t, c)) }
+func (w *nlEmitter) delSet(t *table, s *set)       { w.c.DelSet(nlSet(t, s)); w.queued(1) }
+func (w *nlEmitter) flushSet(t *table, s *set)     { w.c.FlushSet(nlSet(t, s)); w.queued(1) }
+func (w *nlEmitter) addChain(t *table, c *chain)   { w.c.AddChain(nlChain(t, c)); w.queued(1) }
+func (w *nlEmitter) flushChain(t *table, c *chain) { w.c.FlushChain(nlChain(t, c)); w.queued(1) }
+func (w *nlEmitter) delChain(t *table, c *chain)   { w.c.DelChain(nlChain(t, c)); w.queued(1) }
 
 func (w *nlEmitter) addRules(t *table, c *chain) {
 	nc := nlChain(t, c)
@@ -99,6 +113,7 @@ func (w *nlEmitter) addRules(t *table, c *chain) {
 		}
 		w.c.AddRule(nr)
 	}
+	w.queued(len(c.rules))
 }
 
 func (w *nlEmitter) addElems(t *table, s *set, es []elem) {
@@ -115,6 +130,7 @@ func (w *nlEmitter) chunks(all []nftables.SetElement, send func([]nftables.SetEl
 	for len(all) > 0 {
 		n := min(len(all), elemsPerMessage)
 		w.fail(send(all[:n]))
+		w.queued(n)
 		all = all[n:]
 	}
 }

@@ -90,7 +90,7 @@ func appendHeader(b []byte, typ netlink.HeaderType, flags netlink.HeaderFlags, n
 	b = binary.NativeEndian.AppendUint32(b, uint32(unix.NLMSG_HDRLEN+n))
 	b = binary.NativeEndian.AppendUint16(b, uint16(typ))
 	b = binary.NativeEndian.AppendUint16(b, uint16(flags))
-	b = binary.NativeEndian.AppendUint32(b, 0) // sequence, set by send
+	b = binary.NativeEndian.AppendUint32(b, 0)    // sequence, set by send
 	return binary.NativeEndian.AppendUint32(b, 0) // port id 0: the kernel
 }
 

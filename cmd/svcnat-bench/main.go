@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "svcnat-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line.
+type options struct {
+	sizes     []int
+	backends  []string
+	endpoints int
+	repeat    int
+	svcnat    string // binary for the RSS column; empty skips it
+	iptMode   string
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	var sizes string
+	fs := pflag.NewFlagSet("svcnat-bench", pflag.ContinueOnError)
+	fs.StringVar(&sizes, "sizes", "1000,10000,50000", "comma-separated numbers of Services")
+	fs.StringSliceVar(&o.backends, "backends", []string{"nftables", "iptables"}, "backends to measure")
+	fs.IntVar(&o.endpoints, "endpoints", 10, "ready endpoints per Service")
+	fs.IntVar(&o.repeat, "repeat", 5, "runs of each incremental change (the median is reported)")
+	fs.StringVar(&o.svcnat, "svcnat", "bin/svcnat", "svcnat binary run as a child for the peak-RSS column (empty: skip)")
+	fs.StringVar(&o.iptMode, "iptables-mode", "auto", "iptables flavour: nft, legacy or auto")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("--sizes: bad size %q", s)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if o.repeat < 1 {
+		o.repeat = 1
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	o, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	var rows []row
+	for _, n := range o.sizes {
+		for _, be := range o.backends {
+			r, err := measure(ctx, o, n, be)
+			if err != nil {
+				return fmt.Errorf("%d Services, %s: %w", n, be, err)
+			}
+			rows = append(rows, r)
+		}
+	}
+	printTable(out, o, rows)
+	return nil
+}

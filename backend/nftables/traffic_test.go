@@ -24,3 +24,16 @@ func newBackend(t testing.TB, netnsPath string) backend.Backend {
 func TestScenarioTraffic(t *testing.T) {
 	flowtest.Scenarios(t, newBackend)
 }
+
+// TestContinuity: connections to a Service whose endpoints stay survive
+// 100 successive applies.
+func TestContinuity(t *testing.T) {
+	t.Parallel()
+	flowtest.Continuity(t, newBackend)
+}
+
+// TestLocalhostNodePort: 127.0.0.1:nodePort is refused, route_localnet stays 0.
+func TestLocalhostNodePort(t *testing.T) {
+	t.Parallel()
+	flowtest.Localhost(t, newBackend)
+}

@@ -97,7 +97,11 @@ func (e *env) addNodeIPs() {
 				continue
 			}
 			e.nodeIPs = append(e.nodeIPs, a)
-			lines = append(lines, fmt.Sprintf("addr add %s dev eth0 nodad", netip.PrefixFrom(a, a.BitLen())))
+			line := fmt.Sprintf("addr add %s dev eth0", netip.PrefixFrom(a, a.BitLen()))
+			if a.Is6() {
+				line += " nodad"
+			}
+			lines = append(lines, line)
 		}
 	}
 	e.ipBatch(e.lab.Node, lines)
@@ -135,12 +139,6 @@ func (e *env) ipBatch(h *netns.Host, lines []string, opts ...string) {
 		return
 	}
 	e.t.Helper()
-	// IPv4 addresses take no nodad.
-	for i, l := range lines {
-		if strings.HasPrefix(l, "addr add ") && !strings.Contains(l, ":") {
-			lines[i] = strings.TrimSuffix(l, " nodad")
-		}
-	}
 	file := filepath.Join(e.t.TempDir(), "ip.batch")
 	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		e.t.Fatal(err)

@@ -3,6 +3,7 @@ package flowtest
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/svcnat/svcnat/backend"
@@ -42,4 +43,18 @@ func Scenario(t *testing.T, s *scenario.Scenario, newBackend Factory) {
 // flowName names a row's subtest, e.g. "L3_192.168.1.10_tcp_10.96.0.80:80".
 func flowName(f scenario.Flow) string {
 	return fmt.Sprintf("L%d_%s_%s_%s", f.Line, f.Src, f.Proto, f.Dst)
+}
+
+// load reads one scenario of testdata/ by name.
+func load(t testing.TB, name string) *scenario.Scenario {
+	t.Helper()
+	dir, err := scenario.Dir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scenario.Load(filepath.Join(dir, name+".txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

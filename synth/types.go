@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
@@ -163,25 +164,8 @@ func (n ServicePortName) String() string {
 
 // Compare orders names by namespace, name, port name, protocol.
 func (n ServicePortName) Compare(o ServicePortName) int {
-	switch {
-	case n.Namespace != o.Namespace:
-		return cmpString(n.Namespace, o.Namespace)
-	case n.Name != o.Name:
-		return cmpString(n.Name, o.Name)
-	case n.Port != o.Port:
-		return cmpString(n.Port, o.Port)
-	}
-	return cmpString(string(n.Protocol), string(o.Protocol))
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(n.Namespace, o.Namespace), cmp.Compare(n.Name, o.Name),
+		cmp.Compare(n.Port, o.Port), cmp.Compare(n.Protocol, o.Protocol))
 }
 
 // ServicePort is one port of one Service, in one family, with every

@@ -3,24 +3,35 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/synth"
 )
 
-func runApply(ctx context.Context, e *env, args []string) error {
+// kernelCommand parses the flags of apply and diff, builds the model and
+// opens the backend.
+func kernelCommand(ctx context.Context, e *env, name string, args []string) (backend.Backend, synth.Result, error) {
 	var m modelFlags
 	var b backendFlags
-	fs := pflag.NewFlagSet("apply", pflag.ContinueOnError)
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	m.register(fs)
 	b.register(fs, true)
 	if err := parseFlags(fs, e, args); err != nil {
-		return err
+		return nil, synth.Result{}, err
 	}
 	_, res, err := m.load(e)
 	if err != nil {
-		return err
+		return nil, res, err
 	}
 	be, err := b.open(ctx)
+	return be, res, err
+}
+
+func runApply(ctx context.Context, e *env, args []string) error {
+	be, res, err := kernelCommand(ctx, e, "apply", args)
 	if err != nil {
 		return err
 	}
@@ -32,24 +43,12 @@ func runApply(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%s: no changes (the kernel already holds these rules); %d rules, %d elements\n", be.Name(), st.Rules, st.Elements)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "%s: applied %d changes in %s; %d rules, %d elements\n", be.Name(), st.Changes, st.Duration.Round(10_000), st.Rules, st.Elements)
+	fmt.Fprintf(e.stdout, "%s: applied %d changes in %s; %d rules, %d elements\n", be.Name(), st.Changes, st.Duration.Round(time.Microsecond), st.Rules, st.Elements)
 	return nil
 }
 
 func runDiff(ctx context.Context, e *env, args []string) error {
-	var m modelFlags
-	var b backendFlags
-	fs := pflag.NewFlagSet("diff", pflag.ContinueOnError)
-	m.register(fs)
-	b.register(fs, true)
-	if err := parseFlags(fs, e, args); err != nil {
-		return err
-	}
-	_, res, err := m.load(e)
-	if err != nil {
-		return err
-	}
-	be, err := b.open(ctx)
+	be, res, err := kernelCommand(ctx, e, "diff", args)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,13 @@ test: fmt-check vet
 
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags e2e ./test/e2e
+
+## e2e: svcnat run against a real kube-apiserver + etcd in network namespaces (root).
+## Builds kube-apiserver once into .cache/bin (about 10 minutes cold, then reused).
+e2e:
+	tools/kube-apiserver/build.sh
+	E2E_REQUIRED=1 $(GO) test -tags e2e -count=1 -v -timeout 15m ./test/e2e
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

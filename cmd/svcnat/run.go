@@ -71,9 +71,13 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	logger.Info("starting svcnat", "version", version, "backend", be.Name(), "source", a.sourceName())
+	minSync := a.minSyncPeriod
+	if minSync <= 0 {
+		minSync = time.Nanosecond // like kube-proxy, 0 means no minimum; the library reads 0 as "default"
+	}
 	agent := svcsync.NewAgent(svcsync.Config{
 		Synth:         cfg,
-		MinSyncPeriod: a.minSyncPeriod,
+		MinSyncPeriod: minSync,
 		SyncPeriod:    a.syncPeriod,
 		MetricsAddr:   a.metricsAddr,
 		HealthzAddr:   a.healthzAddr,

@@ -86,3 +86,26 @@ func checkSlicePorts(t *testing.T, svc *corev1.Service, eps *discoveryv1.Endpoin
 		}
 	}
 }
+
+// TestModelAcceptsEverything checks the generated cluster with the model
+// itself: no warning, every Service port programmed with all its endpoints.
+func TestModelAcceptsEverything(t *testing.T) {
+	cfg := gen.Config{Services: 300, EndpointsPerService: 10}.WithDefaults()
+	in := gen.Cluster(cfg)
+	res := synth.Build(in, synth.Config{NodeName: cfg.NodeName, NodeIPs: []netip.Addr{netip.MustParseAddr("172.18.0.1")}})
+	if len(res.Warnings) != 0 {
+		t.Fatalf("%d warnings, first: %v", len(res.Warnings), res.Warnings[0])
+	}
+	ports := 0
+	for _, svc := range in.Services {
+		ports += len(svc.Spec.Ports)
+	}
+	if got := len(res.IPv4.Services); got != ports {
+		t.Fatalf("%d service ports programmed, want %d", got, ports)
+	}
+	for _, sp := range res.IPv4.Services {
+		if len(sp.ClusterEndpoints) != cfg.EndpointsPerService {
+			t.Fatalf("%s: %d endpoints, want %d", sp.Name, len(sp.ClusterEndpoints), cfg.EndpointsPerService)
+		}
+	}
+}

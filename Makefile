@@ -38,7 +38,7 @@ fmt-check:
 
 ## update: rewrite golden sections of testdata/*.txtar.
 update:
-	$(GO) test ./... -run 'Golden|Scenario' -update
+	$(GO) test ./synth ./backend/nftables ./backend/iptables -run 'Golden|Scenario' -update
 
 clean:
 	rm -rf $(BIN)

@@ -11,6 +11,7 @@
 //	nft.golden        expected nftables script
 //	iptables.golden   expected iptables-restore input
 //
-// Golden sections are rewritten by `go test ./... -update`; several test
+// Golden sections are rewritten by `make update` (go test -update in the
+// packages that render them); several test
 // binaries may do that at once, so updates take a file lock.
 package scenario

@@ -38,7 +38,7 @@ type Backend struct {
 var _ backend.Backend = (*Backend)(nil)
 
 // New returns a Backend for the namespace in opts. It does not touch the
-// kernel until Apply, Cleanup or (never) Diff is called.
+// kernel until Apply, Diff (which only reads) or Cleanup is called.
 func New(opts backend.Options) (*Backend, error) {
 	b := &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{}}
 	nsFd := 0
@@ -124,18 +124,12 @@ func (b *Backend) byFamily(rs []*synth.Ruleset) (map[synth.Family]*model, error)
 func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, fast map[synth.Family]bool) {
 	fast = map[synth.Family]bool{}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
-		prev := b.applied[f]
-		if !b.known && next[f] == nil {
-			// Unknown state: delete whatever a previous run left.
-			t := familyTable(f)
-			e.addTable(t)
-			e.delTable(t)
+		if !b.known {
+			// Unknown state: compare with what the kernel holds (kernelplan.go).
+			n += b.reconcile(e, f, next[f])
 			continue
 		}
-		if !b.known {
-			prev = nil
-		}
-		k, ok := plan(e, prev, next[f], !b.known, b.index[f])
+		k, ok := plan(e, b.applied[f], next[f], false, b.index[f])
 		n += k
 		fast[f] = ok
 	}
@@ -204,8 +198,8 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 }
 
 // Diff implements backend.Backend: the nft commands Apply would send. When
-// the kernel state is not known (first call, after Reconcile) that is a
-// replacement of the whole table.
+// the kernel state is not known (first call, after Reconcile) the table is
+// read back from the kernel first, so only real differences are printed.
 func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

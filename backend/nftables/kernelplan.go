@@ -1,0 +1,515 @@
+package nftables
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"net/netip"
+	"reflect"
+	"slices"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// reconcile emits what turns the kernel's table of family f into next
+// (nil: no table) when the backend does not know the kernel's state: first
+// Apply of a process, after Reconcile or after an error. It reads the
+// table back and sends only the differences, so a second `svcnat apply`
+// and a periodic reconcile of an unchanged node send nothing, and affinity
+// sets keep their entries. When the table cannot be read or compared
+// safely it falls back to replacing the table in the same batch, which is
+// always correct, only not minimal.
+func (b *Backend) reconcile(e emitter, f synth.Family, next *model) int {
+	var want *table
+	if next != nil {
+		want = next.materialize()
+	}
+	kt, err := b.readKernel(f, want)
+	switch {
+	case err != nil && want == nil, err == nil && kt != nil && want == nil:
+		t := familyTable(f)
+		e.addTable(t)
+		e.delTable(t)
+		return 1
+	case want == nil:
+		return 0 // no table, none wanted
+	case err != nil || kt == nil:
+		return replace(e, want, true)
+	}
+	d, ok := kernelDelta(kt, want)
+	if !ok {
+		return replace(e, want, true)
+	}
+	return d.emit(e, want)
+}
+
+// errNotComparable means the kernel's table holds something the plan
+// cannot turn into svcnat's by small changes (table flags, a base chain or
+// set declared differently, an element svcnat cannot express).
+var errNotComparable = errors.New("kernel table not comparable")
+
+// readKernel reads the kernel's table of family f; nil when there is none.
+// Rules are compared with want (may be nil) while they stream in.
+func (b *Backend) readKernel(f synth.Family, want *table) (*kernelTable, error) {
+	r, err := newKernelReader(b.netns, f)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	kt, err := r.readTable()
+	if err != nil || kt == nil || want == nil {
+		return kt, err
+	}
+	if kt.flags != 0 { // dormant, owned by another process, ...
+		return nil, errNotComparable
+	}
+	if err := r.readChains(kt); err != nil {
+		return nil, err
+	}
+	if err := r.readSets(kt); err != nil {
+		return nil, err
+	}
+	kt.index()
+	for _, s := range want.sets {
+		if ks := kt.setIdx[s.name]; ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s) {
+			if err := r.readElems(ks); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rc := newRuleComparer(kt, want)
+	if err := r.readRules(rc.rule); err != nil {
+		return nil, err
+	}
+	return kt, nil
+}
+
+func (kt *kernelTable) index() {
+	kt.chIdx = make(map[string]*kernelChain, len(kt.chains))
+	for _, c := range kt.chains {
+		kt.chIdx[c.name] = c
+	}
+	kt.setIdx = make(map[string]*kernelSet, len(kt.sets))
+	for _, s := range kt.sets {
+		kt.setIdx[s.name] = s
+	}
+}
+
+// kernelDelta compares the kernel's table with want. It returns false when
+// only a replacement of the table is safe.
+func kernelDelta(kt *kernelTable, want *table) (*delta, bool) {
+	d := &delta{}
+	for _, c := range want.chains {
+		kc := kt.chIdx[c.name]
+		switch {
+		case kc == nil:
+			d.newChains = append(d.newChains, c)
+		case !sameHook(kc, c):
+			return nil, false
+		case kc.differs || kc.n != len(c.rules):
+			d.changed = append(d.changed, c)
+		}
+	}
+	for _, kc := range kt.chains {
+		if kc.want == nil {
+			d.goneChain = append(d.goneChain, &chain{name: kc.name})
+		}
+	}
+	for _, s := range want.sets {
+		ks := kt.setIdx[s.name]
+		switch {
+		case ks == nil:
+			d.newSets = append(d.newSets, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		case !sameKernelDecl(ks, want, s):
+			return nil, false
+		case !d.kernelElemDiff(want.family, ks, s):
+			return nil, false
+		}
+	}
+	for _, ks := range kt.sets {
+		if want.set(ks.name) == nil {
+			gone := &set{name: ks.name, kind: kindAddr}
+			if ks.flags&unix.NFT_SET_MAP != 0 {
+				gone.kind = kindAddrProtoPort // only the nft keyword of Diff depends on it
+			}
+			// Flushed first: its elements may jump to chains deleted
+			// before the set (delta.emit deletes sets last).
+			d.refill = append(d.refill, gone)
+			d.goneSets = append(d.goneSets, gone)
+		}
+	}
+	return d, true
+}
+
+// sameHook compares a kernel chain's declaration with a wanted chain's:
+// base chains need the same type, hook, priority and policy (accept).
+func sameHook(kc *kernelChain, c *chain) bool {
+	if c.hook == nil || !kc.hasHook {
+		return c.hook == nil && !kc.hasHook && kc.policy < 0
+	}
+	want := nlChain(&table{}, c)
+	return kc.typ == string(want.Type) && kc.hooknum == uint32(*want.Hooknum) &&
+		kc.priority == int32(*want.Priority) && kc.policy == int64(*want.Policy)
+}
+
+// sameKernelDecl compares a kernel set's declaration with what nlSet
+// sends for s. The data length of verdict maps is not compared: the
+// kernel stores its own.
+func sameKernelDecl(ks *kernelSet, t *table, s *set) bool {
+	ns := nlSet(t, s)
+	var flags uint32
+	for _, f := range []struct {
+		on   bool
+		flag uint32
+	}{
+		{ns.Interval, unix.NFT_SET_INTERVAL}, {ns.IsMap, unix.NFT_SET_MAP}, {ns.HasTimeout, unix.NFT_SET_TIMEOUT},
+		{ns.Dynamic, unix.NFT_SET_EVAL}, {ns.Concatenation, nftables.NFT_SET_CONCAT},
+	} {
+		if f.on {
+			flags |= f.flag
+		}
+	}
+	var timeout uint64
+	if ns.HasTimeout {
+		timeout = uint64(ns.Timeout.Milliseconds())
+	}
+	dataType := uint32(0)
+	if ns.IsMap {
+		dataType = uint32(unix.NFT_DATA_VERDICT)
+	}
+	return ks.flags == flags && ks.keyType == ns.KeyType.GetNFTMagic() && ks.keyLen == ns.KeyType.Bytes &&
+		ks.dataType == dataType && ks.timeoutMS == timeout && ks.hasTimeout == (timeout != 0) &&
+		!ks.hasExpr && !ks.hasObj
+}
+
+// kernelElemDiff adds the element changes from the kernel's set ks to s.
+// Affinity sets are filled by the kernel: their elements are never
+// compared. It returns false when an element cannot be decoded.
+func (d *delta) kernelElemDiff(f synth.Family, ks *kernelSet, s *set) bool {
+	switch s.kind {
+	case kindAffinity:
+		return true
+	case kindPrefix:
+		if !sameIntervals(f, ks, s) {
+			d.refill = append(d.refill, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		}
+		return true
+	}
+	have := make([]elem, 0, len(ks.elems))
+	for _, ke := range ks.elems {
+		e, ok := decodeKernelElem(f, s.kind, ke)
+		if !ok {
+			return false
+		}
+		have = append(have, e)
+	}
+	slices.SortFunc(have, elemCmp)
+	add, del := sortedDiff(have, s.elems)
+	if len(del) > 0 {
+		d.dels = append(d.dels, setElems{s, del})
+	}
+	if len(add) > 0 {
+		d.adds = append(d.adds, setElems{s, add})
+	}
+	return true
+}
+
+// mismatch is a comment no svcnat element has: an element whose user data
+// is not exactly what svcnat sends gets it, so it is deleted and re-added.
+const mismatch = "\x00not svcnat's"
+
+// decodeKernelElem turns a kernel element back into the model's form.
+func decodeKernelElem(f synth.Family, kind setKind, ke kernelElem) (elem, bool) {
+	var e elem
+	al := int(addrLen(f))
+	k := ke.key
+	if kind == kindAddr || kind == kindAddrProtoPort {
+		if len(k) < al {
+			return e, false
+		}
+		e.addr, _ = netip.AddrFromSlice(k[:al])
+		k = k[al:]
+	}
+	if kind == kindAddrProtoPort || kind == kindProtoPort {
+		if len(k) != 8 || k[1]|k[2]|k[3]|k[6]|k[7] != 0 {
+			return e, false
+		}
+		p, ok := protocolOf(k[0])
+		if !ok {
+			return e, false
+		}
+		e.proto, e.port, k = p, uint16(k[4])<<8|uint16(k[5]), nil
+	}
+	if len(k) != 0 || ke.flags != 0 || ke.hasData != (kind != kindAddr) {
+		return e, false
+	}
+	if ke.hasData {
+		v, ok := verdictOf(ke)
+		if !ok {
+			return e, false
+		}
+		e.verdict = v
+	}
+	if c, ok := userdata.GetString(ke.udata, userdata.NFTNL_UDATA_SET_ELEM_COMMENT); ok {
+		e.comment = c
+	}
+	if ke.extra || !bytes.Equal(ke.udata, elemUserdata(e.comment)) {
+		e.comment = mismatch
+	}
+	return e, true
+}
+
+func elemUserdata(c string) []byte {
+	if c == "" {
+		return nil
+	}
+	return userdata.AppendString(nil, userdata.NFTNL_UDATA_SET_ELEM_COMMENT, c)
+}
+
+func protocolOf(n uint8) (synth.Protocol, bool) {
+	for _, p := range []synth.Protocol{synth.TCP, synth.UDP, synth.SCTP} {
+		if p.Number() == n {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// verdictOf decodes the verdicts svcnat uses.
+func verdictOf(ke kernelElem) (verdict, bool) {
+	switch ke.verdict {
+	case unix.NFT_GOTO:
+		return goTo(ke.chain), ke.chain != ""
+	case unix.NFT_JUMP:
+		return verdict{kind: vJump, chain: ke.chain}, ke.chain != ""
+	case 0: // NF_DROP
+		return verdict{kind: vDrop}, ke.chain == ""
+	case unix.NFT_RETURN:
+		return verdict{kind: vReturn}, ke.chain == ""
+	}
+	return verdict{}, false
+}
+
+// sameIntervals compares an interval set's boundary elements with the
+// ones nlElems sends for s.
+func sameIntervals(f synth.Family, ks *kernelSet, s *set) bool {
+	want := nlElems(nlSet(&table{family: f}, s), s.elems)
+	if len(want) != len(ks.elems) {
+		return false
+	}
+	type bound struct {
+		key string
+		end bool
+	}
+	order := func(x, y bound) int {
+		if c := cmp.Compare(x.key, y.key); c != 0 {
+			return c
+		}
+		return cmp.Compare(b2i(x.end), b2i(y.end))
+	}
+	var w, h []bound
+	for _, e := range want {
+		w = append(w, bound{string(e.Key), e.IntervalEnd})
+	}
+	for _, e := range ks.elems {
+		if e.extra || e.hasData || len(e.udata) != 0 || e.flags&^unix.NFT_SET_ELEM_INTERVAL_END != 0 {
+			return false
+		}
+		h = append(h, bound{string(e.key), e.flags&unix.NFT_SET_ELEM_INTERVAL_END != 0})
+	}
+	slices.SortFunc(w, order)
+	slices.SortFunc(h, order)
+	return slices.Equal(w, h)
+}
+
+// ruleComparer compares the streamed kernel rules with the wanted rules at
+// the same position of the same chain.
+type ruleComparer struct {
+	kt   *kernelTable
+	fam  byte
+	f    synth.Family
+	want *table
+}
+
+func newRuleComparer(kt *kernelTable, want *table) *ruleComparer {
+	fam := byte(unix.NFPROTO_IPV4)
+	if want.family == synth.IPv6 {
+		fam = unix.NFPROTO_IPV6
+	}
+	for _, kc := range kt.chains {
+		kc.want = want.chain(kc.name)
+	}
+	return &ruleComparer{kt: kt, fam: fam, f: want.family, want: want}
+}
+
+// rule handles one kernel rule of chain name.
+func (rc *ruleComparer) rule(name string, exprs, udata []byte) error {
+	kc := rc.kt.chIdx[name]
+	if kc == nil || kc.want == nil || kc.differs {
+		if kc != nil {
+			kc.n++
+		}
+		return nil // unknown chains (created during the dump) are left for the next reconcile
+	}
+	i := kc.n
+	kc.n++
+	if i >= len(kc.want.rules) || !rc.same(&kc.want.rules[i], exprs, udata) {
+		kc.differs = true
+	}
+	return nil
+}
+
+// same compares one kernel rule with a wanted rule exactly: the user data
+// byte for byte, and every expression as google/nftables marshals it.
+func (rc *ruleComparer) same(r *rule, kexprs, udata []byte) bool {
+	var wantUD []byte
+	if r.comment != "" {
+		wantUD = userdata.AppendString(nil, userdata.TypeComment, comment(r.comment))
+	}
+	if !bytes.Equal(wantUD, udata) {
+		return false
+	}
+	var kernel [][]byte
+	attrs(kexprs, func(typ uint16, v []byte) {
+		if typ == unix.NFTA_LIST_ELEM {
+			kernel = append(kernel, v)
+		}
+	})
+	i := 0
+	for _, s := range r.stmts {
+		for _, e := range s.exprs(rc.f) {
+			if i >= len(kernel) || !rc.sameExpr(e, kernel[i]) {
+				return false
+			}
+			i++
+		}
+	}
+	return i == len(kernel)
+}
+
+// sameExpr compares a wanted expression with a kernel one (the contents of
+// an NFTA_LIST_ELEM). The kernel may dump attributes differently from how
+// they were sent (nesting flags, defaults), so when the raw bytes differ
+// the kernel's expression is decoded into the wanted expression's type
+// and marshalled again: equal bytes then mean equal expressions.
+func (rc *ruleComparer) sameExpr(e expr.Any, kernel []byte) bool {
+	e = kernelForm(e)
+	wantName, wantData, ok := splitExpr(mustMarshal(rc.fam, e))
+	if !ok {
+		return false
+	}
+	name, data, ok := splitExpr(kernel)
+	if !ok || name != wantName {
+		return false
+	}
+	if bytes.Equal(data, wantData) {
+		return true
+	}
+	k := reflect.New(reflect.TypeOf(e).Elem()).Interface().(expr.Any)
+	if err := expr.Unmarshal(rc.fam, data, k); err != nil {
+		return false
+	}
+	got, err := expr.MarshalExprData(rc.fam, k)
+	return err == nil && bytes.Equal(got, wantData)
+}
+
+// kernelForm returns e as the kernel dumps it. A 32-bit register that
+// starts a 128-bit one is dumped as the 128-bit register (NFT_REG32_04 as
+// NFT_REG_2), and NAT without maximum registers gets the minimum ones.
+// Expressions svcnat does not use are returned as they are: a rule that
+// holds one is then rewritten, which is safe, only not minimal.
+func kernelForm(e expr.Any) expr.Any {
+	switch x := e.(type) {
+	case *expr.Meta:
+		c := *x
+		c.Register = dumpedReg(c.Register)
+		return &c
+	case *expr.Payload:
+		c := *x
+		c.DestRegister, c.SourceRegister = dumpedReg(c.DestRegister), dumpedReg(c.SourceRegister)
+		return &c
+	case *expr.Lookup:
+		c := *x
+		c.SourceRegister, c.DestRegister = dumpedReg(c.SourceRegister), dumpedReg(c.DestRegister)
+		return &c
+	case *expr.Cmp:
+		c := *x
+		c.Register = dumpedReg(c.Register)
+		return &c
+	case *expr.Bitwise:
+		c := *x
+		c.SourceRegister, c.DestRegister = dumpedReg(c.SourceRegister), dumpedReg(c.DestRegister)
+		return &c
+	case *expr.Immediate:
+		c := *x
+		c.Register = dumpedReg(c.Register)
+		return &c
+	case *expr.NAT:
+		return natForm(*x)
+	}
+	return e
+}
+
+func natForm(c expr.NAT) *expr.NAT {
+	c.RegAddrMin, c.RegAddrMax = dumpedReg(c.RegAddrMin), dumpedReg(c.RegAddrMax)
+	c.RegProtoMin, c.RegProtoMax = dumpedReg(c.RegProtoMin), dumpedReg(c.RegProtoMax)
+	if c.RegAddrMin != 0 && c.RegAddrMax == 0 {
+		c.RegAddrMax = c.RegAddrMin
+	}
+	if c.RegProtoMin != 0 && c.RegProtoMax == 0 {
+		c.RegProtoMax = c.RegProtoMin
+	}
+	return &c
+}
+
+// dumpedReg mirrors the kernel's nft_parse_register + nft_dump_register:
+// registers are stored in 32-bit units, and dumped as a 128-bit register
+// whenever they start one.
+func dumpedReg(r uint32) uint32 {
+	if r < unix.NFT_REG32_00 || r > unix.NFT_REG32_15 {
+		return r
+	}
+	if unit := r - unix.NFT_REG32_00 + 4; unit%4 == 0 {
+		return unit / 4
+	}
+	return r
+}
+
+func mustMarshal(fam byte, e expr.Any) []byte {
+	b, err := expr.Marshal(fam, e)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// splitExpr returns the name and data attributes of an expression.
+func splitExpr(b []byte) (name string, data []byte, ok bool) {
+	attrs(b, func(typ uint16, v []byte) {
+		switch typ {
+		case unix.NFTA_EXPR_NAME:
+			name, ok = attrString(v), true
+		case unix.NFTA_EXPR_DATA:
+			data = v
+		}
+	})
+	return name, data, ok
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

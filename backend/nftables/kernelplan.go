@@ -3,6 +3,7 @@ package nftables
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"net/netip"
 	"reflect"
@@ -83,7 +84,7 @@ func (b *Backend) readKernel(f synth.Family, want *table) (*kernelTable, error) 
 		}
 	}
 	rc := newRuleComparer(kt, want)
-	if err := r.readRules(rc.rule); err != nil {
+	if err := r.readRules(kt, rc.rule); err != nil {
 		return nil, err
 	}
 	return kt, nil
@@ -336,7 +337,8 @@ func sameIntervals(f synth.Family, ks *kernelSet, s *set) bool {
 // ruleComparer compares the streamed kernel rules with the wanted rules at
 // the same position of the same chain.
 type ruleComparer struct {
-	kt   *kernelTable
+	memo map[string]bool // see sameExpr
+	key  []byte
 	fam  byte
 	f    synth.Family
 	want *table
@@ -350,24 +352,19 @@ func newRuleComparer(kt *kernelTable, want *table) *ruleComparer {
 	for _, kc := range kt.chains {
 		kc.want = want.chain(kc.name)
 	}
-	return &ruleComparer{kt: kt, fam: fam, f: want.family, want: want}
+	return &ruleComparer{memo: map[string]bool{}, fam: fam, f: want.family, want: want}
 }
 
-// rule handles one kernel rule of chain name.
-func (rc *ruleComparer) rule(name string, exprs, udata []byte) error {
-	kc := rc.kt.chIdx[name]
-	if kc == nil || kc.want == nil || kc.differs {
-		if kc != nil {
-			kc.n++
-		}
-		return nil // unknown chains (created during the dump) are left for the next reconcile
-	}
+// rule handles the next kernel rule of chain kc.
+func (rc *ruleComparer) rule(kc *kernelChain, exprs, udata []byte) {
 	i := kc.n
 	kc.n++
+	if kc.want == nil || kc.differs {
+		return
+	}
 	if i >= len(kc.want.rules) || !rc.same(&kc.want.rules[i], exprs, udata) {
 		kc.differs = true
 	}
-	return nil
 }
 
 // same compares one kernel rule with a wanted rule exactly: the user data
@@ -399,13 +396,16 @@ func (rc *ruleComparer) same(r *rule, kexprs, udata []byte) bool {
 }
 
 // sameExpr compares a wanted expression with a kernel one (the contents of
-// an NFTA_LIST_ELEM). The kernel may dump attributes differently from how
-// they were sent (nesting flags, defaults), so when the raw bytes differ
-// the kernel's expression is decoded into the wanted expression's type
-// and marshalled again: equal bytes then mean equal expressions.
+// an NFTA_LIST_ELEM). The kernel dumps nested attributes without
+// NLA_F_NESTED, which nestedEqual allows for. Beyond that it may dump
+// attributes in another order or add defaults, so when the bytes still
+// differ the kernel's expression is decoded into the wanted expression's
+// type and marshalled again: equal bytes then mean equal expressions. That
+// answer depends only on the bytes compared and is remembered: most such
+// expressions (NAT, marks, lookups) repeat across thousands of rules.
 func (rc *ruleComparer) sameExpr(e expr.Any, kernel []byte) bool {
 	e = kernelForm(e)
-	wantName, wantData, ok := splitExpr(mustMarshal(rc.fam, e))
+	wantName, wantData, ok := marshalExpr(rc.fam, e)
 	if !ok {
 		return false
 	}
@@ -413,15 +413,47 @@ func (rc *ruleComparer) sameExpr(e expr.Any, kernel []byte) bool {
 	if !ok || name != wantName {
 		return false
 	}
-	if bytes.Equal(data, wantData) {
+	if nestedEqual(wantData, data) {
 		return true
 	}
-	k := reflect.New(reflect.TypeOf(e).Elem()).Interface().(expr.Any)
-	if err := expr.Unmarshal(rc.fam, data, k); err != nil {
-		return false
+	rc.key = binary.NativeEndian.AppendUint32(rc.key[:0], uint32(len(wantData)))
+	rc.key = append(append(append(rc.key, name...), wantData...), data...)
+	if same, ok := rc.memo[string(rc.key)]; ok {
+		return same
 	}
-	got, err := expr.MarshalExprData(rc.fam, k)
-	return err == nil && bytes.Equal(got, wantData)
+	k := reflect.New(reflect.TypeOf(e).Elem()).Interface().(expr.Any)
+	same := false
+	if err := expr.Unmarshal(rc.fam, data, k); err == nil {
+		got, err := expr.MarshalExprData(rc.fam, k)
+		same = err == nil && bytes.Equal(got, wantData)
+	}
+	rc.memo[string(rc.key)] = same
+	return same
+}
+
+// nestedEqual compares two attribute lists, where want is the one marshalled
+// by google/nftables: an attribute it flags as nested is compared by its
+// contents, so the missing flag on the kernel's side does not matter.
+func nestedEqual(want, kernel []byte) bool {
+	if bytes.Equal(want, kernel) {
+		return true
+	}
+	for len(want) >= 4 && len(kernel) >= 4 {
+		wl, kl := int(binary.NativeEndian.Uint16(want)), int(binary.NativeEndian.Uint16(kernel))
+		if wl < 4 || kl < 4 || wl > len(want) || kl > len(kernel) {
+			return false
+		}
+		wt, kt := binary.NativeEndian.Uint16(want[2:]), binary.NativeEndian.Uint16(kernel[2:])
+		if wt&nlaTypeMask != kt&nlaTypeMask {
+			return false
+		}
+		wd, kd := want[4:wl], kernel[4:kl]
+		if wt&unix.NLA_F_NESTED != 0 && !nestedEqual(wd, kd) || wt&unix.NLA_F_NESTED == 0 && !bytes.Equal(wd, kd) {
+			return false
+		}
+		want, kernel = want[min(nlAlign(wl), len(want)):], kernel[min(nlAlign(kl), len(kernel)):]
+	}
+	return len(want) == 0 && len(kernel) == 0
 }
 
 // kernelForm returns e as the kernel dumps it. A 32-bit register that
@@ -486,12 +518,34 @@ func dumpedReg(r uint32) uint32 {
 	return r
 }
 
-func mustMarshal(fam byte, e expr.Any) []byte {
-	b, err := expr.Marshal(fam, e)
-	if err != nil {
-		return nil
+// marshalExpr returns the name and data google/nftables sends for e. The
+// names of the expressions svcnat uses are known, which saves marshalling
+// the name attribute (this is the cost of a reconcile's comparison).
+func marshalExpr(fam byte, e expr.Any) (name string, data []byte, ok bool) {
+	switch e.(type) {
+	case *expr.Meta:
+		name = "meta"
+	case *expr.Payload:
+		name = "payload"
+	case *expr.Cmp:
+		name = "cmp"
+	case *expr.Lookup:
+		name = "lookup"
+	case *expr.Bitwise:
+		name = "bitwise"
+	case *expr.Immediate, *expr.Verdict:
+		name = "immediate"
+	case *expr.NAT:
+		name = "nat"
+	default:
+		b, err := expr.Marshal(fam, e)
+		if err != nil {
+			return "", nil, false
+		}
+		return splitExpr(b)
 	}
-	return b
+	data, err := expr.MarshalExprData(fam, e)
+	return name, data, err == nil
 }
 
 // splitExpr returns the name and data attributes of an expression.

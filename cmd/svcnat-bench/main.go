@@ -62,11 +62,16 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	var rows []row
 	for _, n := range o.sizes {
 		for _, be := range o.backends {
+			// A failed step (e.g. an iptables tool crashing at scale) is
+			// reported in its row; the other rows are still measured.
 			r, err := measure(ctx, o, n, be)
 			if err != nil {
-				return fmt.Errorf("%d Services, %s: %w", n, be, err)
+				r.err = err
+				fmt.Fprintf(os.Stderr, "%d Services, %s: %v\n", n, be, err)
 			}
 			rows = append(rows, r)
+			// Progress on stderr: a 50k run takes minutes.
+			fmt.Fprintf(os.Stderr, "%d × %d %s: full %v, one endpoint %v\n", n, o.endpoints, be, r.full, r.oneEndpoint)
 		}
 	}
 	printTable(out, o, rows)

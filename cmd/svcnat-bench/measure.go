@@ -27,6 +27,7 @@ type row struct {
 	addService          time.Duration
 	maxRSS              int64 // KiB; 0: not measured
 	rules, elements     int
+	err                 error // the step that failed, if any
 }
 
 // The node the Rulesets are built for, and its cluster's ranges (gen's defaults).

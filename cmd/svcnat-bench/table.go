@@ -18,6 +18,11 @@ func printTable(w io.Writer, o options, rows []row) {
 			size(r.services), r.endpoints, r.backend, ms(r.synth), ms(r.render), ms(r.full),
 			ms(r.oneEndpoint), ms(r.addService), rss, r.rules, r.elements)
 	}
+	for _, r := range rows {
+		if r.err != nil {
+			fmt.Fprintf(w, "\n%s × %d %s: %v\n", size(r.services), r.endpoints, r.backend, r.err)
+		}
+	}
 	fmt.Fprintf(w, "\nincremental columns: median of %d Apply calls (Stats.Duration, synth.Build excluded)\n", o.repeat)
 }
 

@@ -36,6 +36,12 @@ e2e:
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+## bench: Go benchmarks and the one-table driver (root; throwaway namespaces only).
+## Takes tens of minutes at 50k Services; docs/BENCHMARKS.md has the figures.
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
+	$(GO) run ./cmd/svcnat-bench --sizes 1000,10000,50000 --svcnat $(BIN)/svcnat
+
 ## update: rewrite golden sections of testdata/*.txtar.
 update:
 	$(GO) test ./synth ./backend/nftables ./backend/iptables -run 'Golden|Scenario' -update

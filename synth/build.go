@@ -21,6 +21,7 @@ func Build(in Input, cfg Config) Result {
 	res := Result{}
 	for _, f := range []Family{IPv4, IPv6} {
 		rs := newRuleset(f, cfg, node)
+		rs.Services = make([]ServicePort, 0, countPorts(services, f))
 		claims := claimSet{}
 		for _, si := range services {
 			rs.addService(si, idx, node, claims, w)
@@ -35,6 +36,18 @@ func Build(in Input, cfg Config) Result {
 	}
 	res.Warnings = w.sorted()
 	return res
+}
+
+// countPorts sizes the Services slice once: ServicePort is large and a
+// growing slice would copy it repeatedly.
+func countPorts(services []*serviceInfo, f Family) int {
+	n := 0
+	for _, si := range services {
+		if _, ok := si.clusterIPs[f]; ok {
+			n += len(si.ports)
+		}
+	}
+	return n
 }
 
 func newRuleset(f Family, cfg Config, node nodeFacts) *Ruleset {
@@ -128,10 +141,18 @@ func (rs *Ruleset) sourceRanges(all []netip.Prefix, lbIPs []netip.Addr) []netip.
 
 // claimSet gives each (address, protocol, port) and (protocol, nodePort) to
 // one service port only: two owners would make the kernel's maps ambiguous.
-type claimSet map[string]string
+// The value is the owner's name, for the warning.
+type claimSet map[claimKey]string
+
+// claimKey is an entry point; addr is invalid for NodePorts.
+type claimKey struct {
+	addr  netip.Addr
+	proto Protocol
+	port  uint16
+}
 
 func (c claimSet) claim(sp *ServicePort, object string, w *warnings) bool {
-	clusterKey := fmt.Sprintf("%s %s %d", sp.ClusterIP, sp.Name.Protocol, sp.Port)
+	clusterKey := claimKey{sp.ClusterIP, sp.Name.Protocol, sp.Port}
 	if owner, taken := c[clusterKey]; taken {
 		w.add(object, "DuplicateClusterIPPort", "%s:%d/%s is already served by %s; the port is skipped",
 			sp.ClusterIP, sp.Port, sp.Name.Protocol, owner)
@@ -139,7 +160,7 @@ func (c claimSet) claim(sp *ServicePort, object string, w *warnings) bool {
 	}
 	c[clusterKey] = sp.Name.String()
 	if sp.NodePort != 0 {
-		key := fmt.Sprintf("nodeport %s %d", sp.Name.Protocol, sp.NodePort)
+		key := claimKey{proto: sp.Name.Protocol, port: sp.NodePort}
 		if owner, taken := c[key]; taken {
 			w.add(object, "DuplicateNodePort", "nodePort %d/%s is already used by %s; the NodePort is skipped",
 				sp.NodePort, sp.Name.Protocol, owner)
@@ -156,7 +177,7 @@ func (c claimSet) claim(sp *ServicePort, object string, w *warnings) bool {
 func (c claimSet) claimAddrs(sp *ServicePort, addrs []netip.Addr, object string, w *warnings) []netip.Addr {
 	var kept []netip.Addr
 	for _, a := range addrs {
-		key := fmt.Sprintf("%s %s %d", a, sp.Name.Protocol, sp.Port)
+		key := claimKey{a, sp.Name.Protocol, sp.Port}
 		if owner, taken := c[key]; taken && owner != sp.Name.String() {
 			w.add(object, "DuplicateExternalIPPort", "%s:%d/%s is already served by %s; skipped", a, sp.Port, sp.Name.Protocol, owner)
 			continue

@@ -1,6 +1,7 @@
 package synth
 
 import (
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"net/netip"
 	"slices"
 	"testing"
@@ -113,10 +114,27 @@ func reversed[T any](s []T) []T {
 // ep builds a rawEndpoint: "r" ready, "s" serving, "t" terminating.
 func ep(addr, node, cond string, zones ...string) rawEndpoint {
 	has := func(c rune) bool { return slices.Contains([]rune(cond), c) }
-	return rawEndpoint{
+	r := rawEndpoint{
 		addr: netip.MustParseAddr(addr), port: 8080, nodeName: node,
-		ready: has('r'), serving: has('s'), terminating: has('t'), zoneHints: zones,
+		ready: has('r'), serving: has('s'), terminating: has('t'),
 	}
+	if len(zones) > 0 {
+		r.hints = &discoveryv1.EndpointHints{}
+		for _, z := range zones {
+			r.hints.ForZones = append(r.hints.ForZones, discoveryv1.ForZone{Name: z})
+		}
+	}
+	return r
+}
+
+// withNodeHint returns r hinted for node (and its zones kept).
+func withNodeHint(r rawEndpoint, node string) rawEndpoint {
+	h := &discoveryv1.EndpointHints{ForNodes: []discoveryv1.ForNode{{Name: node}}}
+	if r.hints != nil {
+		h.ForZones = r.hints.ForZones
+	}
+	r.hints = h
+	return r
 }
 
 func addrsOf(eps []Endpoint) []string {
@@ -188,18 +206,15 @@ func TestCategorize(t *testing.T) {
 
 func TestCategorizeNodeHints(t *testing.T) {
 	node := nodeFacts{name: "node-1", zone: "zone-a"}
-	a := ep("10.244.1.2", "node-1", "rs", "zone-a")
-	a.nodeHints = []string{"node-1"}
-	b := ep("10.244.1.3", "node-1", "rs", "zone-a")
-	b.nodeHints = []string{"node-3"} // another node of zone-a
-	c := ep("10.244.2.2", "node-2", "rs", "zone-b")
-	c.nodeHints = []string{"node-2"}
+	a := withNodeHint(ep("10.244.1.2", "node-1", "rs", "zone-a"), "node-1")
+	b := withNodeHint(ep("10.244.1.3", "node-1", "rs", "zone-a"), "node-3") // another node of zone-a
+	c := withNodeHint(ep("10.244.2.2", "node-2", "rs", "zone-b"), "node-2")
 	cluster, _ := categorize([]rawEndpoint{a, b, c}, node, true, false)
 	if got := addrsOf(cluster); !slices.Equal(got, []string{"10.244.1.2"}) {
 		t.Errorf("node hints: %v", got)
 	}
 	// No endpoint for this node: fall back to the zone hints.
-	a.nodeHints = []string{"node-3"}
+	a = withNodeHint(a, "node-3")
 	cluster, _ = categorize([]rawEndpoint{a, b, c}, node, true, false)
 	if got := addrsOf(cluster); !slices.Equal(got, []string{"10.244.1.2", "10.244.1.3"}) {
 		t.Errorf("zone fallback: %v", got)
@@ -207,9 +222,10 @@ func TestCategorizeNodeHints(t *testing.T) {
 }
 
 func TestMergeEndpoint(t *testing.T) {
-	list := mergeEndpoint(nil, ep("10.244.1.2", "node-1", "t"))
-	list = mergeEndpoint(list, ep("10.244.1.2", "node-1", "rs"))
-	list = mergeEndpoint(list, ep("10.244.1.3", "node-1", "rs"))
+	var seen map[netip.AddrPort]int
+	list, seen := mergeEndpoint(nil, seen, ep("10.244.1.2", "node-1", "t"), true)
+	list, seen = mergeEndpoint(list, seen, ep("10.244.1.2", "node-1", "rs"), true)
+	list, _ = mergeEndpoint(list, seen, ep("10.244.1.3", "node-1", "rs"), true)
 	if len(list) != 2 {
 		t.Fatalf("%d endpoints, want 2", len(list))
 	}

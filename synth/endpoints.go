@@ -14,8 +14,7 @@ type rawEndpoint struct {
 	addr        netip.Addr
 	port        uint16
 	nodeName    string
-	zoneHints   []string
-	nodeHints   []string
+	hints       *discoveryv1.EndpointHints // shared with the slice, never modified
 	ready       bool
 	serving     bool
 	terminating bool
@@ -56,7 +55,12 @@ func indexSlices(all []*discoveryv1.EndpointSlice, w *warnings) sliceIndex {
 // endpointsFor collects the endpoints of one Service port in family f,
 // merging duplicates across slices (ready if any copy is ready).
 func endpointsFor(list []*discoveryv1.EndpointSlice, pi portInfo, f Family, w *warnings) []rawEndpoint {
-	var out []rawEndpoint
+	total := 0
+	for _, s := range list {
+		total += len(s.Endpoints)
+	}
+	out := make([]rawEndpoint, 0, total)
+	var seen map[netip.AddrPort]int // built lazily: most Services have one slice
 	for _, s := range list {
 		if (f == IPv4) != (s.AddressType == discoveryv1.AddressTypeIPv4) {
 			continue
@@ -68,7 +72,7 @@ func endpointsFor(list []*discoveryv1.EndpointSlice, pi portInfo, f Family, w *w
 		for _, ep := range s.Endpoints {
 			re, ok := parseEndpoint(s, ep, port, f, w)
 			if ok {
-				out = mergeEndpoint(out, re)
+				out, seen = mergeEndpoint(out, seen, re, len(list) > 1)
 			}
 		}
 	}
@@ -119,27 +123,30 @@ func parseEndpoint(s *discoveryv1.EndpointSlice, ep discoveryv1.Endpoint, port u
 		re.serving = *c.Serving
 	}
 	re.terminating = c.Terminating != nil && *c.Terminating
-	if ep.Hints != nil {
-		for _, z := range ep.Hints.ForZones {
-			re.zoneHints = append(re.zoneHints, z.Name)
-		}
-		for _, n := range ep.Hints.ForNodes {
-			re.nodeHints = append(re.nodeHints, n.Name)
-		}
-	}
+	re.hints = ep.Hints
 	return re, true
 }
 
-func mergeEndpoint(list []rawEndpoint, re rawEndpoint) []rawEndpoint {
-	for i := range list {
-		if list[i].addr == re.addr && list[i].port == re.port {
-			list[i].ready = list[i].ready || re.ready
-			list[i].serving = list[i].serving || re.serving
-			list[i].terminating = list[i].terminating && re.terminating
-			return list
-		}
+// mergeEndpoint adds re to list, merging it with an earlier copy of the
+// same address and port. Duplicates can only come from a second slice (the
+// API rejects none within one, but the controller never writes them), so
+// the index is kept only when the Service has several slices.
+func mergeEndpoint(list []rawEndpoint, seen map[netip.AddrPort]int, re rawEndpoint, several bool) ([]rawEndpoint, map[netip.AddrPort]int) {
+	key := netip.AddrPortFrom(re.addr, re.port)
+	if !several {
+		return append(list, re), seen
 	}
-	return append(list, re)
+	if seen == nil {
+		seen = make(map[netip.AddrPort]int)
+	}
+	if i, dup := seen[key]; dup {
+		list[i].ready = list[i].ready || re.ready
+		list[i].serving = list[i].serving || re.serving
+		list[i].terminating = list[i].terminating && re.terminating
+		return list, seen
+	}
+	seen[key] = len(list)
+	return append(list, re), seen
 }
 
 // categorize picks the endpoints of each traffic policy, like kube-proxy's
@@ -167,7 +174,16 @@ func categorize(raw []rawEndpoint, node nodeFacts, useTopology, needLocal bool) 
 }
 
 func filterEndpoints(raw []rawEndpoint, keep func(rawEndpoint) bool) []rawEndpoint {
-	var out []rawEndpoint
+	n := 0
+	for _, r := range raw {
+		if keep(r) {
+			n++
+		}
+	}
+	if n == len(raw) {
+		return raw // the common case: every endpoint qualifies; callers never modify it
+	}
+	out := make([]rawEndpoint, 0, n)
 	for _, r := range raw {
 		if keep(r) {
 			out = append(out, r)
@@ -183,17 +199,39 @@ func topologyFilter(ready, raw []rawEndpoint, node nodeFacts) []rawEndpoint {
 	if len(ready) == 0 {
 		return ready
 	}
-	if node.name != "" && allHinted(ready, func(r rawEndpoint) []string { return r.nodeHints }) {
-		if byNode := hinted(ready, node.name, func(r rawEndpoint) []string { return r.nodeHints }); len(byNode) > 0 {
+	if node.name != "" && allHinted(ready, nodeHints) {
+		if byNode := hinted(ready, node.name, nodeHints); len(byNode) > 0 {
 			return byNode
 		}
 	}
-	if node.zone != "" && allHinted(ready, func(r rawEndpoint) []string { return r.zoneHints }) {
-		if byZone := hinted(ready, node.zone, func(r rawEndpoint) []string { return r.zoneHints }); len(byZone) > 0 {
+	if node.zone != "" && allHinted(ready, zoneHints) {
+		if byZone := hinted(ready, node.zone, zoneHints); len(byZone) > 0 {
 			return byZone
 		}
 	}
 	return ready
+}
+
+func nodeHints(r rawEndpoint) []string {
+	if r.hints == nil {
+		return nil
+	}
+	names := make([]string, len(r.hints.ForNodes))
+	for i, n := range r.hints.ForNodes {
+		names[i] = n.Name
+	}
+	return names
+}
+
+func zoneHints(r rawEndpoint) []string {
+	if r.hints == nil {
+		return nil
+	}
+	names := make([]string, len(r.hints.ForZones))
+	for i, z := range r.hints.ForZones {
+		names[i] = z.Name
+	}
+	return names
 }
 
 func allHinted(eps []rawEndpoint, hints func(rawEndpoint) []string) bool {

@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"net/netip"
+	"strings"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -227,7 +228,7 @@ func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
 		case j == len(ne):
 			c = -1
 		case pe[i].set != ne[j].set:
-			c = cmpStr(pe[i].set, ne[j].set)
+			c = strings.Compare(pe[i].set, ne[j].set)
 		default:
 			c = elemCmp(pe[i].elem, ne[j].elem)
 		}

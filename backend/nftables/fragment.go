@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -28,23 +29,13 @@ type mapElem struct {
 func (f *fragment) sortElems() {
 	slices.SortStableFunc(f.elems, func(x, y mapElem) int {
 		if x.set != y.set {
-			return cmpStr(x.set, y.set)
+			return strings.Compare(x.set, y.set)
 		}
 		return elemCmp(x.elem, y.elem)
 	})
 	// One port can name the same address twice (an external IP that is
 	// also its load-balancer IP): first wins, as in a whole table.
 	f.elems = slices.CompactFunc(f.elems, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // cloneServicePort copies sp so that callers may reuse or mutate their

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -243,19 +244,9 @@ func filterSlices(in []*discoveryv1.EndpointSlice) []*discoveryv1.EndpointSlice 
 // give equal inputs.
 func compareMeta(a, b metav1.ObjectMeta) int {
 	if a.Namespace != b.Namespace {
-		return cmpStr(a.Namespace, b.Namespace)
+		return strings.Compare(a.Namespace, b.Namespace)
 	}
-	return cmpStr(a.Name, b.Name)
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return strings.Compare(a.Name, b.Name)
 }
 
 // serviceCIDRs collects the ranges of every ServiceCIDR, sorted and

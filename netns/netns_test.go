@@ -380,3 +380,16 @@ func TestSingleStack(t *testing.T) {
 		t.Errorf("dial: %v, %v", r, err)
 	}
 }
+
+func TestScratch(t *testing.T) {
+	var path string
+	t.Run("inner", func(t *testing.T) {
+		path = netns.Scratch(t, "scratch")
+		if _, err := os.Stat(path); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after its test ended (err %v)", path, err)
+	}
+}

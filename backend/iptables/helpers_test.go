@@ -2,16 +2,13 @@ package iptables
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/svcnat/svcnat/netns"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -19,27 +16,7 @@ import (
 // is deleted when the test ends, also on failure.
 func newNetNS(t testing.TB) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	name := "svcnat-" + hex.EncodeToString(b[:]) + "-ipt"
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "delete", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns delete %s: %v: %s", name, err, out)
-		}
-	})
-	// Loopback up, so locally generated test traffic has somewhere to go.
-	if out, err := exec.Command("ip", "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("lo up in %s: %v: %s", name, err, out)
-	}
-	return filepath.Join("/run/netns", name)
+	return netns.Scratch(t, "ipt")
 }
 
 // restoreTest runs `<flavour>-restore --test` on script inside netns.

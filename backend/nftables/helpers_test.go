@@ -1,8 +1,6 @@
 package nftables
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -11,36 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/svcnat/svcnat/netns"
 	"github.com/svcnat/svcnat/synth"
 )
 
-// runPrefix makes namespace names unique per test binary run.
-var runPrefix = func() string {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}()
-
-var nsCount int
-
-// newNetNS creates a throwaway network namespace and returns its path. It
+// newNetNS creates a throwaway network namespace and returns its path; it
 // is deleted when the test ends, also on failure.
 func newNetNS(t testing.TB) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	nsCount++
-	name := fmt.Sprintf("svcnat-%s-nft%d", runPrefix, nsCount)
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", name, err, out)
-		}
-	})
-	return "/run/netns/" + name
+	return netns.Scratch(t, "nft")
 }
 
 // nftIn runs the nft binary inside the namespace at path.

@@ -1,5 +1,3 @@
-// Package deploy holds the manifests that install svcnat in a cluster; its
-// test checks that they decode strictly into the API types.
 package deploy
 
 import (

@@ -26,6 +26,10 @@ type Dir struct {
 	dir      string
 	interval time.Duration
 	clock    clock.WithTicker
+	// watch enables inotify wake-ups; tests that drive time with synctest
+	// turn it off (a goroutine blocked on a real file is never "durably
+	// blocked", so the bubble would not settle).
+	watch bool
 
 	synced chan struct{}
 	files  map[string]*dirFile // only Run's goroutine touches files
@@ -46,8 +50,9 @@ type fileSig struct {
 	ino   uint64
 }
 
-// NewDir returns a source for dir that polls every interval (0 means
-// DefaultPollInterval) using clk (nil means the real clock).
+// NewDir returns a source for dir. It rescans on inotify events and, as a
+// safety net, every interval (0 means DefaultPollInterval) using clk (nil
+// means the real clock).
 func NewDir(dir string, interval time.Duration, clk clock.WithTicker) *Dir {
 	if interval <= 0 {
 		interval = DefaultPollInterval
@@ -55,7 +60,7 @@ func NewDir(dir string, interval time.Duration, clk clock.WithTicker) *Dir {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	return &Dir{dir: dir, interval: interval, clock: clk, synced: make(chan struct{}), files: map[string]*dirFile{}}
+	return &Dir{dir: dir, interval: interval, clock: clk, watch: true, synced: make(chan struct{}), files: map[string]*dirFile{}}
 }
 
 // Synced is closed after the first scan.
@@ -75,6 +80,16 @@ func (d *Dir) Run(ctx context.Context, h Handler) error {
 	if _, err := manifest.Files(d.dir); err != nil {
 		return fmt.Errorf("manifest directory: %w", err)
 	}
+	var wake <-chan struct{}
+	if d.watch {
+		var stop func()
+		var err error
+		if wake, stop, err = watchDir(d.dir); err != nil {
+			h.InputError(fmt.Errorf("%w; edits are picked up by polling every %s", err, d.interval))
+		} else {
+			defer stop()
+		}
+	}
 	d.scan(h)
 	close(d.synced)
 	t := d.clock.NewTicker(d.interval)
@@ -84,6 +99,8 @@ func (d *Dir) Run(ctx context.Context, h Handler) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C():
+			d.scan(h)
+		case <-wake: // nil without inotify: never ready
 			d.scan(h)
 		}
 	}

@@ -65,6 +65,7 @@ func ports(d *Dir) []string {
 func startDir(t *testing.T, dir string, rec *recorder) *Dir {
 	t.Helper()
 	d := NewDir(dir, 0, nil)
+	d.watch = false // synctest drives time; inotify is tested in TestDirWatch
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, rec) }()
@@ -182,4 +183,38 @@ func TestDirMissing(t *testing.T) {
 	if err := d.Run(t.Context(), &recorder{}); err == nil {
 		t.Error("Run on a missing directory succeeded")
 	}
+}
+
+// TestDirWatch: with inotify an edit is seen at once, long before the
+// (here one hour) poll interval.
+func TestDirWatch(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.yaml", service("web", 80))
+	rec := &recorder{}
+	d := NewDir(dir, time.Hour, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, rec) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	<-d.Synced()
+	tmp := filepath.Join(dir, ".a.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(service("web", 81)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "a.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if slices.Equal(ports(d), []string{"web:81"}) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("edit not seen within 5s (poll interval 1h): %v", ports(d))
 }

@@ -13,11 +13,12 @@
 //     (no service.kubernetes.io/service-proxy-name label, no
 //     service.kubernetes.io/headless label), and ServiceCIDRs when the API
 //     serves networking.k8s.io/v1 servicecidrs.
-//   - Dir makes the manifest files of a directory the state, polling their
-//     sizes, modification times and inodes every 200 ms (fsnotify is not in
-//     the module graph, and polling a handful of stat calls is cheap and
-//     also works on network and bind-mounted file systems, where inotify is
-//     unreliable). A file that does not parse is reported and that file's
+//   - Dir makes the manifest files of a directory the state. It rescans
+//     when inotify reports a finished write, rename or removal in the
+//     directory (so an edit costs no poll delay), and also compares sizes,
+//     modification times and inodes every 200 ms, which keeps working on
+//     network and bind-mounted file systems where inotify is unreliable.
+//     A file that does not parse is reported and that file's
 //     last good content is kept, so a half-written or broken edit never
 //     removes Services. Write files atomically (write and rename) to avoid
 //     a truncated file that happens to parse.

@@ -36,6 +36,7 @@ type Agent struct {
 	applied   []*synth.Ruleset
 	warnings  map[string]bool
 	triggers  map[string]time.Time
+	builder   synth.Builder // remembers unchanged Services between syncs
 	readyOnce stdsync.Once
 }
 

@@ -13,8 +13,8 @@
 //
 // Defaults and why:
 //
-//   - MinSyncPeriod 100 ms: a sync is cheap (synth.Build is linear and
-//     allocation-light; the backend sends only the difference in one
+//   - MinSyncPeriod 100 ms: a sync is cheap (a synth.Builder re-derives
+//     only the Services whose objects changed; the backend sends only the difference in one
 //     transaction), so the only reason to wait at all is to coalesce the
 //     burst of events a single rollout produces (a Service and its slices,
 //     a slice updated once per pod). 100 ms keeps network programming

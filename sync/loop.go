@@ -24,7 +24,7 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.metrics.EndpointChangesPending.Set(0)
 
 	st := a.src.Snapshot()
-	res := synth.Build(st.Input, a.synthConfig(st))
+	res := a.builder.Build(st.Input, a.synthConfig(st))
 	a.reportWarnings(res.Warnings)
 	a.health.SetNodeEligible(nodeEligible(st.Input.Nodes, a.cfg.Synth.NodeName))
 	rs := res.Rulesets()

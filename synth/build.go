@@ -5,49 +5,15 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 )
 
 // Build turns cluster state into one Ruleset per family. It never fails:
 // whatever cannot be programmed is skipped and reported in Warnings.
+// It is a Builder with nothing remembered.
 func Build(in Input, cfg Config) Result {
-	w := &warnings{}
-	node := resolveNode(in, cfg)
-	idx := indexSlices(in.EndpointSlices, w)
-	services := parseServices(in.Services, cfg, w)
-
-	res := Result{}
-	for _, f := range []Family{IPv4, IPv6} {
-		rs := newRuleset(f, cfg, node)
-		rs.Services = make([]ServicePort, 0, countPorts(services, f))
-		claims := claimSet{}
-		for _, si := range services {
-			rs.addService(si, idx, node, claims, w)
-		}
-		rs.ClusterIPs = sortAddrs(rs.ClusterIPs)
-		slices.SortFunc(rs.Services, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
-		if f == IPv4 {
-			res.IPv4 = rs
-		} else {
-			res.IPv6 = rs
-		}
-	}
-	res.Warnings = w.sorted()
-	return res
-}
-
-// countPorts sizes the Services slice once: ServicePort is large and a
-// growing slice would copy it repeatedly.
-func countPorts(services []*serviceInfo, f Family) int {
-	n := 0
-	for _, si := range services {
-		if _, ok := si.clusterIPs[f]; ok {
-			n += len(si.ports)
-		}
-	}
-	return n
+	return new(Builder).Build(in, cfg)
 }
 
 func newRuleset(f Family, cfg Config, node nodeFacts) *Ruleset {
@@ -61,44 +27,9 @@ func newRuleset(f Family, cfg Config, node nodeFacts) *Ruleset {
 	}
 }
 
-// parseServices validates every Service and orders them oldest first, so
-// that conflicts are won by the oldest claim (then by namespace/name).
-func parseServices(all []*corev1.Service, cfg Config, w *warnings) []*serviceInfo {
-	var out []*serviceInfo
-	for _, svc := range all {
-		if svc == nil || !wantsRules(svc) {
-			continue
-		}
-		if si := parseService(svc, cfg, w); si != nil {
-			out = append(out, si)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return olderFirst(out[i].svc, out[j].svc) < 0 })
-	return out
-}
-
 func olderFirst(a, b *corev1.Service) int {
 	ta, tb := a.CreationTimestamp.Time, b.CreationTimestamp.Time
 	return cmp.Or(ta.Compare(tb), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-}
-
-// addService adds the ports of si that have a ClusterIP in this family.
-func (rs *Ruleset) addService(si *serviceInfo, idx sliceIndex, node nodeFacts, claims claimSet, w *warnings) {
-	clusterIP, ok := si.clusterIPs[rs.Family]
-	if !ok {
-		return
-	}
-	rs.ClusterIPs = append(rs.ClusterIPs, clusterIP)
-	slicesOf := idx[si.svc.Namespace+"/"+si.svc.Name]
-	for _, pi := range si.ports {
-		sp := rs.servicePort(si, pi, clusterIP)
-		if !claims.claim(&sp, si.object, w) {
-			continue
-		}
-		raw := endpointsFor(slicesOf, pi, rs.Family, w)
-		sp.ClusterEndpoints, sp.LocalEndpoints = categorize(raw, node, si.topology, sp.InternalPolicyLocal || sp.ExternalPolicyLocal)
-		rs.Services = append(rs.Services, sp)
-	}
 }
 
 func (rs *Ruleset) servicePort(si *serviceInfo, pi portInfo, clusterIP netip.Addr) ServicePort {

@@ -25,7 +25,7 @@
 // TestLatency is a benchmark-style test that runs only with
 // SVCNAT_LATENCY=1: it measures the time from renaming an edited manifest
 // to traffic reaching the new endpoint, beside 1k and 10k generated
-// Services, and prints the median and worst of 10 edits (lines starting
+// Services, and prints the median and worst of 50 edits (lines starting
 // with LATENCY) with the agent's mean sync durations. It measures
 // nftables, iptables-nft (1k only: a full iptables-nft-restore of 10k
 // Services takes minutes) and iptables-legacy:

@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	latencyEdits = 10
+	latencyEdits = 50
 	// latencyPoll spaces the probes while waiting for an edit to be live.
 	latencyPoll = 5 * time.Millisecond
 	// bigStartLimit bounds the first sync of a generated cluster.

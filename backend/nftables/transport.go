@@ -182,7 +182,7 @@ func (tr *transport) readAcks(first, last uint32) error {
 		if err := errors.Join(err, rerr); err != nil {
 			return fmt.Errorf("receive: %w", err)
 		}
-		done = parseAcks(buf[:n], first, last, &kerr)
+		done = parseAcks(buf[:n], first, last, &kerr, tr.buf)
 	}
 	if kerr != nil {
 		return kerr
@@ -196,7 +196,7 @@ func (tr *transport) readAcks(first, last uint32) error {
 // parseAcks reads error messages; it records the first failure in kerr and
 // reports whether the answer to the last message was seen. Answers to
 // earlier batches (stale sequence numbers) are ignored.
-func parseAcks(b []byte, first, last uint32, kerr *error) (done bool) {
+func parseAcks(b []byte, first, last uint32, kerr *error, batch []byte) (done bool) {
 	for len(b) >= unix.NLMSG_HDRLEN {
 		n := int(binary.NativeEndian.Uint32(b))
 		if n < unix.NLMSG_HDRLEN || n > len(b) {
@@ -207,7 +207,7 @@ func parseAcks(b []byte, first, last uint32, kerr *error) (done bool) {
 		if typ == unix.NLMSG_ERROR && n >= unix.NLMSG_HDRLEN+4 && seq >= first-1 && seq <= last+1 {
 			code := int32(binary.NativeEndian.Uint32(b[16:]))
 			if code != 0 && *kerr == nil {
-				*kerr = batchError(b[16:n], flags, int(seq-first))
+				*kerr = batchError(b[16:n], flags, int(seq-first), batch)
 			}
 			done = done || seq == last
 		}
@@ -217,8 +217,8 @@ func parseAcks(b []byte, first, last uint32, kerr *error) (done bool) {
 }
 
 // batchError describes a kernel error: errno, the extended ack message if
-// any, and which message of the batch failed.
-func batchError(payload []byte, flags uint16, index int) error {
+// any, and which message of the batch failed and what it touched.
+func batchError(payload []byte, flags uint16, index int, batch []byte) error {
 	errno := syscall.Errno(-int32(binary.NativeEndian.Uint32(payload)))
 	msg := ""
 	if flags&unix.NLM_F_ACK_TLVS != 0 && len(payload) >= 4+unix.NLMSG_HDRLEN {
@@ -228,6 +228,9 @@ func batchError(payload []byte, flags uint16, index int) error {
 				msg = ": " + ad.String()
 			}
 		}
+	}
+	if what := describeMessage(batch, index); what != "" {
+		msg = " (" + what + ")" + msg
 	}
 	return fmt.Errorf("batch message %d%s: %w", index, msg, errno)
 }

@@ -1,0 +1,77 @@
+package nftables
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// describeMessage says which object message i of the batch in buf touches
+// (0 is the begin marker), e.g. `add rule to chain svc-… ("default/web:http/tcp")`,
+// so a failed batch names the element or rule the kernel refused.
+func describeMessage(buf []byte, i int) string {
+	msg, ok := nthMessage(buf, i)
+	if !ok {
+		return ""
+	}
+	typ := binary.NativeEndian.Uint16(msg[4:]) & 0xff // low byte: the nf_tables message type
+	attrs := msg[unix.NLMSG_HDRLEN+4:]                // after the nfgenmsg header
+	switch typ {
+	case unix.NFT_MSG_NEWTABLE, unix.NFT_MSG_DELTABLE:
+		return verb(typ) + " table " + attrNamed(attrs, unix.NFTA_TABLE_NAME)
+	case unix.NFT_MSG_NEWCHAIN, unix.NFT_MSG_DELCHAIN:
+		return verb(typ) + " chain " + attrNamed(attrs, unix.NFTA_CHAIN_NAME)
+	case unix.NFT_MSG_NEWRULE:
+		s := "add rule to chain " + attrNamed(attrs, unix.NFTA_RULE_CHAIN)
+		if c, ok := userdata.GetString(attrBytes(attrs, unix.NFTA_RULE_USERDATA), userdata.TypeComment); ok {
+			s += fmt.Sprintf(" (%q)", c)
+		}
+		return s
+	case unix.NFT_MSG_DELRULE:
+		return "flush chain " + attrNamed(attrs, unix.NFTA_RULE_CHAIN)
+	case unix.NFT_MSG_NEWSET, unix.NFT_MSG_DELSET:
+		return verb(typ) + " set " + attrNamed(attrs, unix.NFTA_SET_NAME)
+	case unix.NFT_MSG_NEWSETELEM, unix.NFT_MSG_DELSETELEM:
+		return verb(typ) + " elements of set " + attrNamed(attrs, unix.NFTA_SET_ELEM_LIST_SET)
+	}
+	return fmt.Sprintf("message type %d", typ)
+}
+
+func verb(typ uint16) string {
+	switch typ {
+	case unix.NFT_MSG_DELTABLE, unix.NFT_MSG_DELCHAIN, unix.NFT_MSG_DELSET, unix.NFT_MSG_DELSETELEM:
+		return "delete"
+	}
+	return "add"
+}
+
+// nthMessage returns message i of a netlink batch.
+func nthMessage(buf []byte, i int) ([]byte, bool) {
+	for off := 0; off+unix.NLMSG_HDRLEN+4 <= len(buf); i-- {
+		n := int(binary.NativeEndian.Uint32(buf[off:]))
+		if n < unix.NLMSG_HDRLEN || off+n > len(buf) {
+			return nil, false
+		}
+		if i == 0 {
+			return buf[off : off+n], n >= unix.NLMSG_HDRLEN+4
+		}
+		off += nlAlign(n)
+	}
+	return nil, false
+}
+
+func attrBytes(b []byte, typ uint16) []byte {
+	ad, err := netlink.NewAttributeDecoder(b)
+	for err == nil && ad.Next() {
+		if ad.Type() == typ {
+			return ad.Bytes()
+		}
+	}
+	return nil
+}
+
+// attrNamed is the string attribute typ of b (NUL stripped).
+func attrNamed(b []byte, typ uint16) string { return attrString(attrBytes(b, typ)) }

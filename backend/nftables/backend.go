@@ -33,6 +33,12 @@ type Backend struct {
 	// index tells which service port owns each map key of applied.
 	index map[synth.Family]*elemIndex
 	known bool
+	// checkKernel is set by Reconcile: the next Apply must make sure the
+	// kernel still holds applied, by the ruleset generation (gens) or by
+	// reading the table back.
+	checkKernel bool
+	gens        *genWatch
+	kernelReads int // tables read back from the kernel, for tests
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -55,6 +61,10 @@ func New(opts backend.Options) (*Backend, error) {
 		return nil, explain("nftables connection", err)
 	}
 	b.tx = tx
+	if b.gens, err = newGenWatch(nsFd); err != nil {
+		b.Close()
+		return nil, explain("nftables connection", err)
+	}
 	return b, nil
 }
 
@@ -80,6 +90,9 @@ func (b *Backend) Close() error {
 	if b.tx != nil {
 		errs = append(errs, b.tx.close())
 	}
+	if b.gens != nil {
+		errs = append(errs, b.gens.close())
+	}
 	if b.netns != nil {
 		errs = append(errs, b.netns.Close())
 	}
@@ -92,10 +105,12 @@ func (b *Backend) Name() string { return "nftables" }
 // Render implements backend.Backend.
 func (b *Backend) Render(rs []*synth.Ruleset) ([]byte, error) { return Render(rs) }
 
-// Reconcile implements backend.Backend.
+// Reconcile implements backend.Backend: the next Apply verifies the kernel,
+// cheaply when the ruleset generation shows no commit since svcnat's own,
+// else by reading the tables back.
 func (b *Backend) Reconcile() {
 	b.mu.Lock()
-	b.known = false
+	b.checkKernel = true
 	b.mu.Unlock()
 }
 
@@ -148,19 +163,30 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 	if err != nil {
 		return backend.Stats{}, err
 	}
-	st := backend.Stats{Full: !b.known}
+	st := backend.Stats{Full: !b.known || b.checkKernel}
+	if b.checkKernel {
+		b.checkKernel = false
+		if !b.gens.unchanged() {
+			b.known = false
+		}
+	}
+	genBefore, genErr := b.gens.current()
 	e := newNLEmitter(b.tx)
 	var fast map[synth.Family]bool
 	st.Changes, fast = b.transaction(e, next)
 	if e.err != nil {
 		b.known = false
+		b.gens.forget()
 		b.tx.reset() // never send an incomplete batch
 		return st, fmt.Errorf("encode nftables batch: %w", e.err)
 	}
+	sent := b.tx.pending()
 	if err := b.tx.send(); err != nil {
 		b.known = false
+		b.gens.forget()
 		return st, explain("apply nftables batch", err)
 	}
+	b.gens.committed(genBefore, genErr, sent)
 	b.commit(next, fast)
 	for _, m := range next {
 		if m != nil {
@@ -207,6 +233,9 @@ func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
+	if b.checkKernel && !b.gens.unchanged() {
+		b.checkKernel, b.known = false, false
+	}
 	var w textEmitter
 	b.transaction(&w, next)
 	return []byte(w.b.String()), nil
@@ -217,6 +246,7 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.known = false
+	b.gens.forget()
 	e := newNLEmitter(b.tx)
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
 		t := &table{family: f}

@@ -57,6 +57,7 @@ var errNotComparable = errors.New("kernel table not comparable")
 // readKernel reads the kernel's table of family f; nil when there is none.
 // Rules are compared with want (may be nil) while they stream in.
 func (b *Backend) readKernel(f synth.Family, want *table) (*kernelTable, error) {
+	b.kernelReads++
 	r, err := newKernelReader(b.netns, f)
 	if err != nil {
 		return nil, err

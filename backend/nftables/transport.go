@@ -107,6 +107,12 @@ func (tr *transport) drain() {
 	}
 }
 
+// pending reports whether a batch with at least one message is queued.
+func (tr *transport) pending() bool {
+	tr.drain()
+	return tr.n > 0
+}
+
 // reset drops the batch queued so far.
 func (tr *transport) reset() {
 	tr.drain()

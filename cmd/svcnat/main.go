@@ -58,9 +58,13 @@ func main() {
 
 // execute runs one command line and returns the exit status.
 func execute(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(e.stderr)
 		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stdout)
+		return 0
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {

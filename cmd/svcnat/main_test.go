@@ -82,6 +82,8 @@ func TestCommands(t *testing.T) {
 		{name: "bad backend", args: []string{"render", "-f", seed, "--backend", "ebpf"}, code: 2, stderr: []string{"ebpf"}, oneLine: true},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: []string{"unknown command"}, oneLine: true},
 		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"svcnat "}},
+		{name: "help", args: []string{"help"}, code: 0, stdout: []string{"Commands:", "explain"}},
+		{name: "no command", args: nil, code: 2, stderr: []string{"Usage: svcnat COMMAND"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -131,21 +131,22 @@ func (b *Backend) plan(ctx context.Context, rs []*synth.Ruleset) ([2]familyPlan,
 				return plans, fmt.Errorf("%s: %w", fam, err)
 			}
 		}
-		wantTables := newRendered(fam).tables
-		if want[i] != nil {
-			wantTables = want[i].tables
-		}
-		haveTables := newRendered(fam).tables
-		if have != nil {
-			haveTables = have.tables
-		}
 		p := familyPlan{fam: fam, want: want[i], diffs: map[string]tableDiff{}}
+		w, h := orEmpty(want[i], fam), orEmpty(have, fam)
 		for _, name := range tableNames {
-			p.diffs[name] = diffTable(haveTables[name], wantTables[name])
+			p.diffs[name] = diffTable(h.tables[name], w.tables[name], h.jumps[name], w.jumps[name])
 		}
 		plans[i] = p
 	}
 	return plans, nil
+}
+
+// orEmpty is r, or the empty state of fam when r is nil.
+func orEmpty(r *rendered, fam synth.Family) *rendered {
+	if r == nil {
+		return newRendered(fam)
+	}
+	return r
 }
 
 // Apply implements backend.Backend.
@@ -163,7 +164,7 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 		if b.known && b.applied[i] == nil && p.want == nil {
 			continue // nothing before, nothing now
 		}
-		n, err := b.applyFamily(ctx, i, p)
+		n, err := b.applyFamily(ctx, p)
 		st.Changes += n
 		if err != nil {
 			b.known = false // the kernel may hold anything now: read it next time
@@ -179,18 +180,10 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 	return st, nil
 }
 
-// applyFamily restores one table at a time and keeps the jump rules in
-// step: added after the chains they lead to exist, removed before those
-// chains go away.
-func (b *Backend) applyFamily(ctx context.Context, i int, p familyPlan) (int, error) {
+// applyFamily restores one table at a time; the jump rules in built-in
+// chains are part of each table's restore (see tableDiff.script).
+func (b *Backend) applyFamily(ctx context.Context, p familyPlan) (int, error) {
 	changes := 0
-	if p.want == nil {
-		n, err := b.removeJumps(i)
-		changes += n
-		if err != nil {
-			return changes, err
-		}
-	}
 	for _, name := range tableNames {
 		d := p.diffs[name]
 		if d.empty() {
@@ -203,74 +196,11 @@ func (b *Backend) applyFamily(ctx context.Context, i int, p familyPlan) (int, er
 		}
 		changes += d.changes()
 	}
-	// Jump rules are checked on full syncs and when a family appears;
-	// an incremental sync costs no extra exec.
-	if p.want != nil && (!b.known || b.applied[i] == nil) {
-		n, err := b.ensureJumps(i)
-		changes += n
-		if err != nil {
-			return changes, err
-		}
-	}
 	return changes, nil
 }
 
-// ensureJumps inserts missing jump rules at the top of built-in chains.
-func (b *Backend) ensureJumps(i int) (int, error) {
-	n := 0
-	err := b.run.do(func() error {
-		for _, j := range JumpRules() {
-			ok, err := b.ipt[i].Exists(j.Table, j.Chain, j.Spec...)
-			if err != nil {
-				return fmt.Errorf("check jump %s: %w", j, err)
-			}
-			if ok {
-				continue
-			}
-			if err := b.ipt[i].Insert(j.Table, j.Chain, 1, j.Spec...); err != nil {
-				return fmt.Errorf("insert jump %s: %w", j, err)
-			}
-			n++
-		}
-		return nil
-	})
-	return n, err
-}
-
-// removeJumps deletes every copy of svcnat's jump rules.
-func (b *Backend) removeJumps(i int) (int, error) {
-	n := 0
-	err := b.run.do(func() error {
-		for _, j := range JumpRules() {
-			// -C fails when the target chain is missing; then no rule
-			// can jump to it either.
-			if ok, err := b.ipt[i].ChainExists(j.Table, j.Spec[len(j.Spec)-1]); err != nil || !ok {
-				if err != nil {
-					return fmt.Errorf("check chain of jump %s: %w", j, err)
-				}
-				continue
-			}
-			for range 16 { // copies left by a crashed agent; bounded
-				ok, err := b.ipt[i].Exists(j.Table, j.Chain, j.Spec...)
-				if err != nil {
-					return fmt.Errorf("check jump %s: %w", j, err)
-				}
-				if !ok {
-					break
-				}
-				if err := b.ipt[i].Delete(j.Table, j.Chain, j.Spec...); err != nil {
-					return fmt.Errorf("delete jump %s: %w", j, err)
-				}
-				n++
-			}
-		}
-		return nil
-	})
-	return n, err
-}
-
 // Diff implements backend.Backend: the restore input Apply would send,
-// per family and table, plus the jump rules it would insert.
+// per family and table, jump rules included.
 func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -279,39 +209,15 @@ func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error)
 		return nil, fmt.Errorf("plan iptables sync: %w", err)
 	}
 	var s strings.Builder
-	for i, p := range plans {
+	for _, p := range plans {
 		for _, name := range tableNames {
 			if d := p.diffs[name]; !d.empty() {
 				fmt.Fprintf(&s, "# %s --noflush\n", p.fam)
 				d.script(&s, name)
 			}
 		}
-		if err := b.diffJumps(i, p, &s); err != nil {
-			return nil, err
-		}
 	}
 	return []byte(s.String()), nil
-}
-
-func (b *Backend) diffJumps(i int, p familyPlan, s *strings.Builder) error {
-	return b.run.do(func() error {
-		for _, j := range JumpRules() {
-			ok, err := b.ipt[i].ChainExists(j.Table, j.Spec[len(j.Spec)-1])
-			if err == nil && ok {
-				ok, err = b.ipt[i].Exists(j.Table, j.Chain, j.Spec...)
-			}
-			if err != nil {
-				return fmt.Errorf("check jump %s: %w", j, err)
-			}
-			switch {
-			case !ok && p.want != nil:
-				fmt.Fprintf(s, "# %s %s\n", cmdName(p.fam), j)
-			case ok && p.want == nil:
-				fmt.Fprintf(s, "# %s %s\n", cmdName(p.fam), strings.Replace(j.String(), " -I ", " -D ", 1))
-			}
-		}
-		return nil
-	})
 }
 
 // Cleanup implements backend.Backend: jump rules first, then every
@@ -327,8 +233,8 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cleanup iptables: %w", err)
 	}
-	for i, p := range plans {
-		if _, err := b.applyFamily(ctx, i, p); err != nil {
+	for _, p := range plans {
+		if _, err := b.applyFamily(ctx, p); err != nil {
 			return fmt.Errorf("cleanup iptables %s: %w", p.fam, err)
 		}
 	}

@@ -11,9 +11,12 @@ type tableDiff struct {
 	changed []string // chains to (re)write, sorted
 	removed []string // chains to delete, sorted
 	want    table
+	// addJumps and delJumps are jump rules ("-A CHAIN ..." lines) to
+	// insert at the top of, or delete from, built-in chains.
+	addJumps, delJumps []string
 }
 
-func diffTable(have, want table) tableDiff {
+func diffTable(have, want table, haveJumps, wantJumps []string) tableDiff {
 	d := tableDiff{want: want}
 	for _, c := range want.chains() {
 		old, ok := have[c]
@@ -26,16 +29,51 @@ func diffTable(have, want table) tableDiff {
 			d.removed = append(d.removed, c)
 		}
 	}
+	d.addJumps, d.delJumps = diffJumps(haveJumps, wantJumps)
 	return d
 }
 
-func (d tableDiff) empty() bool { return len(d.changed) == 0 && len(d.removed) == 0 }
+// diffJumps returns the wanted jumps the kernel lacks and every copy of
+// the jumps that are no longer wanted. Extra copies of a wanted jump
+// (left by a crashed agent) are left alone, as before.
+func diffJumps(have, want []string) (add, del []string) {
+	for _, j := range want {
+		if !slices.Contains(have, j) {
+			add = append(add, j)
+		}
+	}
+	for _, j := range have {
+		if !slices.Contains(want, j) {
+			del = append(del, j)
+		}
+	}
+	return add, del
+}
 
-// changes counts the lines sent: declarations, rules and deletions.
+func (d tableDiff) empty() bool {
+	return len(d.changed) == 0 && len(d.removed) == 0 && len(d.addJumps) == 0 && len(d.delJumps) == 0
+}
+
+// changes counts the lines sent: declarations, rules, deletions and jumps.
 func (d tableDiff) changes() int {
-	n := len(d.changed) + 2*len(d.removed)
+	n := len(d.changed) + 2*len(d.removed) + len(d.addJumps) + len(d.delJumps)
 	for _, c := range d.changed {
 		n += len(d.want[c])
+	}
+	return n
+}
+
+// size estimates the script's length, so it is built in one allocation.
+func (d tableDiff) size() int {
+	n := 64
+	for _, c := range d.changed {
+		n += len(c) + 10
+		for _, r := range d.want[c] {
+			n += len(r) + 1
+		}
+	}
+	for _, c := range d.removed {
+		n += 2*len(c) + 16
 	}
 	return n
 }
@@ -44,24 +82,47 @@ func (d tableDiff) changes() int {
 // so changed chains are rewritten whole; removed chains are flushed first
 // (dropping their own jumps) and deleted last, after every chain that
 // referred to them has been rewritten, all in one COMMIT.
+//
+// The jump rules in built-in chains go into the same COMMIT: inserted
+// after the chains they lead to are declared, deleted before those chains
+// are. With iptables-legacy every separate iptables call downloads and
+// uploads the whole table (≈1–2 s each at 10k Services), so checking and
+// inserting them one by one cost more than the restore itself.
 func (d tableDiff) script(b *strings.Builder, name string) {
 	if d.empty() {
 		return
 	}
+	b.Grow(d.size())
 	b.WriteString("*" + name + "\n")
 	for _, c := range d.changed {
-		b.WriteString(":" + c + " - [0:0]\n")
+		writeDecl(b, c)
 	}
 	for _, c := range d.removed {
-		b.WriteString(":" + c + " - [0:0]\n")
+		writeDecl(b, c)
+	}
+	for _, j := range d.delJumps {
+		b.WriteString("-D ")
+		b.WriteString(j[len("-A "):])
+		b.WriteByte('\n')
 	}
 	for _, c := range d.changed {
 		for _, r := range d.want[c] {
-			b.WriteString(r + "\n")
+			b.WriteString(r)
+			b.WriteByte('\n')
 		}
+	}
+	for _, j := range d.addJumps {
+		chain, spec, _ := strings.Cut(j[len("-A "):], " ")
+		b.WriteString("-I " + chain + " 1 " + spec + "\n")
 	}
 	for _, c := range d.removed {
 		b.WriteString("-X " + c + "\n")
 	}
 	b.WriteString("COMMIT\n")
+}
+
+func writeDecl(b *strings.Builder, chain string) {
+	b.WriteByte(':')
+	b.WriteString(chain)
+	b.WriteString(" - [0:0]\n")
 }

@@ -46,3 +46,19 @@ func quoteArgs(args []string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// saveLine is the rule as iptables-save prints it: "-A CHAIN ARGS".
+func (j JumpRule) saveLine() string {
+	return "-A " + j.Chain + " " + quoteArgs(j.Spec)
+}
+
+// jumpLines are the save lines of the jump rules that live in one table.
+func jumpLines(table string) []string {
+	var out []string
+	for _, j := range JumpRules() {
+		if j.Table == table {
+			out = append(out, j.saveLine())
+		}
+	}
+	return out
+}

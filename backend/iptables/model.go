@@ -49,10 +49,13 @@ var tableNames = []string{"filter", "nat"}
 type rendered struct {
 	family synth.Family
 	tables map[string]table // by table name
+	// jumps holds, per table, svcnat's jump rules in built-in chains as
+	// "-A CHAIN ..." lines, one per copy the kernel holds.
+	jumps map[string][]string
 }
 
 func newRendered(f synth.Family) *rendered {
-	r := &rendered{family: f, tables: map[string]table{}}
+	r := &rendered{family: f, tables: map[string]table{}, jumps: map[string][]string{}}
 	for _, name := range tableNames {
 		r.tables[name] = table{}
 	}

@@ -53,6 +53,9 @@ func renderRuleset(rs *synth.Ruleset, opt RenderOptions) (*rendered, error) {
 		nodePorts: map[synth.Protocol]map[uint16][]string{},
 	}
 	r.nat = r.out.tables["nat"]
+	for _, name := range tableNames {
+		r.out.jumps[name] = jumpLines(name)
+	}
 	r.fixedChains()
 	for i := range rs.Services {
 		if err := r.servicePort(&rs.Services[i]); err != nil {

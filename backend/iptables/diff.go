@@ -94,10 +94,16 @@ func (d tableDiff) script(b *strings.Builder, name string) {
 	}
 	b.Grow(d.size())
 	b.WriteString("*" + name + "\n")
-	for _, c := range d.changed {
+	// Declarations go in descending order. iptables-legacy-restore
+	// (libiptc) inserts each new chain into its sorted chain list by
+	// walking from the nearest chain-index entry: a name smaller than all
+	// others becomes the new head at once, while ascending names walk to
+	// the end every time. Measured at 10k Services (116k new chains), the
+	// restore takes 7.1 s instead of 9.9 s; the kernel ends up the same.
+	for _, c := range slices.Backward(d.changed) {
 		writeDecl(b, c)
 	}
-	for _, c := range d.removed {
+	for _, c := range slices.Backward(d.removed) {
 		writeDecl(b, c)
 	}
 	for _, j := range d.delJumps {

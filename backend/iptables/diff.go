@@ -17,18 +17,22 @@ type tableDiff struct {
 }
 
 func diffTable(have, want table, haveJumps, wantJumps []string) tableDiff {
+	// Only the (usually few) differing chains are sorted, not the ~116k
+	// chain names of a 10k-Service table.
 	d := tableDiff{want: want}
-	for _, c := range want.chains() {
+	for c, rules := range want {
 		old, ok := have[c]
-		if !ok || !slices.Equal(old, want[c]) {
+		if !ok || !slices.Equal(old, rules) {
 			d.changed = append(d.changed, c)
 		}
 	}
-	for _, c := range have.chains() {
+	for c := range have {
 		if _, ok := want[c]; !ok {
 			d.removed = append(d.removed, c)
 		}
 	}
+	slices.Sort(d.changed)
+	slices.Sort(d.removed)
 	d.addJumps, d.delJumps = diffJumps(haveJumps, wantJumps)
 	return d
 }

@@ -43,6 +43,9 @@ type renderer struct {
 	dispatch map[netip.Addr][]string
 	// nodePorts holds, per protocol and port, the NodePort leaf rules.
 	nodePorts map[synth.Protocol]map[uint16][]string
+	// commentOf is the ServicePort whose comment commentText holds.
+	commentOf   *synth.ServicePort
+	commentText string
 }
 
 // renderRuleset renders the chains of one family.
@@ -244,13 +247,22 @@ func (r *renderer) endpointChain(sp *synth.ServicePort, ep synth.Endpoint) strin
 	// Hairpin: a pod reaching itself through the Service must see a
 	// source other than its own address, or it would answer itself.
 	r.nat.add(sep, "-s", r.host(ep.Addr.Unmap()), "-j", chainMarkMasq)
-	rule := "-p " + string(sp.Name.Protocol) + " " + comment(sp.Name.String())
+	rule := "-p " + string(sp.Name.Protocol) + " " + r.serviceComment(sp)
 	if sp.AffinitySeconds > 0 {
 		rule += " -m recent --set --name " + sep + " --mask " + r.info.recentMask + " --rsource"
 	}
 	ap := netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)
 	r.nat.add(sep, rule, "-j DNAT --to-destination", ap.String())
 	return sep
+}
+
+// serviceComment is comment(sp.Name), computed once per ServicePort
+// rather than once per endpoint.
+func (r *renderer) serviceComment(sp *synth.ServicePort) string {
+	if r.commentOf != sp {
+		r.commentOf, r.commentText = sp, comment(sp.Name.String())
+	}
+	return r.commentText
 }
 
 // externalTarget is where traffic to NodePorts, external IPs and

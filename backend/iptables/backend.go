@@ -36,6 +36,9 @@ type Backend struct {
 	// family; valid only when known.
 	applied [2]*rendered
 	known   bool
+	// cache holds each family's per-ServicePort renderings (see
+	// renderCache); it depends only on the Rulesets, not on the kernel.
+	cache [2]*renderCache
 }
 
 var _ backend.Backend = (*Backend)(nil)
@@ -120,7 +123,7 @@ type familyPlan struct {
 // plan compares the wanted state with the cached or the kernel's state.
 func (b *Backend) plan(ctx context.Context, rs []*synth.Ruleset) ([2]familyPlan, error) {
 	var plans [2]familyPlan
-	want, err := renderAll(rs, b.opt)
+	want, err := renderAllCached(rs, b.opt, &b.cache)
 	if err != nil {
 		return plans, err
 	}

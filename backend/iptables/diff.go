@@ -22,7 +22,7 @@ func diffTable(have, want table, haveJumps, wantJumps []string) tableDiff {
 	d := tableDiff{want: want}
 	for c, rules := range want {
 		old, ok := have[c]
-		if !ok || !slices.Equal(old, rules) {
+		if !ok || !sameRules(old, rules) {
 			d.changed = append(d.changed, c)
 		}
 	}
@@ -52,6 +52,15 @@ func diffJumps(have, want []string) (add, del []string) {
 		}
 	}
 	return add, del
+}
+
+// sameRules is slices.Equal with a shortcut for the common incremental
+// case: a cached rendering applied last time shares its backing array.
+func sameRules(a, b []string) bool {
+	if len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) {
+		return true
+	}
+	return slices.Equal(a, b)
 }
 
 func (d tableDiff) empty() bool {

@@ -46,10 +46,19 @@ type renderer struct {
 	// commentOf is the ServicePort whose comment commentText holds.
 	commentOf   *synth.ServicePort
 	commentText string
+	// capture, when set, collects the dispatch and NodePort rules of the
+	// ServicePort being rendered for the cache instead.
+	capture *spRender
 }
 
 // renderRuleset renders the chains of one family.
 func renderRuleset(rs *synth.Ruleset, opt RenderOptions) (*rendered, error) {
+	return renderRulesetCached(rs, opt, nil)
+}
+
+// renderRulesetCached renders the chains of one family, reusing and
+// updating c (which may be nil) for the ServicePorts.
+func renderRulesetCached(rs *synth.Ruleset, opt RenderOptions, c *renderCache) (*rendered, error) {
 	r := &renderer{
 		rs: rs, opt: opt, info: infoFor(rs.Family), out: newRendered(rs.Family),
 		dispatch:  map[netip.Addr][]string{},
@@ -60,10 +69,8 @@ func renderRuleset(rs *synth.Ruleset, opt RenderOptions) (*rendered, error) {
 		r.out.jumps[name] = jumpLines(name)
 	}
 	r.fixedChains()
-	for i := range rs.Services {
-		if err := r.servicePort(&rs.Services[i]); err != nil {
-			return nil, fmt.Errorf("service port %s: %w", rs.Services[i].Name, err)
-		}
+	if err := r.servicePorts(c); err != nil {
+		return nil, err
 	}
 	r.finishDispatch()
 	return r.out, nil
@@ -147,17 +154,20 @@ func portMatch(proto synth.Protocol, port string, comment string) string {
 func (r *renderer) addDispatch(a netip.Addr, sp *synth.ServicePort, port uint16, what, target string) {
 	a = a.Unmap()
 	rule := "-d " + r.host(a) + " " + portMatch(sp.Name.Protocol, strconv.Itoa(int(port)), comment(what)) + " -j " + target
+	if r.capture != nil {
+		r.capture.dispatch = append(r.capture.dispatch, addrRule{a, rule})
+		return
+	}
 	r.dispatch[a] = append(r.dispatch[a], rule)
 }
 
 func (r *renderer) addNodePort(sp *synth.ServicePort, what, target string) {
-	m := r.nodePorts[sp.Name.Protocol]
-	if m == nil {
-		m = map[uint16][]string{}
-		r.nodePorts[sp.Name.Protocol] = m
-	}
 	rule := portMatch(sp.Name.Protocol, strconv.Itoa(int(sp.NodePort)), comment(what)) + " -j " + target
-	m[sp.NodePort] = append(m[sp.NodePort], rule)
+	if r.capture != nil {
+		r.capture.nodePorts = append(r.capture.nodePorts, portRule{sp.Name.Protocol, sp.NodePort, rule})
+		return
+	}
+	r.nodePortRule(sp.Name.Protocol, sp.NodePort, rule)
 }
 
 func (r *renderer) host(a netip.Addr) string {

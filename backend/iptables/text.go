@@ -34,6 +34,11 @@ func Render(rs []*synth.Ruleset, opt RenderOptions) ([]byte, error) {
 // renderAll renders one entry per family, IPv4 first; an entry is nil
 // when the family has nothing.
 func renderAll(rs []*synth.Ruleset, opt RenderOptions) ([2]*rendered, error) {
+	return renderAllCached(rs, opt, nil)
+}
+
+// renderAllCached is renderAll with a render cache per family (nil: none).
+func renderAllCached(rs []*synth.Ruleset, opt RenderOptions, caches *[2]*renderCache) ([2]*rendered, error) {
 	var out [2]*rendered
 	for _, r := range rs {
 		if r == nil {
@@ -43,7 +48,14 @@ func renderAll(rs []*synth.Ruleset, opt RenderOptions) ([2]*rendered, error) {
 		if out[i] != nil {
 			return out, fmt.Errorf("two %s rulesets", r.Family)
 		}
-		rr, err := renderRuleset(r, opt)
+		var c *renderCache
+		if caches != nil {
+			if caches[i] == nil {
+				caches[i] = &renderCache{}
+			}
+			c = caches[i]
+		}
+		rr, err := renderRulesetCached(r, opt, c)
 		if err != nil {
 			return out, fmt.Errorf("render %s: %w", r.Family, err)
 		}

@@ -28,7 +28,7 @@ type Options struct {
 type Backend struct {
 	run     runner
 	flavour flavour
-	ipt     [2]*goipt.IPTables // per family, IPv4 first
+	ipt     [2]*goipt.IPTables // per family, IPv4 first; feature detection only
 	opt     RenderOptions
 
 	mu sync.Mutex
@@ -194,7 +194,7 @@ func (b *Backend) applyFamily(ctx context.Context, p familyPlan) (int, error) {
 		}
 		var s strings.Builder
 		d.script(&s, name)
-		if _, err := b.run.exec(ctx, []byte(s.String()), b.flavour.binary(p.fam, "restore"), "--noflush", "--wait"); err != nil {
+		if _, err := b.run.exec(ctx, strings.NewReader(s.String()), b.flavour.binary(p.fam, "restore"), "--noflush", "--wait"); err != nil {
 			return changes, fmt.Errorf("restore %s table: %w", name, err)
 		}
 		changes += d.changes()

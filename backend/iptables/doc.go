@@ -4,9 +4,12 @@
 // changes atomically), using either iptables-nft or iptables-legacy.
 //
 // svcnat owns only chains whose names start with "SVCNAT-" plus a handful
-// of jump rules in built-in chains (JumpRules), which are managed one by one
-// with github.com/coreos/go-iptables because a --noflush restore cannot add
-// a rule to a built-in chain idempotently.
+// of jump rules in built-in chains (JumpRules). A --noflush restore cannot
+// add a rule to a built-in chain idempotently, so the jump rules are read
+// back with iptables-save like the chains, and only missing ones are
+// inserted (-I CHAIN 1) in the same restore, which keeps hooking in
+// atomic and costs no extra iptables call (with iptables-legacy each call
+// rewrites the whole table).
 //
 // # Layout
 //

@@ -16,9 +16,9 @@ func (j JumpRule) String() string {
 }
 
 // JumpRules are the rules in built-in chains that lead into svcnat's
-// chains; they are the same for both families. They are inserted with
-// go-iptables, not restored, because --noflush would append a copy on
-// every sync.
+// chains; they are the same for both families. A --noflush restore
+// appends a copy on every sync, so they are inserted only when
+// iptables-save shows them missing (see tableDiff.script).
 func JumpRules() []JumpRule {
 	portals := jumpSpec("svcnat service portals", chainServices)
 	filter := jumpSpec("svcnat reject and drop", chainFilter)

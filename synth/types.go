@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -280,4 +281,29 @@ func shortHash(s string) string {
 
 func portID(name ServicePortName, f Family) string {
 	return shortHash(f.String() + "|" + name.String())
+}
+
+// Equal reports whether sp and o describe the same service port, field by
+// field. Backends use it to reuse what they built for an unchanged port;
+// TestServicePortEqualCoversEveryField keeps it complete.
+func (sp *ServicePort) Equal(o *ServicePort) bool {
+	return sp.Name == o.Name && sp.ID == o.ID && sp.ClusterIP == o.ClusterIP && sp.Port == o.Port &&
+		sp.NodePort == o.NodePort && sp.InternalPolicyLocal == o.InternalPolicyLocal &&
+		sp.ExternalPolicyLocal == o.ExternalPolicyLocal && sp.HealthCheckNodePort == o.HealthCheckNodePort &&
+		sp.AffinitySeconds == o.AffinitySeconds &&
+		slices.Equal(sp.ClusterEndpoints, o.ClusterEndpoints) && slices.Equal(sp.LocalEndpoints, o.LocalEndpoints) &&
+		slices.Equal(sp.ExternalIPs, o.ExternalIPs) && slices.Equal(sp.LoadBalancerIPs, o.LoadBalancerIPs) &&
+		slices.Equal(sp.SourceRanges, o.SourceRanges)
+}
+
+// Clone returns a copy of sp that shares no slice with it, so a backend can
+// keep it while the caller reuses or changes its Ruleset.
+func (sp *ServicePort) Clone() ServicePort {
+	c := *sp
+	c.ExternalIPs = slices.Clone(sp.ExternalIPs)
+	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
+	c.SourceRanges = slices.Clone(sp.SourceRanges)
+	c.ClusterEndpoints = slices.Clone(sp.ClusterEndpoints)
+	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
+	return c
 }

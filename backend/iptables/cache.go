@@ -69,7 +69,7 @@ func (r *renderer) servicePorts(c *renderCache) error {
 			continue
 		}
 		e := c.byID[sp.ID]
-		if e == nil || !equalServicePort(&e.sp, sp) {
+		if e == nil || !e.sp.Equal(sp) {
 			var err error
 			if e, err = r.renderOne(sp); err != nil {
 				return fmt.Errorf("service port %s: %w", sp.Name, err)
@@ -86,7 +86,7 @@ func (r *renderer) servicePorts(c *renderCache) error {
 func (r *renderer) renderOne(sp *synth.ServicePort) (*spRender, error) {
 	nat, dispatch, nodePorts := r.nat, r.dispatch, r.nodePorts
 	defer func() { r.nat, r.dispatch, r.nodePorts = nat, dispatch, nodePorts }()
-	e := &spRender{sp: cloneServicePort(sp), chains: table{}}
+	e := &spRender{sp: sp.Clone(), chains: table{}}
 	r.nat, r.dispatch, r.nodePorts = e.chains, nil, nil
 	r.capture = e
 	defer func() { r.capture = nil }()
@@ -118,27 +118,4 @@ func (r *renderer) nodePortRule(proto synth.Protocol, port uint16, rule string) 
 		r.nodePorts[proto] = m
 	}
 	m[port] = append(m[port], rule)
-}
-
-// equalServicePort compares every field of synth.ServicePort; a field
-// added there must be added here, or changes to it would be missed.
-func equalServicePort(a, b *synth.ServicePort) bool {
-	return a.Name == b.Name && a.ID == b.ID && a.ClusterIP == b.ClusterIP && a.Port == b.Port &&
-		a.NodePort == b.NodePort && a.InternalPolicyLocal == b.InternalPolicyLocal &&
-		a.ExternalPolicyLocal == b.ExternalPolicyLocal && a.HealthCheckNodePort == b.HealthCheckNodePort &&
-		a.AffinitySeconds == b.AffinitySeconds &&
-		slices.Equal(a.ExternalIPs, b.ExternalIPs) && slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
-		slices.Equal(a.SourceRanges, b.SourceRanges) &&
-		slices.Equal(a.ClusterEndpoints, b.ClusterEndpoints) && slices.Equal(a.LocalEndpoints, b.LocalEndpoints)
-}
-
-// cloneServicePort copies sp's slices: the caller may reuse them.
-func cloneServicePort(sp *synth.ServicePort) synth.ServicePort {
-	c := *sp
-	c.ExternalIPs = slices.Clone(sp.ExternalIPs)
-	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
-	c.SourceRanges = slices.Clone(sp.SourceRanges)
-	c.ClusterEndpoints = slices.Clone(sp.ClusterEndpoints)
-	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
-	return c
 }

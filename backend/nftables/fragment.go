@@ -38,30 +38,6 @@ func (f *fragment) sortElems() {
 	f.elems = slices.CompactFunc(f.elems, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })
 }
 
-// cloneServicePort copies sp so that callers may reuse or mutate their
-// Ruleset after Apply without corrupting the cache.
-func cloneServicePort(sp *synth.ServicePort) synth.ServicePort {
-	c := *sp
-	c.ExternalIPs = slices.Clone(sp.ExternalIPs)
-	c.LoadBalancerIPs = slices.Clone(sp.LoadBalancerIPs)
-	c.SourceRanges = slices.Clone(sp.SourceRanges)
-	c.ClusterEndpoints = slices.Clone(sp.ClusterEndpoints)
-	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
-	return c
-}
-
-// sameServicePort compares every field the fragment was built from; this
-// is the whole cost of an unchanged port on an incremental sync.
-func sameServicePort(a, b *synth.ServicePort) bool {
-	return a.Name == b.Name && a.ID == b.ID && a.ClusterIP == b.ClusterIP && a.Port == b.Port &&
-		a.NodePort == b.NodePort && a.InternalPolicyLocal == b.InternalPolicyLocal &&
-		a.ExternalPolicyLocal == b.ExternalPolicyLocal && a.HealthCheckNodePort == b.HealthCheckNodePort &&
-		a.AffinitySeconds == b.AffinitySeconds &&
-		slices.Equal(a.ClusterEndpoints, b.ClusterEndpoints) && slices.Equal(a.LocalEndpoints, b.LocalEndpoints) &&
-		slices.Equal(a.ExternalIPs, b.ExternalIPs) && slices.Equal(a.LoadBalancerIPs, b.LoadBalancerIPs) &&
-		slices.Equal(a.SourceRanges, b.SourceRanges)
-}
-
 // model is one family's table split the way it changes: a fixed part that
 // depends on Ruleset-wide fields, and one fragment per service port.
 type model struct {
@@ -110,7 +86,7 @@ func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
 	for i := range rs.Services {
 		sp := &rs.Services[i]
 		if prev != nil {
-			if f := prev.lookup(i, sp.ID); f != nil && sameServicePort(&f.sp, sp) {
+			if f := prev.lookup(i, sp.ID); f != nil && f.sp.Equal(sp) {
 				m.frags[i] = f
 				continue
 			}

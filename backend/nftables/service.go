@@ -31,7 +31,7 @@ type epChainRef struct {
 
 // buildFragment builds everything one service port adds to the table.
 func buildFragment(sp *synth.ServicePort, p params) (*fragment, error) {
-	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: cloneServicePort(sp)}, suffix: readable(portSuffix(sp))}
+	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
 	b.servicePort()
 	if b.err != nil {
 		return nil, b.err

@@ -2,11 +2,12 @@ package iptables
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
@@ -97,26 +98,9 @@ func TestIncrementalEquivalence(t *testing.T) {
 		apply(t, newBackend(t, fresh, mode), bb)
 		f := flavour(mode)
 		if got, want := kernelState(t, netns, f, synth.IPv4), kernelState(t, fresh, f, synth.IPv4); got != want {
-			t.Errorf("A then B differs from fresh B:\n%s", firstDiff(got, want))
+			t.Errorf("A then B differs from fresh B:\n%s", cmp.Diff(want, got))
 		}
 	})
-}
-
-func firstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := range max(len(al), len(bl)) {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d:\n  got  %s\n  want %s", i+1, x, y)
-		}
-	}
-	return ""
 }
 
 // TestReconcileRepairsTampering: rules added to, removed from and changed
@@ -165,7 +149,7 @@ COMMIT
 			}
 		}
 		if g := strings.Join(kept, "\n"); g != clean {
-			t.Errorf("not repaired (%+v):\n%s", st, firstDiff(g, clean))
+			t.Errorf("not repaired (%+v):\n%s", st, cmp.Diff(clean, g))
 		}
 	})
 }

@@ -3,6 +3,8 @@ package iptables
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -36,7 +38,7 @@ func TestRenderCacheMatchesFreshRender(t *testing.T) {
 			t.Fatal(err)
 		}
 		if g, w := got.text(), want.text(); g != w {
-			t.Fatalf("step %d: cached render differs:\n%s", i, firstDiff(g, w))
+			t.Fatalf("step %d: cached render differs:\n%s", i, cmp.Diff(w, g))
 		}
 	}
 }

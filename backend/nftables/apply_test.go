@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
@@ -60,26 +62,8 @@ func crossCheck(t *testing.T, rs ...*synth.Ruleset) {
 	}
 	nftScript(t, cli, script, false)
 	if got, want := listing(t, nl), listing(t, cli); got != want {
-		t.Errorf("netlink and nft -f listings differ:\n%s", textDiff(want, got))
+		t.Errorf("netlink and nft -f listings differ:\n%s", cmp.Diff(want, got))
 	}
-}
-
-func textDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, c string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			c = g[i]
-		}
-		if a != c {
-			b.WriteString("nft -f:  " + a + "\nnetlink: " + c + "\n")
-		}
-	}
-	return b.String()
 }
 
 func TestCrossCheckHand(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -59,7 +61,7 @@ func TestFastPathMatchesFresh(t *testing.T) {
 		fresh := newNetNS(t)
 		mustApply(t, newBackend(t, fresh), rs)
 		if got, want := listing(t, ns), listing(t, fresh); got != want {
-			t.Fatalf("%s: incremental differs from fresh:\n%s", s.name, textDiff(want, got))
+			t.Fatalf("%s: incremental differs from fresh:\n%s", s.name, cmp.Diff(want, got))
 		}
 		if st := mustApply(t, b, rs); st.Changes != 0 {
 			t.Errorf("%s: same state again: %d changes", s.name, st.Changes)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -42,7 +44,7 @@ func TestIncremental(t *testing.T) {
 	}
 	mustApply(t, newBackend(t, fresh), handRulesetB(), handRuleset6())
 	if got, want := listing(t, ns), listing(t, fresh); got != want {
-		t.Fatalf("A then B differs from a fresh B:\n%s", textDiff(want, got))
+		t.Fatalf("A then B differs from a fresh B:\n%s", cmp.Diff(want, got))
 	}
 	if st := mustApply(t, b, handRulesetB(), handRuleset6()); st.Changes != 0 {
 		t.Errorf("same state again: Changes = %d, want 0", st.Changes)
@@ -52,7 +54,7 @@ func TestIncremental(t *testing.T) {
 	fresh2 := newNetNS(t)
 	mustApply(t, newBackend(t, fresh2), handRuleset())
 	if got, want := listing(t, ns), listing(t, fresh2); got != want {
-		t.Fatalf("B then A differs from a fresh A:\n%s", textDiff(want, got))
+		t.Fatalf("B then A differs from a fresh A:\n%s", cmp.Diff(want, got))
 	}
 }
 
@@ -102,7 +104,7 @@ func TestTamperRepaired(t *testing.T) {
 			t.Errorf("Apply after Reconcile: Full = false")
 		}
 		if got := listing(t, ns); got != want {
-			t.Fatalf("after %v and Reconcile: not repaired:\n%s", tamper, textDiff(want, got))
+			t.Fatalf("after %v and Reconcile: not repaired:\n%s", tamper, cmp.Diff(want, got))
 		}
 	}
 	if err := b.Cleanup(context.Background()); err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -97,7 +99,7 @@ func TestReconcileRepairsTampering(t *testing.T) {
 				t.Errorf("repair: %+v, want Full and 1..%d changes; diff was:\n%s", st, tc.maxChanges, d)
 			}
 			if got := listing(t, ns); got != want {
-				t.Fatalf("not repaired:\n%s", textDiff(want, got))
+				t.Fatalf("not repaired:\n%s", cmp.Diff(want, got))
 			}
 			if st := mustApply(t, b, rs...); st.Changes != 0 {
 				t.Errorf("after the repair: %d changes", st.Changes)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/tools/txtar"
 	"sigs.k8s.io/yaml"
 
@@ -196,7 +197,7 @@ func CheckGolden(t testing.TB, s *Scenario, section string, got []byte) {
 		t.Fatalf("%s: no section %s (run go test -update)", s.Path, section)
 	}
 	if !bytes.Equal(want, got) {
-		t.Errorf("%s: %s differs (run go test -update to accept):\n%s", s.Path, section, lineDiff(want, got))
+		t.Errorf("%s: %s differs (run go test -update to accept):\n%s", s.Path, section, cmp.Diff(string(want), string(got)))
 	}
 }
 
@@ -227,27 +228,4 @@ func UpdateSection(path, section string, data []byte) error {
 		ar.Files = append(ar.Files, txtar.File{Name: section, Data: data})
 	}
 	return os.WriteFile(path, txtar.Format(ar), 0o644)
-}
-
-// lineDiff is a small line-oriented diff: enough to see what changed.
-func lineDiff(want, got []byte) string {
-	wl := strings.Split(string(want), "\n")
-	gl := strings.Split(string(got), "\n")
-	var b strings.Builder
-	n := max(len(wl), len(gl))
-	shown := 0
-	for i := 0; i < n && shown < 40; i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n  -%s\n  +%s\n", i+1, w, g)
-			shown++
-		}
-	}
-	return b.String()
 }

@@ -33,7 +33,7 @@ func testHealth(t *testing.T, backend string) {
 	within(ctx, t, "first sync", time.Now(), startLimit,
 		answeredBy(f.lab.Client, netns.TCP, netip.AddrPortFrom(nodeIP, 30081), pod1))
 
-	code, body, err := httpGet(ctx, a.node, "http://"+healthzAddr+"/healthz")
+	code, body, err := a.node.HTTPGet(ctx, "http://"+healthzAddr+"/healthz", 2*time.Second)
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("GET /healthz after the first sync: %d %q %v, want 200", code, body, err)
 	}
@@ -50,7 +50,7 @@ func testHealth(t *testing.T, backend string) {
 func serviceHealth(cl *netns.Host, wantCode, wantLocal int) func(context.Context) error {
 	url := fmt.Sprintf("http://%s/", netip.AddrPortFrom(nodeIP, hcNodePort))
 	return func(ctx context.Context) error {
-		code, body, err := httpGet(ctx, cl, url)
+		code, body, err := cl.HTTPGet(ctx, url, 2*time.Second)
 		if err != nil {
 			return err
 		}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -157,42 +155,10 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// httpGet fetches url with a socket opened inside h's namespace and
-// returns the status code and body.
-func httpGet(ctx context.Context, h *netns.Host, url string) (int, string, error) {
-	tr := &http.Transport{DisableKeepAlives: true, DialContext: dialIn(h)}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 2 * time.Second}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, string(body), err
-}
-
-func dialIn(h *netns.Host) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var c net.Conn
-		err := h.Do(func() error {
-			var d net.Dialer
-			var err error
-			c, err = d.DialContext(ctx, network, addr)
-			return err
-		})
-		return c, err
-	}
-}
-
 // metric returns the value of the unlabelled sample name from the agent's
 // /metrics.
 func (a *agent) metric(ctx context.Context, name string) (float64, error) {
-	code, body, err := httpGet(ctx, a.node, "http://"+metricsAddr+"/metrics")
+	code, body, err := a.node.HTTPGet(ctx, "http://"+metricsAddr+"/metrics", 2*time.Second)
 	if err != nil {
 		return 0, fmt.Errorf("GET /metrics: %w", err)
 	}

@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,7 +61,7 @@ func (a *agent) waitHealthy(ctx context.Context, timeout time.Duration) error {
 		if err := a.exited(); err != nil {
 			return fmt.Errorf("svcnat run: %w\n%s", err, a.logTail(0, 3000))
 		}
-		code, _, err := httpGet(ctx, a.lab.Client, url)
+		code, _, err := a.lab.Client.HTTPGet(ctx, url, time.Second)
 		if err == nil && code == http.StatusOK {
 			return nil
 		}
@@ -80,25 +79,6 @@ func (a *agent) killAndRestart(ctx context.Context) error {
 		return err
 	}
 	return a.start(ctx)
-}
-
-// httpGet fetches url from inside host's namespace.
-func httpGet(ctx context.Context, host *netns.Host, url string) (int, string, error) {
-	c := &http.Client{
-		Timeout:   time.Second,
-		Transport: &http.Transport{DialContext: dialIn(host), DisableKeepAlives: true},
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, string(body), err
 }
 
 // requireAgent fails t when the agent is not running, and prints what the

@@ -68,7 +68,7 @@ func awaitHTTP(t *testing.T, url string, code int) {
 	var body string
 	var err error
 	for time.Now().Before(deadline) {
-		got, body, err = httpGet(ctx(t), env.lab.Client, url)
+		got, body, err = env.lab.Client.HTTPGet(ctx(t), url, time.Second)
 		if err == nil && got == code {
 			return
 		}

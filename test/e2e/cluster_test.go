@@ -210,7 +210,7 @@ current-context: e2e
 		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
 		Timeout:         10 * time.Second,
 		QPS:             100, Burst: 200,
-		Dial: dialIn(c.host),
+		Dial: c.host.DialContext,
 	}
 	cs, err := kubernetes.NewForConfig(c.cfg)
 	if err != nil {
@@ -218,20 +218,6 @@ current-context: e2e
 	}
 	c.client = cs
 	return nil
-}
-
-// dialIn returns a dialer whose sockets live in host's namespace.
-func dialIn(host *netns.Host) func(ctx context.Context, network, addr string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		var conn net.Conn
-		err := host.Do(func() error {
-			var d net.Dialer
-			var err error
-			conn, err = d.DialContext(ctx, network, addr)
-			return err
-		})
-		return conn, err
-	}
 }
 
 // waitReady polls /readyz until it answers "ok", the API server exits, or

@@ -6,7 +6,7 @@ BIN      := bin
 PKGS     := ./...
 TESTFLAGS ?= -timeout 20m
 
-.PHONY: all build test vet fmt-check unit update demo bench e2e clean
+.PHONY: all build test vet fmt-check update demo bench e2e clean
 
 all: build
 

@@ -84,6 +84,9 @@ func baseChains(t *table) {
 	svc.add("", inSetStmt{fd: daddr, set: setNodePortIPs}, fibLocalStmt{fd: daddr}, vmapStmt{set: mapNodePorts})
 
 	masq := t.newChain(chainMasquerading, nil)
+	// An endpoint reaching itself through a Service must be masqueraded, or
+	// its reply would bypass the DNAT. After DNAT that is source == destination.
+	masq.add("hairpin", ctDNATStmt{}, pairStmt{set: setHairpin}, markMasqStmt{})
 	masq.add("", noMasqMarkStmt{}, verdictStmt{verdict{kind: vReturn}})
 	masq.add("", clearMasqStmt{})
 	masq.add("", masqStmt{})
@@ -99,8 +102,8 @@ func baseChains(t *table) {
 	t.newChain(chainReject, nil).add("", rejectStmt{})
 }
 
-// sharedMaps are the verdict maps every service port adds elements to, in
-// declaration order.
+// sharedMaps are the maps (and the hairpin set) every service port adds
+// elements to, in declaration order.
 var sharedMaps = []struct {
 	name string
 	kind setKind
@@ -110,7 +113,17 @@ var sharedMaps = []struct {
 	{mapFirewallIPs, kindAddrProtoPort},
 	{mapNodePorts, kindProtoPort},
 	{mapNoEndpointNPs, kindProtoPort},
+	{mapEndpoints, kindAddrSlot},
+	{mapNPEndpoints, kindPortSlot},
+	{mapLocalEps, kindAddrSlot},
+	{mapLocalNPEps, kindPortSlot},
+	{setHairpin, kindAddrPair},
 }
+
+// sharedSet reports whether several service ports may hold the same
+// element of the set: the hairpin set has one element per endpoint
+// address, whichever ports select it. Everywhere else a key has one owner.
+func sharedSet(name string) bool { return name == setHairpin }
 
 func fixedSets(t *table, rs *synth.Ruleset) error {
 	for _, as := range [][]netip.Addr{rs.ClusterIPs, rs.NodePortAddrs} {
@@ -170,7 +183,7 @@ func prefixElems(ps []netip.Prefix, f synth.Family) ([]elem, error) {
 // elemCmp is the order of elements in a set: by key.
 func elemCmp(x, y elem) int {
 	return cmp.Or(x.addr.Compare(y.addr), x.prefix.Addr().Compare(y.prefix.Addr()),
-		cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port))
+		cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port), cmp.Compare(x.slot, y.slot))
 }
 
 // sortElems orders a set by key and drops duplicate keys (first wins), so
@@ -185,5 +198,5 @@ func sortElems(s *set) {
 
 // sameKey reports whether two elements of one set have the same key.
 func (e elem) sameKey(o elem) bool {
-	return e.addr == o.addr && e.prefix == o.prefix && e.proto == o.proto && e.port == o.port
+	return e.addr == o.addr && e.prefix == o.prefix && e.proto == o.proto && e.port == o.port && e.slot == o.slot
 }

@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/svcnat/svcnat/synth"
@@ -28,9 +29,10 @@ type mapKey struct {
 	addr  netip.Addr
 	proto synth.Protocol
 	port  uint16
+	slot  uint32
 }
 
-func keyOf(e mapElem) mapKey { return mapKey{e.set, e.addr, e.proto, e.port} }
+func keyOf(e mapElem) mapKey { return mapKey{e.set, e.addr, e.proto, e.port, e.slot} }
 
 // elemIndex records which service port owns each key of the shared maps,
 // so the fast path can tell a new key from one another port already holds
@@ -38,10 +40,11 @@ func keyOf(e mapElem) mapKey { return mapKey{e.set, e.addr, e.proto, e.port} }
 type elemIndex struct {
 	owner map[mapKey]string // service port ID
 	dups  bool              // some key has two owners: use the whole-table path
+	refs  map[mapKey]int    // elements of shared sets: how many ports hold each
 }
 
 func newElemIndex(m *model) *elemIndex {
-	x := &elemIndex{owner: map[mapKey]string{}}
+	x := &elemIndex{owner: map[mapKey]string{}, refs: map[mapKey]int{}}
 	for _, f := range m.frags {
 		x.add(f)
 	}
@@ -51,6 +54,10 @@ func newElemIndex(m *model) *elemIndex {
 func (x *elemIndex) add(f *fragment) {
 	for _, e := range f.elems {
 		k := keyOf(e)
+		if sharedSet(e.set) {
+			x.refs[k]++
+			continue
+		}
 		if o, ok := x.owner[k]; ok && o != f.sp.ID {
 			x.dups = true
 			continue
@@ -62,6 +69,12 @@ func (x *elemIndex) add(f *fragment) {
 func (x *elemIndex) remove(f *fragment) {
 	for _, e := range f.elems {
 		k := keyOf(e)
+		if sharedSet(e.set) {
+			if x.refs[k]--; x.refs[k] <= 0 {
+				delete(x.refs, k)
+			}
+			continue
+		}
 		if x.owner[k] == f.sp.ID {
 			delete(x.owner, k)
 		}
@@ -82,6 +95,7 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 	}
 	changes := fragChanges(prev, next)
 	d := &delta{}
+	d.dnatDelta(prev.dnat, next.dnat)
 	if prev.fixed != next.fixed {
 		for i, s := range next.fixed.sets {
 			d.setDiff(prev.fixed.sets[i], s)
@@ -93,11 +107,13 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 	}
 	adds, dels := map[string][]elem{}, map[string][]elem{}
 	newKeys := map[mapKey]bool{}
+	shared := sharedChanges{}
 	for _, ch := range changes {
 		if !d.fragDiff(ch.prev, ch.next) {
 			return nil, false
 		}
 		add, del := fragElemDiff(ch.prev, ch.next)
+		add, del = shared.take(add, +1), shared.take(del, -1)
 		for _, e := range add {
 			k := keyOf(e)
 			if o, ok := idx.owner[k]; (ok && (ch.next == nil || o != ch.next.sp.ID)) || newKeys[k] {
@@ -110,6 +126,7 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 			dels[e.set] = append(dels[e.set], e.elem)
 		}
 	}
+	shared.resolve(idx, adds, dels)
 	for _, m := range sharedMaps {
 		if es := dels[m.name]; len(es) > 0 {
 			d.dels = append(d.dels, setElems{maps[m.name], es})
@@ -119,6 +136,53 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 		}
 	}
 	return d, true
+}
+
+// sharedChanges sums, per element of a shared set, how many changed ports
+// gained (+) or lost (-) it.
+type sharedChanges map[mapKey]*sharedChange
+
+type sharedChange struct {
+	e     mapElem
+	delta int
+}
+
+// take records the shared-set elements of es and returns the others.
+func (sc sharedChanges) take(es []mapElem, sign int) []mapElem {
+	out := es[:0:0]
+	for _, e := range es {
+		if !sharedSet(e.set) {
+			out = append(out, e)
+			continue
+		}
+		k := keyOf(e)
+		if sc[k] == nil {
+			sc[k] = &sharedChange{e: e}
+		}
+		sc[k].delta += sign
+	}
+	return out
+}
+
+// resolve adds an element that no port held before and deletes one that no
+// port holds any more; other reference changes send nothing.
+func (sc sharedChanges) resolve(idx *elemIndex, adds, dels map[string][]elem) {
+	for k, c := range sc {
+		before := idx.refs[k]
+		switch after := before + c.delta; {
+		case before == 0 && after > 0:
+			adds[k.set] = append(adds[k.set], c.e.elem)
+		case before > 0 && after <= 0:
+			dels[k.set] = append(dels[k.set], c.e.elem)
+		}
+	}
+	for _, m := range []map[string][]elem{adds, dels} {
+		for name, es := range m {
+			if sharedSet(name) {
+				slices.SortFunc(es, elemCmp)
+			}
+		}
+	}
 }
 
 // fragChanges lists the service ports whose fragment differs, in order:

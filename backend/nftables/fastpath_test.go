@@ -3,6 +3,7 @@ package nftables
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -48,6 +49,19 @@ func TestFastPathMatchesFresh(t *testing.T) {
 			rs.Services[1].ExternalIPs = nil
 			rs.Services[2].ExternalIPs = []netip.Addr{netip.MustParseAddr("192.168.1.100")}
 		}, 0},
+		// Ports 10 and 11 select the same pods: their hairpin elements
+		// are shared, and must outlive either port alone.
+		{"endpoints shared", func(rs *synth.Ruleset) {
+			rs.Services[10].ClusterEndpoints = slices.Clone(rs.Services[11].ClusterEndpoints)
+		}, 60},
+		{"one sharing port gone", func(rs *synth.Ruleset) {
+			rs.ClusterIPs = slices.DeleteFunc(rs.ClusterIPs, func(a netip.Addr) bool { return a == rs.Services[11].ClusterIP })
+			rs.Services = slices.Delete(rs.Services, 11, 12)
+		}, 60},
+		{"other sharing port gone", func(rs *synth.Ruleset) {
+			rs.ClusterIPs = slices.DeleteFunc(rs.ClusterIPs, func(a netip.Addr) bool { return a == rs.Services[10].ClusterIP })
+			rs.Services = slices.Delete(rs.Services, 10, 11)
+		}, 60},
 		{"affinity", func(rs *synth.Ruleset) { rs.Services[4].AffinitySeconds = 60 }, 0},
 		{"affinity timeout", func(rs *synth.Ruleset) { rs.Services[4].AffinitySeconds = 90 }, 0},
 		{"masquerade all", func(rs *synth.Ruleset) { rs.MasqueradeAll = true }, 0},
@@ -65,6 +79,31 @@ func TestFastPathMatchesFresh(t *testing.T) {
 		}
 		if st := mustApply(t, b, rs); st.Changes != 0 {
 			t.Errorf("%s: same state again: %d changes", s.name, st.Changes)
+		}
+	}
+}
+
+// TestEndpointReplacedByElementsOnly checks the point of the endpoint
+// maps: when an endpoint is replaced (same number of endpoints) no rule or
+// chain changes, only map elements, so the kernel does not revalidate the
+// table's rules.
+func TestEndpointReplacedByElementsOnly(t *testing.T) {
+	rs := bigRuleset(20)
+	b := newBackend(t, newNetNS(t))
+	mustApply(t, b, rs)
+	ep := &rs.Services[7].ClusterEndpoints[0]
+	ep.Addr = netip.MustParseAddr("10.250.0.1")
+	d, err := b.Diff(t.Context(), []*synth.Ruleset{rs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(d)), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("diff too short:\n%s", d)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "add element ") && !strings.HasPrefix(l, "delete element ") {
+			t.Errorf("endpoint replacement changes more than elements: %q", l)
 		}
 	}
 }

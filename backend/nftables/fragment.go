@@ -18,6 +18,7 @@ type fragment struct {
 	chains []*chain          // in creation order
 	sets   []*set            // affinity sets
 	elems  []mapElem         // sorted by set, then key
+	dnat   []dnatRef         // shared DNAT chains its chains jump to
 }
 
 // mapElem is one element of a shared map (sharedMaps).
@@ -45,6 +46,7 @@ type model struct {
 	fixedIn fixedInputs // what fixed was built from
 	fixed   *table      // base chains and fixed sets; the shared maps are empty
 	frags   []*fragment // in Ruleset order
+	dnat    []dnatRef   // shared DNAT chains the fragments use, sorted
 
 	byID map[string]*fragment // built on the first lookup that misses by position
 }
@@ -97,6 +99,7 @@ func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
 		}
 		m.frags[i] = f
 	}
+	m.dnat = dnatRefs(m.frags)
 	return m, nil
 }
 
@@ -104,10 +107,10 @@ func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
 // in order, with the shared maps filled, sorted and deduplicated.
 func (m *model) materialize() *table {
 	t := &table{family: m.params.family}
-	t.chains = slices.Clone(m.fixed.chains)
+	t.chains = append(slices.Clone(m.fixed.chains), dnatChains(m.dnat)...)
 	maps := map[string]*set{}
 	for _, s := range m.fixed.sets {
-		if s.isMap() {
+		if s.filledByFragments() {
 			c := *s
 			s = &c
 			maps[s.name] = s
@@ -131,6 +134,7 @@ func (m *model) materialize() *table {
 // counts returns the rules and elements the model programs.
 func (m *model) counts() (rules, elems int) {
 	rules, elems = m.fixed.counts()
+	rules += len(m.dnat) * len(dnatRef{}.chain().rules)
 	for _, f := range m.frags {
 		for _, c := range f.chains {
 			rules += len(c.rules)

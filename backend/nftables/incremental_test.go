@@ -68,7 +68,9 @@ func TestDiff(t *testing.T) {
 	for _, want := range []string{
 		"delete element ip svcnat no-endpoint-services { 10.96.0.12 . sctp . 9 }",
 		"add element ip svcnat service-ips { 10.96.0.20 . tcp . 8443",
-		"add chain ip svcnat ep-",
+		"add chain ip svcnat svc-NEW",
+		"add element ip svcnat endpoints { 10.96.0.20 . tcp . 8443 . 0 : 10.244.5.5 . 443 }",
+		"add element ip svcnat hairpin { 10.244.5.5 . 10.244.5.5 }",
 		"delete set ip svcnat aff-",
 	} {
 		if !containsLine(string(d), want) {

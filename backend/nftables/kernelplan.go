@@ -184,8 +184,11 @@ func sameKernelDecl(ks *kernelSet, t *table, s *set) bool {
 		timeout = uint64(ns.Timeout.Milliseconds())
 	}
 	dataType := uint32(0)
-	if ns.IsMap {
+	switch {
+	case s.isVerdictMap():
 		dataType = uint32(unix.NFT_DATA_VERDICT)
+	case s.isEndpointMap():
+		dataType = ns.DataType.GetNFTMagic()
 	}
 	return ks.flags == flags && ks.keyType == ns.KeyType.GetNFTMagic() && ks.keyLen == ns.KeyType.Bytes &&
 		ks.dataType == dataType && ks.timeoutMS == timeout && ks.hasTimeout == (timeout != 0) &&
@@ -236,27 +239,46 @@ func decodeKernelElem(f synth.Family, kind setKind, ke kernelElem) (elem, bool) 
 	var e elem
 	al := int(addrLen(f))
 	k := ke.key
-	if kind == kindAddr || kind == kindAddrProtoPort {
+	if kind == kindAddr || kind == kindAddrProtoPort || kind == kindAddrSlot || kind == kindAddrPair {
 		if len(k) < al {
 			return e, false
 		}
 		e.addr, _ = netip.AddrFromSlice(k[:al])
 		k = k[al:]
 	}
-	if kind == kindAddrProtoPort || kind == kindProtoPort {
-		if len(k) != 8 || k[1]|k[2]|k[3]|k[6]|k[7] != 0 {
+	if kind == kindAddrPair {
+		if len(k) != al || !bytes.Equal(k, e.addr.AsSlice()) {
+			return e, false
+		}
+		e.pair, k = true, nil
+	}
+	if kind != kindAddr && kind != kindAddrPair {
+		if len(k) < 8 || k[1]|k[2]|k[3]|k[6]|k[7] != 0 {
 			return e, false
 		}
 		p, ok := protocolOf(k[0])
 		if !ok {
 			return e, false
 		}
-		e.proto, e.port, k = p, uint16(k[4])<<8|uint16(k[5]), nil
+		e.proto, e.port, k = p, uint16(k[4])<<8|uint16(k[5]), k[8:]
 	}
-	if len(k) != 0 || ke.flags != 0 || ke.hasData != (kind != kindAddr) {
+	if kind == kindAddrSlot || kind == kindPortSlot {
+		if len(k) != 4 {
+			return e, false
+		}
+		e.slot, k = binary.NativeEndian.Uint32(k), nil
+	}
+	wantData := kind == kindAddrProtoPort || kind == kindProtoPort || kind == kindAddrSlot || kind == kindPortSlot
+	if len(k) != 0 || ke.flags != 0 || ke.hasData != wantData {
 		return e, false
 	}
-	if ke.hasData {
+	if ke.hasData && (kind == kindAddrSlot || kind == kindPortSlot) {
+		to, ok := endpointOf(f, ke.data)
+		if !ok {
+			return e, false
+		}
+		e.to = to
+	} else if ke.hasData {
 		v, ok := verdictOf(ke)
 		if !ok {
 			return e, false
@@ -270,6 +292,16 @@ func decodeKernelElem(f synth.Family, kind setKind, ke kernelElem) (elem, bool) 
 		e.comment = mismatch
 	}
 	return e, true
+}
+
+// endpointOf decodes an endpoint map's value (endpointValue).
+func endpointOf(f synth.Family, v []byte) (netip.AddrPort, bool) {
+	al := int(addrLen(f))
+	if len(v) != al+4 || v[al+2]|v[al+3] != 0 {
+		return netip.AddrPort{}, false
+	}
+	a, _ := netip.AddrFromSlice(v[:al])
+	return netip.AddrPortFrom(a, binary.BigEndian.Uint16(v[al:])), true
 }
 
 func elemUserdata(c string) []byte {
@@ -490,6 +522,14 @@ func kernelForm(e expr.Any) expr.Any {
 		return &c
 	case *expr.NAT:
 		return natForm(*x)
+	case *expr.Numgen:
+		c := *x
+		c.Register = dumpedReg(c.Register)
+		return &c
+	case *expr.Ct:
+		c := *x
+		c.Register = dumpedReg(c.Register)
+		return &c
 	}
 	return e
 }

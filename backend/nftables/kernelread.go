@@ -86,6 +86,7 @@ type kernelElem struct {
 	verdict int32
 	chain   string
 	hasData bool
+	data    []byte // a value map's value
 	udata   []byte
 	extra   bool // timeout, expiration, expressions, object or range end: never sent by svcnat
 }
@@ -382,8 +383,12 @@ func decodeElem(b []byte) kernelElem {
 		case unix.NFTA_SET_ELEM_DATA:
 			e.hasData = true
 			attrs(v, func(typ uint16, v []byte) {
+				if typ == unix.NFTA_DATA_VALUE {
+					e.data = append([]byte(nil), v...) // an endpoint map
+					return
+				}
 				if typ != unix.NFTA_DATA_VERDICT {
-					e.extra = true // a value map: not svcnat's
+					e.extra = true
 					return
 				}
 				attrs(v, func(typ uint16, v []byte) {

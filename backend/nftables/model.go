@@ -28,6 +28,9 @@ const (
 	kindAddrProtoPort                // addr . inet_proto . inet_service : verdict
 	kindProtoPort                    // inet_proto . inet_service : verdict
 	kindAffinity                     // addr, dynamic, with timeout
+	kindAddrSlot                     // addr . inet_proto . inet_service . slot : addr . inet_service
+	kindPortSlot                     // inet_proto . inet_service . slot : addr . inet_service
+	kindAddrPair                     // addr . addr (hairpin: an endpoint talking to itself)
 )
 
 type set struct {
@@ -37,7 +40,18 @@ type set struct {
 	elems   []elem
 }
 
-func (s *set) isMap() bool { return s.kind == kindAddrProtoPort || s.kind == kindProtoPort }
+func (s *set) isMap() bool { return s.isVerdictMap() || s.isEndpointMap() }
+
+// filledByFragments reports whether service ports add the set's elements
+// (sharedMaps), as opposed to the fixed sets and the affinity sets.
+func (s *set) filledByFragments() bool { return s.isMap() || s.kind == kindAddrPair }
+
+// isVerdictMap reports whether the set maps to verdicts (goto a chain).
+func (s *set) isVerdictMap() bool { return s.kind == kindAddrProtoPort || s.kind == kindProtoPort }
+
+// isEndpointMap reports whether the set maps an entry point and a slot
+// number to an endpoint address and port (the DNAT target).
+func (s *set) isEndpointMap() bool { return s.kind == kindAddrSlot || s.kind == kindPortSlot }
 
 // elem is one element; which fields count depends on the set's kind.
 type elem struct {
@@ -45,6 +59,9 @@ type elem struct {
 	prefix  netip.Prefix
 	proto   synth.Protocol
 	port    uint16
+	slot    uint32         // endpoint maps: the endpoint's number in its list
+	to      netip.AddrPort // endpoint maps: the DNAT target
+	pair    bool           // hairpin set: the key is addr . addr
 	verdict verdict
 	comment string
 }

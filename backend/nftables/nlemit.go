@@ -23,6 +23,7 @@ type nlEmitter struct {
 	tx      *transport
 	c       *nftables.Conn // tx.lib
 	pending int
+	setID   uint32 // NFTA_SET_ID of the sets declared by addEndpointMap
 	err     error
 }
 
@@ -70,6 +71,14 @@ func nlSet(t *table, s *set) *nftables.Set {
 		ns.KeyType = nftables.MustConcatSetType(nftables.TypeInetProto, nftables.TypeInetService)
 	case kindAffinity:
 		ns.Dynamic, ns.HasTimeout, ns.Timeout = true, true, time.Duration(s.timeout)*time.Second
+	case kindAddrPair:
+		ns.Concatenation = true
+		ns.KeyType = nftables.MustConcatSetType(nlAddrType(t.family), nlAddrType(t.family))
+	case kindAddrSlot, kindPortSlot:
+		// Declared by addEndpointMap; this value serves deletes, element
+		// encoding and the comparison with the kernel's declaration.
+		ns.IsMap = true
+		ns.KeyType, ns.DataType = endpointMapTypes(t.family, s.kind)
 	}
 	return ns
 }
@@ -92,6 +101,10 @@ func nlChain(t *table, c *chain) *nftables.Chain {
 func (w *nlEmitter) addTable(t *table) { w.c.AddTable(nlTable(t)); w.queued(1) }
 func (w *nlEmitter) delTable(t *table) { w.c.DelTable(nlTable(t)); w.queued(1) }
 func (w *nlEmitter) addSet(t *table, s *set) {
+	if s.isEndpointMap() {
+		w.addEndpointMap(t, s)
+		return
+	}
 	w.fail(w.c.AddSet(nlSet(t, s), nil))
 	w.queued(1)
 }
@@ -149,6 +162,9 @@ func nlElems(ns *nftables.Set, es []elem) []nftables.SetElement {
 		if e.verdict.kind != vNone {
 			ne.VerdictData = e.verdict.expr()
 		}
+		if e.to.IsValid() {
+			ne.Val = endpointValue(e.to)
+		}
 		out = append(out, ne)
 	}
 	return out
@@ -159,12 +175,26 @@ func elemKey(e elem) []byte {
 	if e.addr.IsValid() {
 		k = append(k, e.addr.AsSlice()...)
 	}
+	if e.pair {
+		return append(k, e.addr.AsSlice()...)
+	}
 	if e.proto == "" {
 		return k
 	}
 	// Each part of a concatenation is padded to 4 bytes.
 	k = append(k, e.proto.Number(), 0, 0, 0)
-	return append(binary.BigEndian.AppendUint16(k, e.port), 0, 0)
+	k = append(binary.BigEndian.AppendUint16(k, e.port), 0, 0)
+	if e.to.IsValid() {
+		k = binary.NativeEndian.AppendUint32(k, e.slot) // numgen's result, a host-order register
+	}
+	return k
+}
+
+// endpointValue is an endpoint map's value: address . port, the port
+// padded to 4 bytes.
+func endpointValue(ap netip.AddrPort) []byte {
+	v := ap.Addr().Unmap().AsSlice()
+	return append(binary.BigEndian.AppendUint16(v, ap.Port()), 0, 0)
 }
 
 func intervalElems(p netip.Prefix, first bool) []nftables.SetElement {

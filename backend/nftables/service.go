@@ -157,8 +157,10 @@ func (b *fragBuilder) firewall(name string) {
 }
 
 // balance returns the verdict that picks one of the cluster (local=false)
-// or local endpoints, creating the load-balancing chain on first use.
-// No endpoints means drop.
+// or local endpoints. No endpoints means drop. Without session affinity
+// the choice is made by a shared DNAT chain for lists of that length
+// (dnatChain) from the endpoint maps, filled here; with affinity the port
+// has its own load-balancing and endpoint chains.
 func (b *fragBuilder) balance(local bool) verdict {
 	sp := b.sp
 	eps, kind, made := sp.ClusterEndpoints, "lb", &b.lb[0]
@@ -168,18 +170,76 @@ func (b *fragBuilder) balance(local bool) verdict {
 	if len(eps) == 0 {
 		return dropVerdict
 	}
-	if *made {
+	ref := dnatRef{local: local, n: uint32(len(eps))}
+	switch {
+	case *made && sp.AffinitySeconds > 0:
 		return goTo(chainName(kind, sp.ID, b.suffix))
+	case *made:
+		return goTo(ref.chainName())
 	}
 	*made = true
-	c := b.newChain(kind, sp.ID, "")
+	for _, ep := range eps {
+		b.checkAddr(ep.Addr)
+		b.addElem(setHairpin, elem{addr: ep.Addr.Unmap(), pair: true})
+	}
 	if sp.AffinitySeconds > 0 {
-		for _, ep := range eps {
-			c.add("", inSetStmt{fd: saddr, set: affinitySet(sp, ep)}, verdictStmt{goTo(b.endpoint(ep))})
+		c := b.newChain(kind, sp.ID, "")
+		b.affinityBalance(c, eps)
+		return goTo(c.name)
+	}
+	b.endpointElems(eps, local)
+	b.f.dnat = append(b.f.dnat, ref)
+	return goTo(ref.chainName())
+}
+
+// entries returns the entry points whose traffic goes to the cluster
+// (local=false) or the local endpoints: addresses (keyed with the Service
+// port) and whether the NodePort does.
+func (b *fragBuilder) entries(local bool) (addrs []netip.Addr, nodePort bool) {
+	sp := b.sp
+	if sp.ClusterIP.IsValid() && sp.InternalPolicyLocal == local {
+		addrs = append(addrs, sp.ClusterIP.Unmap())
+	}
+	if !sp.HasExternal() || local && !sp.ExternalPolicyLocal {
+		return addrs, false
+	}
+	for _, ips := range [][]netip.Addr{sp.ExternalIPs, sp.LoadBalancerIPs} {
+		for _, a := range ips {
+			addrs = append(addrs, a.Unmap())
 		}
 	}
-	// Rule i matches with probability 1/(n-i) given the earlier ones did
-	// not: a uniform choice without an anonymous set per Service.
+	return addrs, sp.NodePort != 0
+}
+
+// endpointElems adds one element per entry point and endpoint to the
+// endpoint maps: slot i of every entry point is endpoint i. Replacing an
+// endpoint therefore changes elements only.
+func (b *fragBuilder) endpointElems(eps []synth.Endpoint, local bool) {
+	sp := b.sp
+	addrMap, portMap := mapEndpoints, mapNPEndpoints
+	if local {
+		addrMap, portMap = mapLocalEps, mapLocalNPEps
+	}
+	addrs, nodePort := b.entries(local)
+	for i, ep := range eps {
+		to := netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)
+		for _, a := range addrs {
+			b.addElem(addrMap, elem{addr: a, proto: sp.Name.Protocol, port: sp.Port, slot: uint32(i), to: to})
+		}
+		if nodePort {
+			b.addElem(portMap, elem{proto: sp.Name.Protocol, port: sp.NodePort, slot: uint32(i), to: to})
+		}
+	}
+}
+
+// affinityBalance sends a source it remembers to the same endpoint, else
+// picks one uniformly: rule i matches with probability 1/(n-i) given the
+// earlier ones did not, and each endpoint chain records the source.
+func (b *fragBuilder) affinityBalance(c *chain, eps []synth.Endpoint) {
+	sp := b.sp
+	for _, ep := range eps {
+		c.add("", inSetStmt{fd: saddr, set: affinitySet(sp, ep)}, verdictStmt{goTo(b.endpoint(ep))})
+	}
 	for i, ep := range eps {
 		target := verdictStmt{goTo(b.endpoint(ep))}
 		if i == len(eps)-1 {
@@ -188,10 +248,10 @@ func (b *fragBuilder) balance(local bool) verdict {
 		}
 		c.add("", numgenStmt{mod: uint32(len(eps) - i)}, target)
 	}
-	return goTo(c.name)
 }
 
-// endpoint returns the endpoint's chain, creating it (and its affinity set) on first use.
+// endpoint returns the endpoint chain of an affinity service, creating it
+// and its affinity set on first use.
 func (b *fragBuilder) endpoint(ep synth.Endpoint) string {
 	sp, ap := b.sp, ep.AddrPort()
 	for _, r := range b.eps {
@@ -199,17 +259,12 @@ func (b *fragBuilder) endpoint(ep synth.Endpoint) string {
 			return r.name
 		}
 	}
-	b.checkAddr(ep.Addr)
 	id := sp.EndpointID(ep)
 	c := b.newChain("ep", id, "/"+readable(ap.String()))
 	b.eps = append(b.eps, epChainRef{ap: ap, name: c.name})
-	addr := ep.Addr.Unmap()
-	c.add("hairpin", prefixStmt{fd: saddr, prefix: netip.PrefixFrom(addr, addr.BitLen())}, markMasqStmt{})
-	if sp.AffinitySeconds > 0 {
-		s := &set{name: "aff-" + id, kind: kindAffinity, timeout: sp.AffinitySeconds}
-		b.f.sets = append(b.f.sets, s)
-		c.add("", updateStmt{set: s.name})
-	}
-	c.add("", l4protoStmt{proto: sp.Name.Protocol}, dnatStmt{to: netip.AddrPortFrom(addr, ep.Port)})
+	s := &set{name: "aff-" + id, kind: kindAffinity, timeout: sp.AffinitySeconds}
+	b.f.sets = append(b.f.sets, s)
+	c.add("", updateStmt{set: s.name})
+	c.add("", l4protoStmt{proto: sp.Name.Protocol}, dnatStmt{to: netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)})
 	return c.name
 }

@@ -312,3 +312,80 @@ func (v verdict) expr() *expr.Verdict {
 	}
 	return &expr.Verdict{Kind: expr.VerdictReturn}
 }
+
+// keyRegs returns the 32-bit registers of an entry key as the vmaps build
+// it: the address (if any) fills reg 1, the protocol, port and slot take
+// the following 4-byte slots. The protocol goes to reg 1 when there is no
+// address, as nft does.
+func keyRegs(f synth.Family, withAddr bool) (proto, port, slot uint32) {
+	next := uint32(unix.NFT_REG32_00)
+	if withAddr {
+		next += addrLen(f) / 4
+	}
+	proto = next
+	if proto == unix.NFT_REG32_00 {
+		proto = unix.NFT_REG_1
+	}
+	return proto, next + 1, next + 2
+}
+
+// mapDNATStmt picks one endpoint of a list at random and rewrites the
+// destination to it: the key is the entry point (destination address,
+// protocol and port, or protocol and NodePort) and a random slot number
+// below the list's length; the endpoint map holds one element per slot.
+// Replacing an endpoint therefore changes one map element, not a rule.
+type mapDNATStmt struct {
+	withAddr bool // key starts with the destination address (ClusterIP, external and load-balancer IPs)
+	mod      uint32
+	set      string
+}
+
+func (s mapDNATStmt) text(f synth.Family) string {
+	key := "meta l4proto . th dport"
+	if s.withAddr {
+		key = ipKeyword(f) + " daddr . " + key
+	}
+	return fmt.Sprintf("dnat %s to %s . numgen random mod %d map @%s", ipKeyword(f), key, s.mod, s.set)
+}
+
+func (s mapDNATStmt) exprs(f synth.Family) []expr.Any {
+	var out []expr.Any
+	if s.withAddr {
+		out = append(out, loadAddr(f, daddr, 1))
+	}
+	proto, port, slot := keyRegs(f, s.withAddr)
+	fam, portReg := uint32(unix.NFPROTO_IPV4), uint32(unix.NFT_REG32_00)+addrLen(f)/4
+	if f == synth.IPv6 {
+		fam = unix.NFPROTO_IPV6
+	}
+	return append(out, loadL4proto(proto), loadDport(port),
+		&expr.Numgen{Register: slot, Modulus: s.mod, Type: unix.NFT_NG_RANDOM},
+		&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: s.set},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: fam, RegAddrMin: 1, RegProtoMin: portReg, Specified: true})
+}
+
+// ctDNATStmt matches connections whose destination was rewritten.
+type ctDNATStmt struct{}
+
+func (ctDNATStmt) text(synth.Family) string { return "ct status dnat" }
+
+func (ctDNATStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(0x20), Xor: native32(0)}, // IPS_DST_NAT
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: native32(0)},
+	}
+}
+
+// pairStmt matches source . destination address against a set of pairs.
+type pairStmt struct{ set string }
+
+func (s pairStmt) text(f synth.Family) string {
+	ip := ipKeyword(f)
+	return fmt.Sprintf("%s saddr . %s daddr @%s", ip, ip, s.set)
+}
+
+func (s pairStmt) exprs(f synth.Family) []expr.Any {
+	second := uint32(unix.NFT_REG32_00) + addrLen(f)/4
+	return []expr.Any{loadAddr(f, saddr, 1), loadAddr(f, daddr, second), &expr.Lookup{SourceRegister: 1, SetName: s.set}}
+}

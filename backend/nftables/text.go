@@ -22,6 +22,12 @@ func addrType(f synth.Family) string {
 // element when diffing.
 func (e elem) key() string {
 	switch {
+	case e.to.IsValid() && e.addr.IsValid():
+		return fmt.Sprintf("%s . %s . %d . %d", e.addr, e.proto, e.port, e.slot)
+	case e.to.IsValid():
+		return fmt.Sprintf("%s . %d . %d", e.proto, e.port, e.slot)
+	case e.pair:
+		return fmt.Sprintf("%s . %s", e.addr, e.addr)
 	case e.prefix.IsValid() && e.prefix.IsSingleIP():
 		return e.prefix.Addr().String()
 	case e.prefix.IsValid():
@@ -43,6 +49,9 @@ func (e elem) text() string {
 	if e.verdict.kind != vNone {
 		s += " : " + e.verdict.String()
 	}
+	if e.to.IsValid() {
+		s += fmt.Sprintf(" : %s . %d", e.to.Addr(), e.to.Port())
+	}
 	return s
 }
 
@@ -52,8 +61,21 @@ func (s *set) typeText(f synth.Family) string {
 		return addrType(f) + " . inet_proto . inet_service : verdict"
 	case kindProtoPort:
 		return "inet_proto . inet_service : verdict"
+	case kindAddrPair:
+		return addrType(f) + " . " + addrType(f)
 	}
 	return addrType(f)
+}
+
+// typeofText declares an endpoint map by the expressions of its key and
+// value: the slot is a plain integer, which nft can only name this way.
+func (s *set) typeofText(f synth.Family) string {
+	ip := ipKeyword(f)
+	key := "meta l4proto . th dport . numgen random mod 1"
+	if s.kind == kindAddrSlot {
+		key = ip + " daddr . " + key
+	}
+	return "typeof " + key + " : " + ip + " daddr . th dport"
 }
 
 func (s *set) keyword() string {
@@ -66,6 +88,9 @@ func (s *set) keyword() string {
 // declText is the set's declaration without elements, e.g. for `add set`.
 func (s *set) declLines(f synth.Family) []string {
 	lines := []string{"type " + s.typeText(f)}
+	if s.isEndpointMap() {
+		lines[0] = s.typeofText(f)
+	}
 	switch s.kind {
 	case kindPrefix:
 		lines = append(lines, "flags interval")

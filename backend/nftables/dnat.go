@@ -54,14 +54,19 @@ func (r dnatRef) chain() *chain {
 	return c
 }
 
-// dnatRefs lists, sorted, the shared DNAT chains the fragments use.
+// dnatRefs lists, sorted, the shared DNAT chains the fragments use. There
+// are few distinct ones, so a linear search beats sorting one per port.
 func dnatRefs(frags []*fragment) []dnatRef {
 	var out []dnatRef
 	for _, f := range frags {
-		out = append(out, f.dnat...)
+		for _, r := range f.dnat {
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
 	}
 	slices.SortFunc(out, dnatRefCmp)
-	return slices.Compact(out)
+	return out
 }
 
 // dnatChains builds the shared DNAT chains of refs.

@@ -9,13 +9,28 @@
 // shows the same table whichever way it was loaded.
 //
 // Layout (per family, tables `ip svcnat` and `ip6 svcnat`): a fixed number
-// of named sets and verdict maps, independent of the number of Services,
-// so that a sync never asks the kernel to create a set per Service (the
-// quadratic nf_tables_newset cost kube-proxy's anonymous vmaps pay). Per
-// service port there are a few chains (service, external, load balancing,
-// firewall) and one chain per endpoint. Endpoints are picked with chained
-// `numgen random mod K` rules instead of an anonymous vmap. Session
-// affinity uses one dynamic timeout set per endpoint of affinity services.
+// of named sets and maps, independent of the number of Services, so that a
+// sync never asks the kernel to create a set per Service (the quadratic
+// nf_tables_newset cost kube-proxy's anonymous vmaps pay).
+//
+//   - Dispatch: verdict maps keyed by address . protocol . port (and
+//     protocol . NodePort) go to a Service port's chains (service,
+//     external, firewall), which decide about masquerading.
+//   - Endpoints: four endpoint maps (cluster and local lists, keyed by
+//     entry address or by NodePort) map entry key . slot to the endpoint's
+//     address . port; slot i is endpoint i of the list. A port's chain goes
+//     to the shared chain dnat-N (local-dnat-N) for its list length N,
+//     which does `dnat to <entry key> . numgen random mod N map @...`.
+//     Replacing an endpoint changes elements only: the kernel revalidates
+//     the table's rules only when a rule or a verdict changes, so this
+//     costs the same at 50k Services as at 1k. Sharing the DNAT chains
+//     keeps the maps' bindings few (dnat.go).
+//   - Hairpin: one postrouting rule marks DNATed packets whose source .
+//     destination is in the hairpin set of endpoint address pairs; the
+//     set's elements are shared by the ports that select an endpoint and
+//     reference-counted (fastpath.go).
+//   - Session affinity keeps per-endpoint chains: a dynamic timeout set per
+//     endpoint and chained `numgen random mod K` rules.
 //
 // Apply sends one netlink batch per call (atomic). The first call, and the
 // first after Reconcile or an error, reads the table back from the kernel

@@ -62,7 +62,7 @@ func TestCommands(t *testing.T) {
 		oneLine bool // stderr must be a single line
 	}{
 		{name: "render nftables", args: append([]string{"render", "-f", seed}, node...), code: 0,
-			stdout: []string{"table ip svcnat", "10.96.0.80", "30080", "10.244.1.2:8080"}},
+			stdout: []string{"table ip svcnat", "10.96.0.80", "30080", ": 10.244.1.2 . 8080"}},
 		{name: "render iptables", args: append([]string{"render", "--backend", "iptables", "-f", seed}, node...), code: 0,
 			stdout: []string{"*nat", "SVCNAT-", "10.244.1.2:8080", "30080"}},
 		{name: "render stdin", stdin: seedYAML, args: append([]string{"render", "-f", "-"}, node...), code: 0,

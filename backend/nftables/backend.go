@@ -188,11 +188,11 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 	}
 	b.gens.committed(genBefore, genErr, sent)
 	b.commit(next, fast)
-	for _, m := range next {
+	for f, m := range next {
 		if m != nil {
 			r, el := m.counts()
 			st.Rules += r
-			st.Elements += el
+			st.Elements += el + len(b.index[f].refs)
 		}
 	}
 	st.Duration = time.Since(start)

@@ -47,12 +47,18 @@ func (r dnatRef) chain() *chain {
 		addrMap, portMap = mapLocalEps, mapLocalNPEps
 	}
 	c := &chain{name: r.chainName()}
-	for _, p := range []synth.Protocol{synth.TCP, synth.UDP, synth.SCTP} {
+	for _, p := range dnatProtocols {
 		c.add("", l4protoStmt{proto: p}, mapDNATStmt{withAddr: true, mod: r.n, set: addrMap})
 		c.add("", l4protoStmt{proto: p}, mapDNATStmt{mod: r.n, set: portMap})
 	}
 	return c
 }
+
+// dnatProtocols are the protocols a shared DNAT chain has rules for.
+var dnatProtocols = []synth.Protocol{synth.TCP, synth.UDP, synth.SCTP}
+
+// dnatChainRules is the number of rules of a shared DNAT chain.
+var dnatChainRules = 2 * len(dnatProtocols)
 
 // dnatRefs lists, sorted, the shared DNAT chains the fragments use. There
 // are few distinct ones, so a linear search beats sorting one per port.

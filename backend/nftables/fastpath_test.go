@@ -107,3 +107,20 @@ func TestEndpointReplacedByElementsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestModelCountsMatchTable checks the model's cheap counts (reported in
+// Stats) against the assembled table, shared DNAT chains included.
+func TestModelCountsMatchTable(t *testing.T) {
+	for _, rs := range []*synth.Ruleset{bigRuleset(30), handRuleset(), handRuleset6()} {
+		m, err := buildModel(rs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, e := m.counts()
+		e += len(newElemIndex(m).refs)
+		wr, we := m.materialize().counts()
+		if r != wr || e != we {
+			t.Errorf("%s: model counts %d rules, %d elements; table has %d, %d", rs.Family, r, e, wr, we)
+		}
+	}
+}

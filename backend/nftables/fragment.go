@@ -19,6 +19,7 @@ type fragment struct {
 	sets   []*set            // affinity sets
 	elems  []mapElem         // sorted by set, then key
 	dnat   []dnatRef         // shared DNAT chains its chains jump to
+	shared int               // how many of elems are in shared sets (sharedSet)
 }
 
 // mapElem is one element of a shared map (sharedMaps).
@@ -37,6 +38,12 @@ func (f *fragment) sortElems() {
 	// One port can name the same address twice (an external IP that is
 	// also its load-balancer IP): first wins, as in a whole table.
 	f.elems = slices.CompactFunc(f.elems, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })
+	f.shared = 0
+	for _, e := range f.elems {
+		if sharedSet(e.set) {
+			f.shared++
+		}
+	}
 }
 
 // model is one family's table split the way it changes: a fixed part that
@@ -131,15 +138,17 @@ func (m *model) materialize() *table {
 	return t
 }
 
-// counts returns the rules and elements the model programs.
+// counts returns the rules and the elements the model programs, except
+// the elements of shared sets, which several fragments hold: their number
+// is the number of keys in the elemIndex's refs.
 func (m *model) counts() (rules, elems int) {
 	rules, elems = m.fixed.counts()
-	rules += len(m.dnat) * len(dnatRef{}.chain().rules)
+	rules += len(m.dnat) * dnatChainRules
 	for _, f := range m.frags {
 		for _, c := range f.chains {
 			rules += len(c.rules)
 		}
-		elems += len(f.elems)
+		elems += len(f.elems) - f.shared
 	}
 	return rules, elems
 }

@@ -17,7 +17,7 @@ type fragBuilder struct {
 	sp     *synth.ServicePort
 	f      *fragment
 	suffix string  // readable(portSuffix(sp)), shared by every chain name
-	lb     [2]bool // load-balancing chain made: [cluster, local]
+	lb     [2]bool // endpoint list handled (elements, or affinity chains made): [cluster, local]
 	eps    []epChainRef
 	err    error
 }

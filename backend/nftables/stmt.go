@@ -86,19 +86,12 @@ func (s vmapStmt) text(f synth.Family) string {
 }
 
 func (s vmapStmt) exprs(f synth.Family) []expr.Any {
-	// Concatenations use 32-bit registers: the address fills reg 1 (4 or 16
-	// bytes), the protocol and port each take the next 4-byte slot.
 	var out []expr.Any
-	next := uint32(8) // NFT_REG32_00, which overlays reg 1
 	if s.withAddr {
 		out = append(out, loadAddr(f, daddr, 1))
-		next += addrLen(f) / 4
 	}
-	protoReg := next
-	if protoReg == 8 {
-		protoReg = 1
-	}
-	out = append(out, loadL4proto(protoReg), loadDport(next+1))
+	proto, port, _ := keyRegs(f, s.withAddr)
+	out = append(out, loadL4proto(proto), loadDport(port))
 	return append(out, &expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: s.set})
 }
 
@@ -313,14 +306,18 @@ func (v verdict) expr() *expr.Verdict {
 	return &expr.Verdict{Kind: expr.VerdictReturn}
 }
 
-// keyRegs returns the 32-bit registers of an entry key as the vmaps build
-// it: the address (if any) fills reg 1, the protocol, port and slot take
-// the following 4-byte slots. The protocol goes to reg 1 when there is no
+// regAfterAddr is the first 32-bit register after an address loaded into
+// reg 1 (which NFT_REG32_00 overlays).
+func regAfterAddr(f synth.Family) uint32 { return unix.NFT_REG32_00 + addrLen(f)/4 }
+
+// keyRegs returns the 32-bit registers of a concatenated entry key: the
+// address (if any) fills reg 1, the protocol, port and slot take the
+// following 4-byte slots. The protocol goes to reg 1 when there is no
 // address, as nft does.
 func keyRegs(f synth.Family, withAddr bool) (proto, port, slot uint32) {
 	next := uint32(unix.NFT_REG32_00)
 	if withAddr {
-		next += addrLen(f) / 4
+		next = regAfterAddr(f)
 	}
 	proto = next
 	if proto == unix.NFT_REG32_00 {
@@ -354,7 +351,7 @@ func (s mapDNATStmt) exprs(f synth.Family) []expr.Any {
 		out = append(out, loadAddr(f, daddr, 1))
 	}
 	proto, port, slot := keyRegs(f, s.withAddr)
-	fam, portReg := uint32(unix.NFPROTO_IPV4), uint32(unix.NFT_REG32_00)+addrLen(f)/4
+	fam, portReg := uint32(unix.NFPROTO_IPV4), regAfterAddr(f) // the value is address . port
 	if f == synth.IPv6 {
 		fam = unix.NFPROTO_IPV6
 	}
@@ -386,6 +383,5 @@ func (s pairStmt) text(f synth.Family) string {
 }
 
 func (s pairStmt) exprs(f synth.Family) []expr.Any {
-	second := uint32(unix.NFT_REG32_00) + addrLen(f)/4
-	return []expr.Any{loadAddr(f, saddr, 1), loadAddr(f, daddr, second), &expr.Lookup{SourceRegister: 1, SetName: s.set}}
+	return []expr.Any{loadAddr(f, saddr, 1), loadAddr(f, daddr, regAfterAddr(f)), &expr.Lookup{SourceRegister: 1, SetName: s.set}}
 }

@@ -283,32 +283,13 @@ func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
 	if next != nil {
 		ne = next.elems
 	}
-	i, j := 0, 0
-	for i < len(pe) || j < len(ne) {
-		c := 0
-		switch {
-		case i == len(pe):
-			c = 1
-		case j == len(ne):
-			c = -1
-		case pe[i].set != ne[j].set:
-			c = strings.Compare(pe[i].set, ne[j].set)
-		default:
-			c = elemCmp(pe[i].elem, ne[j].elem)
-		}
-		switch {
-		case c < 0:
-			del = append(del, pe[i])
-			i++
-		case c > 0:
-			add = append(add, ne[j])
-			j++
-		default:
-			if pe[i] != ne[j] {
-				del, add = append(del, pe[i]), append(add, ne[j])
-			}
-			i, j = i+1, j+1
-		}
+	return keyedDiff(pe, ne, mapElemCmp)
+}
+
+// mapElemCmp orders a fragment's elements: by set, then key.
+func mapElemCmp(x, y mapElem) int {
+	if x.set != y.set {
+		return strings.Compare(x.set, y.set)
 	}
-	return add, del
+	return elemCmp(x.elem, y.elem)
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -29,12 +28,7 @@ type mapElem struct {
 }
 
 func (f *fragment) sortElems() {
-	slices.SortStableFunc(f.elems, func(x, y mapElem) int {
-		if x.set != y.set {
-			return strings.Compare(x.set, y.set)
-		}
-		return elemCmp(x.elem, y.elem)
-	})
+	slices.SortStableFunc(f.elems, mapElemCmp)
 	// One port can name the same address twice (an external IP that is
 	// also its load-balancer IP): first wins, as in a whole table.
 	f.elems = slices.CompactFunc(f.elems, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })

@@ -234,7 +234,12 @@ func (d *delta) setDiff(p, s *set) {
 
 // sortedDiff compares two key-sorted element lists without duplicate keys:
 // del holds elements gone or whose value changed, add the new values.
-func sortedDiff(prev, next []elem) (add, del []elem) {
+func sortedDiff(prev, next []elem) (add, del []elem) { return keyedDiff(prev, next, elemCmp) }
+
+// keyedDiff merges two lists sorted by key (cmp) without duplicate keys:
+// del holds the items gone or changed (same key, other value), add the
+// new and changed ones.
+func keyedDiff[T comparable](prev, next []T, cmp func(x, y T) int) (add, del []T) {
 	i, j := 0, 0
 	for i < len(prev) || j < len(next) {
 		c := 0
@@ -244,7 +249,7 @@ func sortedDiff(prev, next []elem) (add, del []elem) {
 		case j == len(next):
 			c = -1
 		default:
-			c = elemCmp(prev[i], next[j])
+			c = cmp(prev[i], next[j])
 		}
 		switch {
 		case c < 0:

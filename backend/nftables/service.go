@@ -159,7 +159,7 @@ func (b *fragBuilder) firewall(name string) {
 // balance returns the verdict that picks one of the cluster (local=false)
 // or local endpoints. No endpoints means drop. Without session affinity
 // the choice is made by a shared DNAT chain for lists of that length
-// (dnatChain) from the endpoint maps, filled here; with affinity the port
+// (dnat.go) from the endpoint maps, filled here; with affinity the port
 // has its own load-balancing and endpoint chains.
 func (b *fragBuilder) balance(local bool) verdict {
 	sp := b.sp

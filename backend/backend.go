@@ -35,6 +35,20 @@ type Backend interface {
 	Cleanup(ctx context.Context) error
 }
 
+// ChangeApplier is implemented by backends that can be told which service
+// ports changed, so that a sync costs work in proportion to the change
+// rather than to the cluster (the agent's synth.Builder knows it).
+type ChangeApplier interface {
+	// ApplyChanged is Apply for Rulesets that differ from those of the
+	// previous successful Apply or ApplyChanged at most in what changed
+	// says: the service ports it names (more may be named), and
+	// Ruleset-wide fields only if changed.Fields. A nil changed means not
+	// known: it is then exactly Apply, and so is every call while the
+	// backend's state is not known (first call, after Reconcile or an
+	// error), so a periodic Reconcile repairs a wrong change list.
+	ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) (Stats, error)
+}
+
 // Stats describes one Apply.
 type Stats struct {
 	// Full is true when the Apply compared against the kernel's real state

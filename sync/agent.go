@@ -33,10 +33,13 @@ type Agent struct {
 	ready   chan struct{}
 
 	// Touched only by syncs, which never overlap.
-	applied   []*synth.Ruleset
-	warnings  map[string]bool
-	triggers  map[string]time.Time
-	builder   synth.Builder // remembers unchanged Services between syncs
+	applied  []*synth.Ruleset
+	warnings map[string]bool
+	triggers map[string]time.Time
+	builder  synth.Builder // remembers unchanged Services between syncs
+	// unapplied is what the builder reported changed since the last
+	// successful Apply (nil: not known), for backends that can use it.
+	unapplied *synth.Changes
 	readyOnce stdsync.Once
 }
 

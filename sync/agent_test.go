@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,6 +173,42 @@ func TestRetryAfterFailure(t *testing.T) {
 		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_failures_total 2")
 		if !h.agent.Health().Healthy() {
 			t.Error("unhealthy after the retry succeeded")
+		}
+	})
+}
+
+// TestBackendToldWhatChanged checks that the backend hears which service
+// ports changed since its last successful Apply: nothing is known at the
+// start, an endpoint change names the port, and the changes of a sync
+// whose Apply failed are still named by the next one.
+func TestBackendToldWhatChanged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		svc := dnsService()
+		with := func(addrs ...string) synth.Input {
+			return synth.Input{Services: []*corev1.Service{svc}, EndpointSlices: []*discoveryv1.EndpointSlice{dnsSlice(time.Time{}, addrs...)}}
+		}
+		h := startAgent(t, with("10.244.1.5"), Config{SyncPeriod: time.Hour})
+		h.sync()
+		h.src.set(with("10.244.1.6"), source.EndpointSlice)
+		synctest.Wait()
+		time.Sleep(time.Second)
+		h.be.fail = 1
+		h.src.set(synth.Input{Services: []*corev1.Service{dnsService()}}, source.Service, source.EndpointSlice)
+		synctest.Wait()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		dns := synth.ServicePortName{Namespace: "kube-system", Name: "dns", Port: "dns", Protocol: synth.UDP}
+		// The Builder names the port of the entry it dropped and of the one
+		// it made.
+		twice := map[synth.Family][]synth.ServicePortName{synth.IPv4: {dns, dns}}
+		want := []*synth.Changes{
+			nil,                          // first sync: not known
+			{Ports: twice},               // endpoint changed
+			{Ports: twice, Fields: true}, // the Service object is new; Apply fails
+			{Ports: twice, Fields: true}, // the retry names it still
+		}
+		if diff := cmp.Diff(want, h.be.changes(), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("changes told to the backend (-want +got):\n%s", diff)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"errors"
+	"slices"
 	stdsync "sync"
 	"time"
 
@@ -69,6 +70,21 @@ type fakeBackend struct {
 	applying int
 	overlap  bool
 	takes    time.Duration
+	changed  []*synth.Changes // what each ApplyChanged was told
+}
+
+// ApplyChanged records what changed and applies like Apply.
+func (b *fakeBackend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) (backend.Stats, error) {
+	b.mu.Lock()
+	b.changed = append(b.changed, changed)
+	b.mu.Unlock()
+	return b.Apply(ctx, rs)
+}
+
+func (b *fakeBackend) changes() []*synth.Changes {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.changed)
 }
 
 func newFakeBackend() *fakeBackend { return &fakeBackend{t0: time.Now()} }

@@ -33,13 +33,15 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 		// failure the backend's cache cannot be trusted.
 		a.be.Reconcile()
 	}
-	stats, err := a.be.Apply(ctx, rs)
+	a.unapplied = a.unapplied.Merge(res.Changed)
+	stats, err := a.apply(ctx, rs)
 	if err != nil {
 		a.health.SyncFailed()
 		a.metrics.SyncFailures.Inc()
 		a.log.Error(err, "Sync failed; retrying with backoff", "full", why.Full())
 		return fmt.Errorf("apply %s rules: %w", a.be.Name(), err)
 	}
+	a.unapplied = &synth.Changes{}
 	a.health.SyncSucceeded()
 	a.afterApply(ctx, rs, st.Input.EndpointSlices)
 	a.observe(start, stats)
@@ -47,6 +49,15 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 		"rules", stats.Rules, "elements", stats.Elements, "duration", a.cfg.Clock.Since(start))
 	a.readyOnce.Do(func() { close(a.ready) })
 	return nil
+}
+
+// apply tells the backend which service ports changed when it can use
+// that: its sync then costs work in proportion to the change.
+func (a *Agent) apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+	if ca, ok := a.be.(backend.ChangeApplier); ok {
+		return ca.ApplyChanged(ctx, rs, a.unapplied)
+	}
+	return a.be.Apply(ctx, rs)
 }
 
 // synthConfig fills the service ranges from ServiceCIDR objects when none

@@ -28,20 +28,43 @@ type serviceEntry struct {
 	info     *serviceInfo // nil when the Service cannot be programmed
 	ports    map[Family][]ServicePort
 	warnings []Warning
+	// fresh: built by this Build. trimmed: per family, whether claims took
+	// part of a port away in the last assemble, so that its ports can
+	// differ from ports even when the entry did not change.
+	fresh   bool
+	trimmed map[Family]bool
 }
 
 // Build is like the package-level Build, reusing what it can.
 func (b *Builder) Build(in Input, cfg Config) Result {
 	w := &warnings{}
 	node := resolveNode(in, cfg)
+	res := Result{Changed: &Changes{Ports: map[Family][]ServicePortName{}}}
 	if b.entries == nil || !reflect.DeepEqual(b.cfg, cfg) || !reflect.DeepEqual(b.node, node) {
 		b.cfg, b.node, b.entries = cfg, node, map[*corev1.Service]*serviceEntry{}
+		res.Changed = nil // every port is new
 	}
 	idx := indexSlices(in.EndpointSlices, w)
+	prev := b.entries
 	entries := b.refresh(in.Services, idx, w)
-	res := Result{}
+	gone := 0
+	for svc, e := range prev {
+		next, kept := b.entries[svc]
+		if !kept {
+			gone++
+		}
+		if res.Changed != nil && next != e {
+			res.Changed.addEntry(e) // gone, or replaced by a fresh entry
+		}
+	}
+	if res.Changed != nil {
+		// Ruleset-wide fields come from the config and the node (a change
+		// starts over, above) and from the Services' ClusterIPs, which
+		// change only when a Service object comes or goes.
+		res.Changed.Fields = gone > 0 || len(b.entries) != len(prev)-gone
+	}
 	for _, f := range []Family{IPv4, IPv6} {
-		rs := b.assemble(f, entries, w)
+		rs := b.assemble(f, entries, w, res.Changed)
 		if f == IPv4 {
 			res.IPv4 = rs
 		} else {
@@ -65,6 +88,8 @@ func (b *Builder) refresh(services []*corev1.Service, idx sliceIndex, w *warning
 		e := b.entries[svc]
 		if e == nil || !slices.Equal(e.slices, list) {
 			e = b.newEntry(svc, list)
+		} else {
+			e.fresh = false
 		}
 		next[svc] = e
 		for _, wn := range e.warnings {
@@ -83,7 +108,7 @@ func (b *Builder) refresh(services []*corev1.Service, idx sliceIndex, w *warning
 // endpoints included, before any conflict with other Services is settled.
 func (b *Builder) newEntry(svc *corev1.Service, list []*discoveryv1.EndpointSlice) *serviceEntry {
 	own := &warnings{}
-	e := &serviceEntry{slices: list, ports: map[Family][]ServicePort{}}
+	e := &serviceEntry{slices: list, ports: map[Family][]ServicePort{}, fresh: true, trimmed: map[Family]bool{}}
 	e.info = parseService(svc, b.cfg, own)
 	if e.info != nil {
 		for _, f := range []Family{IPv4, IPv6} {
@@ -111,8 +136,10 @@ func (b *Builder) candidatePorts(si *serviceInfo, f Family, list []*discoveryv1.
 }
 
 // assemble builds the Ruleset of family f: oldest Services claim their
-// entry points first; later claimants lose the contested part.
-func (b *Builder) assemble(f Family, entries []*serviceEntry, w *warnings) *Ruleset {
+// entry points first; later claimants lose the contested part. It adds to
+// changed (unless nil) the ports of fresh entries and of entries whose
+// claims took something away now or in the previous Build.
+func (b *Builder) assemble(f Family, entries []*serviceEntry, w *warnings, changed *Changes) *Ruleset {
 	rs := newRuleset(f, b.cfg, b.node)
 	n := 0
 	for _, e := range entries {
@@ -124,13 +151,40 @@ func (b *Builder) assemble(f Family, entries []*serviceEntry, w *warnings) *Rule
 		if ip, ok := e.info.clusterIPs[f]; ok {
 			rs.ClusterIPs = append(rs.ClusterIPs, ip)
 		}
-		for _, sp := range e.ports[f] { // a copy: claims may trim it
-			if claims.claim(&sp, e.info.object, w) {
+		trimmed := false
+		for i := range e.ports[f] {
+			sp := e.ports[f][i] // a copy: claims may trim it
+			ok := claims.claim(&sp, e.info.object, w)
+			if ok {
 				rs.Services = append(rs.Services, sp)
 			}
+			trimmed = trimmed || !ok || lostClaims(&e.ports[f][i], &sp)
 		}
+		if changed != nil && (e.fresh || trimmed || e.trimmed[f]) {
+			changed.addPorts(f, e.ports[f])
+		}
+		e.trimmed[f] = trimmed
 	}
 	rs.ClusterIPs = sortAddrs(rs.ClusterIPs)
 	slices.SortFunc(rs.Services, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
 	return rs
+}
+
+// lostClaims reports whether claims took an entry point of candidate away
+// (claimed is what remained).
+func lostClaims(candidate, claimed *ServicePort) bool {
+	return claimed.NodePort != candidate.NodePort || len(claimed.ExternalIPs) != len(candidate.ExternalIPs) ||
+		len(claimed.LoadBalancerIPs) != len(candidate.LoadBalancerIPs)
+}
+
+func (c *Changes) addEntry(e *serviceEntry) {
+	for f, ports := range e.ports {
+		c.addPorts(f, ports)
+	}
+}
+
+func (c *Changes) addPorts(f Family, ports []ServicePort) {
+	for i := range ports {
+		c.Ports[f] = append(c.Ports[f], ports[i].Name)
+	}
 }

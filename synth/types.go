@@ -97,6 +97,9 @@ type Result struct {
 	IPv4     *Ruleset
 	IPv6     *Ruleset
 	Warnings []Warning
+	// Changed names the service ports that differ from the previous Result
+	// of the same Builder; nil from Build and whenever it is not known.
+	Changed *Changes
 }
 
 // Rulesets returns the rulesets of both families, IPv4 first.
@@ -122,6 +125,32 @@ type Warning struct {
 
 func (w Warning) String() string {
 	return fmt.Sprintf("%s: %s: %s", w.Object, w.Reason, w.Message)
+}
+
+// Changes describes how a Result differs from an earlier one, so that a
+// backend need not compare everything. A nil *Changes means "not known".
+type Changes struct {
+	// Ports names, per family, the service ports that are new, changed or
+	// gone. It may name more ports than really changed, never fewer.
+	Ports map[Family][]ServicePortName
+	// Fields is set when a Ruleset-wide field (anything but Services) may
+	// differ.
+	Fields bool
+}
+
+// Merge returns the changes of c followed by o (for changes that build up
+// over several Builds); unknown stays unknown.
+func (c *Changes) Merge(o *Changes) *Changes {
+	if c == nil || o == nil {
+		return nil
+	}
+	out := &Changes{Ports: map[Family][]ServicePortName{}, Fields: c.Fields || o.Fields}
+	for _, m := range []*Changes{c, o} {
+		for f, names := range m.Ports {
+			out.Ports[f] = append(out.Ports[f], names...)
+		}
+	}
+	return out
 }
 
 // Ruleset is everything one IP family of one node needs, as plain sorted data.

@@ -74,7 +74,7 @@ func TestListingNotEmpty(t *testing.T) {
 	ns := newNetNS(t)
 	mustApply(t, newBackend(t, ns), handRuleset(), handRuleset6())
 	l := listing(t, ns)
-	for _, want := range []string{"dnat to 10.244.1.2:8080", "numgen random mod 3", "goto svc-WEBHTTPAAAAAAAAA", "10.96.0.0/12", "dnat to [fd00:10:244::2]:8080", "update @aff-", "map @endpoints", "ip saddr . ip daddr @hairpin"} {
+	for _, want := range []string{"dnat to 10.244.1.2:8080", "numgen random mod 3", "goto svc-3", "goto svc-LOCALAAAAAAAAAAA", "10.96.0.0/12", "dnat to [fd00:10:244::2]:8080", "update @aff-", "map @endpoints", "ip saddr . ip daddr @hairpin"} {
 		if !strings.Contains(l, want) {
 			t.Errorf("listing lacks %q:\n%s", want, l)
 		}

@@ -39,9 +39,13 @@ type Backend struct {
 	checkKernel bool
 	gens        *genWatch
 	kernelReads int // tables read back from the kernel, for tests
+	fromChanges int // models built from a change list (ApplyChanged), for tests
 }
 
-var _ backend.Backend = (*Backend)(nil)
+var (
+	_ backend.Backend       = (*Backend)(nil)
+	_ backend.ChangeApplier = (*Backend)(nil)
+)
 
 // New returns a Backend for the namespace in opts. It does not touch the
 // kernel until Apply, Diff (which only reads) or Cleanup is called.
@@ -116,7 +120,8 @@ func (b *Backend) Reconcile() {
 
 // byFamily builds the model of each family, reusing the fragments of the
 // applied models; a missing or nil Ruleset means no table for that family.
-func (b *Backend) byFamily(rs []*synth.Ruleset) (map[synth.Family]*model, error) {
+// With changed (not nil) only the named service ports are compared.
+func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[synth.Family]*model, error) {
 	out := map[synth.Family]*model{synth.IPv4: nil, synth.IPv6: nil}
 	for _, r := range rs {
 		if r == nil {
@@ -125,7 +130,16 @@ func (b *Backend) byFamily(rs []*synth.Ruleset) (map[synth.Family]*model, error)
 		if out[r.Family] != nil {
 			return nil, fmt.Errorf("two Rulesets for %s", r.Family)
 		}
-		m, err := buildModel(r, b.applied[r.Family])
+		var m *model
+		ok, err := false, error(nil)
+		if changed != nil {
+			m, ok, err = buildModelChanged(r, b.applied[r.Family], changed.Ports[r.Family], changed.Fields)
+		}
+		if ok {
+			b.fromChanges++
+		} else if err == nil {
+			m, err = buildModel(r, b.applied[r.Family])
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -153,13 +167,22 @@ func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, f
 
 // Apply implements backend.Backend: one netlink batch for both tables.
 func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+	return b.ApplyChanged(ctx, rs, nil)
+}
+
+// ApplyChanged implements backend.ChangeApplier: Apply, comparing only the
+// named service ports with the applied state while that state is known.
+func (b *Backend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) (backend.Stats, error) {
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		return backend.Stats{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	next, err := b.byFamily(rs)
+	if !b.known || b.checkKernel {
+		changed = nil // a full sync compares everything
+	}
+	next, err := b.byFamily(rs, changed)
 	if err != nil {
 		return backend.Stats{}, err
 	}
@@ -219,6 +242,9 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 		default:
 			b.index[f] = newElemIndex(m)
 		}
+		if m != nil {
+			m.changes, m.changesFrom = nil, nil
+		}
 	}
 	b.applied, b.known = next, true
 }
@@ -229,7 +255,7 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	next, err := b.byFamily(rs)
+	next, err := b.byFamily(rs, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"testing"
 
 	"github.com/svcnat/svcnat/synth"
 )
 
 // bigRuleset is a synthetic cluster: n Services with 10 endpoints each,
-// every tenth with a NodePort.
+// every tenth with a NodePort, sorted by name as synth sorts.
 func bigRuleset(n int) *synth.Ruleset {
 	rs := &synth.Ruleset{
 		Family:        synth.IPv4,
@@ -22,7 +23,7 @@ func bigRuleset(n int) *synth.Ruleset {
 	for i := range n {
 		ip := netip.AddrFrom4([4]byte{10, 96 + byte(i>>16), byte(i >> 8), byte(i)})
 		sp := synth.ServicePort{
-			Name:      synth.ServicePortName{Namespace: "bench", Name: fmt.Sprintf("svc-%d", i), Protocol: synth.TCP},
+			Name:      synth.ServicePortName{Namespace: "bench", Name: fmt.Sprintf("svc-%05d", i), Protocol: synth.TCP},
 			ID:        fmt.Sprintf("B%015d", i),
 			ClusterIP: ip, Port: 80,
 		}
@@ -39,8 +40,14 @@ func bigRuleset(n int) *synth.Ruleset {
 	return rs
 }
 
+// benchSizes runs f at 1k and 10k Services, and at 50k too when
+// SVCNAT_BENCH_50K is set (a full apply at 50k takes about ten seconds).
 func benchSizes(b *testing.B, f func(b *testing.B, n int)) {
-	for _, n := range []int{1000, 10000} {
+	sizes := []int{1000, 10000}
+	if os.Getenv("SVCNAT_BENCH_50K") != "" {
+		sizes = append(sizes, 50000)
+	}
+	for _, n := range sizes {
 		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) { f(b, n) })
 	}
 }
@@ -65,8 +72,32 @@ func BenchmarkApplyFull(b *testing.B) {
 }
 
 // BenchmarkApplyOneEndpoint measures an incremental sync where one
-// endpoint of one Service changed.
+// endpoint of one Service changed, told which port changed (as the agent
+// tells it; BenchmarkApplyOneEndpointUnhinted compares every port).
 func BenchmarkApplyOneEndpoint(b *testing.B) {
+	benchSizes(b, func(b *testing.B, n int) {
+		rs := bigRuleset(n)
+		be := newBackend(b, newNetNS(b))
+		mustApply(b, be, rs)
+		eps := rs.Services[n/2].ClusterEndpoints
+		b.ResetTimer()
+		i := 0
+		changed := &synth.Changes{Ports: map[synth.Family][]synth.ServicePortName{synth.IPv4: {rs.Services[n/2].Name}}}
+		for b.Loop() {
+			i++
+			eps[0].Port = uint16(9000 + i%2)
+			st, err := be.ApplyChanged(b.Context(), []*synth.Ruleset{rs}, changed)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(st.Changes), "changes")
+		}
+	})
+}
+
+// BenchmarkApplyOneEndpointUnhinted is BenchmarkApplyOneEndpoint through
+// plain Apply, which compares every service port.
+func BenchmarkApplyOneEndpointUnhinted(b *testing.B) {
 	benchSizes(b, func(b *testing.B, n int) {
 		rs := bigRuleset(n)
 		be := newBackend(b, newNetNS(b))
@@ -77,8 +108,7 @@ func BenchmarkApplyOneEndpoint(b *testing.B) {
 		for b.Loop() {
 			i++
 			eps[0].Port = uint16(9000 + i%2)
-			st := mustApply(b, be, rs)
-			b.ReportMetric(float64(st.Changes), "changes")
+			mustApply(b, be, rs)
 		}
 	})
 }

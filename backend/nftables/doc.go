@@ -14,17 +14,21 @@
 // nf_tables_newset cost kube-proxy's anonymous vmaps pay).
 //
 //   - Dispatch: verdict maps keyed by address . protocol . port (and
-//     protocol . NodePort) go to a Service port's chains (service,
-//     external, firewall), which decide about masquerading.
+//     protocol . NodePort) go to shared chains named by what they do:
+//     svc-N (ClusterIP traffic, N endpoints), svc-local-N
+//     (internalTrafficPolicy Local), ext-N and ext-local-N-L (NodePorts,
+//     external and load-balancer IPs). They decide about masquerading and
+//     go on to dnat-N. Only ports with loadBalancerSourceRanges (fw-…) or
+//     session affinity have chains of their own, so the number of chains
+//     does not grow with the number of Services: every commit walks the
+//     table's chain list, whatever it changes (shared.go).
 //   - Endpoints: four endpoint maps (cluster and local lists, keyed by
 //     entry address or by NodePort) map entry key . slot to the endpoint's
-//     address . port; slot i is endpoint i of the list. A port's chain goes
-//     to the shared chain dnat-N (local-dnat-N) for its list length N,
-//     which does `dnat to <entry key> . numgen random mod N map @...`.
-//     Replacing an endpoint changes elements only: the kernel revalidates
-//     the table's rules only when a rule or a verdict changes, so this
-//     costs the same at 50k Services as at 1k. Sharing the DNAT chains
-//     keeps the maps' bindings few (dnat.go).
+//     address . port; slot i is endpoint i of the list. The shared chain
+//     dnat-N (local-dnat-N) does `dnat to <entry key> . numgen random mod
+//     N map @...`. Replacing an endpoint changes elements only: the kernel
+//     revalidates the table's rules only when a rule or a verdict changes.
+//     Sharing the DNAT chains keeps the maps' bindings few.
 //   - Hairpin: one postrouting rule marks DNATed packets whose source .
 //     destination is in the hairpin set of endpoint address pairs; the
 //     set's elements are shared by the ports that select an endpoint and

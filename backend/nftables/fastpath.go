@@ -11,12 +11,14 @@ import (
 // lookup finds the fragment of service port id, trying position i first:
 // when no port was added or removed, every port is where it was.
 func (m *model) lookup(i int, id string) *fragment {
-	if i < len(m.frags) && m.frags[i].sp.ID == id {
-		return m.frags[i]
+	if i < m.frags.len() {
+		if f := m.frags.at(i); f.sp.ID == id {
+			return f
+		}
 	}
 	if m.byID == nil {
-		m.byID = make(map[string]*fragment, len(m.frags))
-		for _, f := range m.frags {
+		m.byID = make(map[string]*fragment, m.frags.len())
+		for _, f := range m.frags.all() {
 			m.byID[f.sp.ID] = f
 		}
 	}
@@ -45,7 +47,7 @@ type elemIndex struct {
 
 func newElemIndex(m *model) *elemIndex {
 	x := &elemIndex{owner: map[mapKey]string{}, refs: map[mapKey]int{}}
-	for _, f := range m.frags {
+	for _, f := range m.frags.all() {
 		x.add(f)
 	}
 	return x
@@ -95,7 +97,7 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 	}
 	changes := fragChanges(prev, next)
 	d := &delta{}
-	d.dnatDelta(prev.dnat, next.dnat)
+	d.sharedDelta(prev, next)
 	if prev.fixed != next.fixed {
 		for i, s := range next.fixed.sets {
 			d.setDiff(prev.fixed.sets[i], s)
@@ -185,12 +187,17 @@ func (sc sharedChanges) resolve(idx *elemIndex, adds, dels map[string][]elem) {
 	}
 }
 
-// fragChanges lists the service ports whose fragment differs, in order:
-// new and changed ones as in next, then the ones gone.
+// fragChanges lists the service ports whose fragment differs between prev
+// and next, in order: new and changed ones as in next, then the ones gone.
+// Building next recorded them when it was built from prev, which is the
+// normal case; otherwise they are computed here.
 func fragChanges(prev, next *model) []fragChange {
+	if prev != nil && next.changesFrom == prev {
+		return next.changes
+	}
 	var out []fragChange
 	matched := 0
-	for i, f := range next.frags {
+	for i, f := range next.frags.all() {
 		p := prev.lookup(i, f.sp.ID)
 		if p != nil {
 			matched++
@@ -199,18 +206,12 @@ func fragChanges(prev, next *model) []fragChange {
 			out = append(out, fragChange{p, f})
 		}
 	}
-	if matched == len(prev.frags) {
-		return out // every old port is still there
-	}
-	kept := make(map[string]bool, len(next.frags))
-	for _, f := range next.frags {
-		kept[f.sp.ID] = true
-	}
-	for _, p := range prev.frags {
-		if !kept[p.sp.ID] {
+	if matched < prev.frags.len() {
+		for _, p := range goneFrags(prev, &next.frags) {
 			out = append(out, fragChange{p, nil})
 		}
 	}
+	next.changes, next.changesFrom = out, prev
 	return out
 }
 

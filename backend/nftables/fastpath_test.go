@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -16,6 +18,102 @@ import (
 // holds exactly what a fresh Apply of the same Ruleset programs, and that
 // a one-endpoint change sends only a handful of objects.
 func TestFastPathMatchesFresh(t *testing.T) {
+	fastPathSteps(t, func(b *Backend, prev, rs *synth.Ruleset) (backend.Stats, error) {
+		return b.Apply(t.Context(), []*synth.Ruleset{rs})
+	})
+}
+
+// TestApplyChangedMatchesFresh runs the same steps through ApplyChanged,
+// told which ports changed, as the agent does.
+func TestApplyChangedMatchesFresh(t *testing.T) {
+	fastPathSteps(t, func(b *Backend, prev, rs *synth.Ruleset) (backend.Stats, error) {
+		names := changedPorts(prev, rs)
+		before := b.fromChanges
+		changed := &synth.Changes{Ports: map[synth.Family][]synth.ServicePortName{rs.Family: names}, Fields: !fieldsEqual(prev, rs)}
+		st, err := b.ApplyChanged(t.Context(), []*synth.Ruleset{rs}, changed)
+		if b.fromChanges != before+1 && prev.MasqueradeAll == rs.MasqueradeAll {
+			t.Errorf("ApplyChanged did not use the change list %v", names)
+		}
+		if err == nil {
+			checkCounts(t, b.applied[rs.Family])
+		}
+		return st, err
+	})
+}
+
+// TestApplyChangedFallsBack checks that a change list that leaves out an
+// added or a removed port is noticed (the ports no longer line up) and the
+// Ruleset is compared in full.
+func TestApplyChangedFallsBack(t *testing.T) {
+	rs := bigRuleset(40)
+	ns := newNetNS(t)
+	b := newBackend(t, ns)
+	mustApply(t, b, rs)
+	nothing := &synth.Changes{Fields: true}
+	added := rs.Services[3]
+	added.Name.Name, added.ID = "svc-00003a", "ADDEDAAAAAAAAAAA"
+	added.ClusterIP = netip.MustParseAddr("10.97.0.1")
+	rs.Services = slices.Insert(rs.Services, 4, added)
+	rs.ClusterIPs = append(rs.ClusterIPs, added.ClusterIP)
+	for _, change := range []func(){func() {}, func() { rs.Services = slices.Delete(rs.Services, 20, 21) }} {
+		change()
+		st, err := b.ApplyChanged(t.Context(), []*synth.Ruleset{rs}, nothing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Changes == 0 || b.fromChanges != 0 {
+			t.Fatalf("ApplyChanged with an incomplete change list: %d changes, %d models from it", st.Changes, b.fromChanges)
+		}
+		fresh := newNetNS(t)
+		mustApply(t, newBackend(t, fresh), rs)
+		if got, want := listing(t, ns), listing(t, fresh); got != want {
+			t.Fatalf("differs from fresh:\n%s", cmp.Diff(want, got))
+		}
+	}
+}
+
+// changedPorts names the ports that differ between two Rulesets.
+func changedPorts(prev, next *synth.Ruleset) []synth.ServicePortName {
+	old := map[synth.ServicePortName]*synth.ServicePort{}
+	for i := range prev.Services {
+		old[prev.Services[i].Name] = &prev.Services[i]
+	}
+	var out []synth.ServicePortName
+	for i := range next.Services {
+		sp := &next.Services[i]
+		if p := old[sp.Name]; p == nil || !p.Equal(sp) {
+			out = append(out, sp.Name)
+		}
+		delete(old, sp.Name)
+	}
+	for n := range old {
+		out = append(out, n)
+	}
+	return out
+}
+
+// fieldsEqual compares the Ruleset-wide fields of two Rulesets.
+func fieldsEqual(a, b *synth.Ruleset) bool {
+	x, y := *a, *b
+	x.Services, y.Services = nil, nil
+	return cmp.Equal(x, y, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}))
+}
+
+// cloneRuleset copies rs deeply enough for changedPorts: steps change
+// endpoint lists in place.
+func cloneRuleset(rs *synth.Ruleset) *synth.Ruleset {
+	c := *rs
+	c.Services = make([]synth.ServicePort, len(rs.Services))
+	for i := range rs.Services {
+		c.Services[i] = rs.Services[i].Clone()
+	}
+	return &c
+}
+
+// fastPathSteps applies each step's change to a generated cluster with
+// apply (given the Ruleset before and after) and compares with a fresh
+// Apply.
+func fastPathSteps(t *testing.T, apply func(b *Backend, prev, rs *synth.Ruleset) (backend.Stats, error)) {
 	rs := bigRuleset(40)
 	ns := newNetNS(t)
 	b := newBackend(t, ns)
@@ -26,13 +124,14 @@ func TestFastPathMatchesFresh(t *testing.T) {
 		maxChanges int
 	}{
 		{"endpoint port", func(rs *synth.Ruleset) { rs.Services[7].ClusterEndpoints[0].Port++ }, 20},
+		// The first port with 9 endpoints also creates svc-9 and dnat-9.
 		{"endpoint gone", func(rs *synth.Ruleset) {
 			rs.Services[8].ClusterEndpoints = rs.Services[8].ClusterEndpoints[1:]
-		}, 30},
+		}, 40},
 		{"no endpoints", func(rs *synth.Ruleset) { rs.Services[9].ClusterEndpoints = nil }, 60},
 		{"service added", func(rs *synth.Ruleset) {
 			sp := rs.Services[3]
-			sp.Name.Name, sp.ID, sp.NodePort = "added", "ADDEDAAAAAAAAAAA", 31999
+			sp.Name.Name, sp.ID, sp.NodePort = "zz-added", "ADDEDAAAAAAAAAAA", 31999
 			sp.ClusterIP = netip.MustParseAddr("10.97.0.1")
 			rs.Services = append(rs.Services, sp)
 			rs.ClusterIPs = append(rs.ClusterIPs, sp.ClusterIP)
@@ -67,8 +166,12 @@ func TestFastPathMatchesFresh(t *testing.T) {
 		{"masquerade all", func(rs *synth.Ruleset) { rs.MasqueradeAll = true }, 0},
 	}
 	for _, s := range steps {
+		prev := cloneRuleset(rs)
 		s.change(rs)
-		st := mustApply(t, b, rs)
+		st, err := apply(b, prev, rs)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
 		if s.maxChanges > 0 && (st.Changes == 0 || st.Changes > s.maxChanges) {
 			t.Errorf("%s: %d changes, want 1..%d", s.name, st.Changes, s.maxChanges)
 		}
@@ -116,11 +219,16 @@ func TestModelCountsMatchTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, e := m.counts()
-		e += len(newElemIndex(m).refs)
-		wr, we := m.materialize().counts()
-		if r != wr || e != we {
-			t.Errorf("%s: model counts %d rules, %d elements; table has %d, %d", rs.Family, r, e, wr, we)
-		}
+		checkCounts(t, m)
+	}
+}
+
+func checkCounts(t *testing.T, m *model) {
+	t.Helper()
+	r, e := m.counts()
+	e += len(newElemIndex(m).refs)
+	wr, we := m.materialize().counts()
+	if r != wr || e != we {
+		t.Errorf("%s: model counts %d rules, %d elements; table has %d, %d", m.params.family, r, e, wr, we)
 	}
 }

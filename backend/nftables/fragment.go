@@ -17,7 +17,7 @@ type fragment struct {
 	chains []*chain          // in creation order
 	sets   []*set            // affinity sets
 	elems  []mapElem         // sorted by set, then key
-	dnat   []dnatRef         // shared DNAT chains its chains jump to
+	refs   []sharedRef       // shared chains its verdicts go to
 	shared int               // how many of elems are in shared sets (sharedSet)
 }
 
@@ -46,10 +46,20 @@ type model struct {
 	params  params
 	fixedIn fixedInputs // what fixed was built from
 	fixed   *table      // base chains and fixed sets; the shared maps are empty
-	frags   []*fragment // in Ruleset order
-	dnat    []dnatRef   // shared DNAT chains the fragments use, sorted
+	frags   fragList    // in Ruleset order
+	refs    []sharedRef // shared chains the fragments use, sorted
+	shared  []*chain    // their chains, built for params
+	// refCount counts the fragments that use each shared chain, and
+	// fragRules, fragElems total what the fragments program, so that a
+	// model built from a change list (changed.go) need not visit them all.
+	refCount             map[sharedRef]int
+	fragRules, fragElems int
 
 	byID map[string]*fragment // built on the first lookup that misses by position
+	// changes is fragChanges(changesFrom, m), kept once known; commit
+	// drops it, so applied models do not hold on to their predecessors.
+	changes     []fragChange
+	changesFrom *model
 }
 
 // fixedInputs are the Ruleset fields the fixed sets are built from (copies).
@@ -85,12 +95,19 @@ func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
 		}
 		m.fixedIn, m.fixed = fixedInputsOf(rs), fixed
 	}
-	m.frags = make([]*fragment, len(rs.Services))
+	m.startFrom(prev)
+	frags := make([]*fragment, len(rs.Services))
+	matched := 0
 	for i := range rs.Services {
 		sp := &rs.Services[i]
+		var old *fragment
 		if prev != nil {
-			if f := prev.lookup(i, sp.ID); f != nil && f.sp.Equal(sp) {
-				m.frags[i] = f
+			old = prev.lookup(i, sp.ID)
+		}
+		if old != nil {
+			matched++
+			if old.sp.Equal(sp) {
+				frags[i] = old
 				continue
 			}
 		}
@@ -98,17 +115,109 @@ func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("build %s table: %w", rs.Family, err)
 		}
-		m.frags[i] = f
+		frags[i] = f
+		m.record(old, f)
 	}
-	m.dnat = dnatRefs(m.frags)
+	m.frags = newFragList(frags)
+	if prev != nil && matched < prev.frags.len() {
+		m.recordGone(prev)
+	}
+	m.setShared(prev)
 	return m, nil
+}
+
+// startFrom takes prev's totals (prev may be nil: an empty model), which
+// record then brings up to date port by port; the changes recorded are
+// fragChanges(prev, m).
+func (m *model) startFrom(prev *model) {
+	m.refCount = map[sharedRef]int{}
+	if prev == nil {
+		return
+	}
+	for r, n := range prev.refCount {
+		m.refCount[r] = n
+	}
+	m.fragRules, m.fragElems = prev.fragRules, prev.fragElems
+	m.changesFrom = prev
+}
+
+// record notes that service port old (nil: new) became f (nil: gone).
+func (m *model) record(old, f *fragment) {
+	if old != nil {
+		m.count(old, -1)
+	}
+	if f != nil {
+		m.count(f, +1)
+	}
+	if m.changesFrom != nil {
+		m.changes = append(m.changes, fragChange{old, f})
+	}
+}
+
+// recordGone records the ports of prev that m does not have.
+func (m *model) recordGone(prev *model) {
+	for _, p := range goneFrags(prev, &m.frags) {
+		m.record(p, nil)
+	}
+}
+
+// goneFrags returns the fragments of prev whose port is not in frags.
+func goneFrags(prev *model, frags *fragList) []*fragment {
+	kept := make(map[string]bool, frags.len())
+	for _, f := range frags.all() {
+		kept[f.sp.ID] = true
+	}
+	var out []*fragment
+	for _, p := range prev.frags.all() {
+		if !kept[p.sp.ID] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// count adds (sign +1) or removes (-1) what fragment f programs and the
+// shared chains it uses to the model's totals.
+func (m *model) count(f *fragment, sign int) {
+	rules, elems := f.counts()
+	m.fragRules += sign * rules
+	m.fragElems += sign * elems
+	for _, r := range f.refs {
+		if m.refCount[r] += sign; m.refCount[r] == 0 {
+			delete(m.refCount, r)
+		}
+	}
+}
+
+// setShared lists the shared chains refCount holds and builds them, or
+// takes prev's when they are the same (same params, so the same chains).
+func (m *model) setShared(prev *model) {
+	m.refs = m.refs[:0:0]
+	for r := range m.refCount {
+		m.refs = append(m.refs, r)
+	}
+	slices.SortFunc(m.refs, sharedRefCmp)
+	if prev != nil && slices.Equal(prev.refs, m.refs) {
+		m.shared = prev.shared
+	} else {
+		m.shared = sharedChains(m.refs, m.params)
+	}
+}
+
+// counts returns the rules and the elements f programs, except the
+// elements of shared sets (see model.counts).
+func (f *fragment) counts() (rules, elems int) {
+	for _, c := range f.chains {
+		rules += len(c.rules)
+	}
+	return rules, len(f.elems) - f.shared
 }
 
 // materialize assembles the whole table: fixed part, then every fragment
 // in order, with the shared maps filled, sorted and deduplicated.
 func (m *model) materialize() *table {
 	t := &table{family: m.params.family}
-	t.chains = append(slices.Clone(m.fixed.chains), dnatChains(m.dnat)...)
+	t.chains = append(slices.Clone(m.fixed.chains), m.shared...)
 	maps := map[string]*set{}
 	for _, s := range m.fixed.sets {
 		if s.filledByFragments() {
@@ -118,7 +227,7 @@ func (m *model) materialize() *table {
 		}
 		t.sets = append(t.sets, s)
 	}
-	for _, f := range m.frags {
+	for _, f := range m.frags.all() {
 		t.chains = append(t.chains, f.chains...)
 		t.sets = append(t.sets, f.sets...)
 		for _, e := range f.elems {
@@ -137,12 +246,8 @@ func (m *model) materialize() *table {
 // is the number of keys in the elemIndex's refs.
 func (m *model) counts() (rules, elems int) {
 	rules, elems = m.fixed.counts()
-	rules += len(m.dnat) * dnatChainRules
-	for _, f := range m.frags {
-		for _, c := range f.chains {
-			rules += len(c.rules)
-		}
-		elems += len(f.elems) - f.shared
+	for _, c := range m.shared {
+		rules += len(c.rules)
 	}
-	return rules, elems
+	return rules + m.fragRules, elems + m.fragElems
 }

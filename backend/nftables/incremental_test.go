@@ -68,7 +68,7 @@ func TestDiff(t *testing.T) {
 	for _, want := range []string{
 		"delete element ip svcnat no-endpoint-services { 10.96.0.12 . sctp . 9 }",
 		"add element ip svcnat service-ips { 10.96.0.20 . tcp . 8443",
-		"add chain ip svcnat svc-NEW",
+		"add chain ip svcnat svc-1",
 		"add element ip svcnat endpoints { 10.96.0.20 . tcp . 8443 . 0 : 10.244.5.5 . 443 }",
 		"add element ip svcnat hairpin { 10.244.5.5 . 10.244.5.5 }",
 		"delete set ip svcnat aff-",
@@ -93,7 +93,7 @@ func TestTamperRepaired(t *testing.T) {
 	mustApply(t, newBackend(t, ref), handRuleset(), handRuleset6())
 	want := listing(t, ref)
 	for _, tamper := range [][]string{
-		{"flush", "chain", "ip", TableName, "svc-WEBHTTPAAAAAAAAA-default/web/tcp/http"},
+		{"flush", "chain", "ip", TableName, "svc-3"},
 		{"delete", "element", "ip", TableName, "service-ips", "{ 10.96.0.10 . tcp . 80 }"},
 		{"delete", "table", "ip", TableName},
 		{"add", "rule", "ip6", TableName, "services", "drop"},

@@ -56,7 +56,7 @@ func TestReconcileRepairsTampering(t *testing.T) {
 	want := listing(t, ref)
 	b := newBackend(t, ns)
 	full := mustApply(t, b, rs...).Changes
-	web := "svc-WEBHTTPAAAAAAAAA-default/web/tcp/http"
+	web := "svc-3" // the shared chain of default/web
 	aff := affinitySetOf(t, ns)
 	for _, tc := range []struct {
 		name       string

@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -66,8 +67,7 @@ func (b *fragBuilder) servicePort() {
 		return
 	}
 	if sp.HasExternal() {
-		b.entryPoints(mapServiceIPs, mapNodePorts, verdict{}, goTo(chainName("ext", sp.ID, b.suffix)), name)
-		b.externalChain()
+		b.entryPoints(mapServiceIPs, mapNodePorts, verdict{}, b.externalVerdict(), name)
 		b.firewall(name)
 	}
 	if len(sp.InternalEndpoints()) == 0 {
@@ -75,8 +75,14 @@ func (b *fragBuilder) servicePort() {
 		b.entryPoints(mapNoEndpoints, "", dropVerdict, verdict{}, name)
 		return
 	}
-	b.entryPoints(mapServiceIPs, "", goTo(chainName("svc", sp.ID, b.suffix)), verdict{}, name)
-	b.serviceChain()
+	b.entryPoints(mapServiceIPs, "", b.serviceVerdict(), verdict{}, name)
+}
+
+// useShared records that the port's verdicts go to a shared chain.
+func (b *fragBuilder) useShared(r sharedRef) {
+	if !slices.Contains(b.f.refs, r) {
+		b.f.refs = append(b.f.refs, r)
+	}
 }
 
 // entryPoints adds elements to the address map (ClusterIP with internal,
@@ -105,36 +111,42 @@ func (b *fragBuilder) entryPoints(addrMap, npMap string, internal, external verd
 	}
 }
 
-// serviceChain handles traffic to the ClusterIP: masquerade decision, then
-// load balancing over the internal endpoints.
-func (b *fragBuilder) serviceChain() {
-	c := b.newChain("svc", b.sp.ID, "")
-	switch {
-	case b.p.masqAll:
-		c.add("", markMasqStmt{})
-	case b.p.podCIDRs:
-		c.add("", inSetStmt{fd: saddr, set: setClusterCIDRs, negate: true}, markMasqStmt{})
+// serviceVerdict returns where ClusterIP traffic goes: the shared chain
+// for the port's policy and list length, which decides about masquerade
+// and balances over the internal endpoints. A port with session affinity
+// has a chain of its own, since it balances with its own chains.
+func (b *fragBuilder) serviceVerdict() verdict {
+	sp := b.sp
+	lb := b.balance(sp.InternalPolicyLocal)
+	if sp.AffinitySeconds > 0 {
+		c := b.newChain("svc", sp.ID, "")
+		serviceRules(c, b.p, lb)
+		return goTo(c.name)
 	}
-	c.add("", verdictStmt{b.balance(b.sp.InternalPolicyLocal)})
+	r := sharedRef{kind: sharedSvc, local: sp.InternalPolicyLocal, n: uint32(len(sp.InternalEndpoints()))}
+	b.useShared(r)
+	return goTo(r.chainName())
 }
 
-// externalChain handles NodePorts, external IPs and load-balancer IPs.
-func (b *fragBuilder) externalChain() {
-	c := b.newChain("ext", b.sp.ID, "")
-	if !b.sp.ExternalPolicyLocal {
-		c.add("", markMasqStmt{})
-		c.add("", verdictStmt{b.balance(false)})
-		return
+// externalVerdict returns where NodePort, external-IP and load-balancer
+// traffic goes, like serviceVerdict.
+func (b *fragBuilder) externalVerdict() verdict {
+	sp := b.sp
+	cluster, local := b.balance(false), verdict{}
+	if sp.ExternalPolicyLocal {
+		local = b.balance(true)
 	}
-	if b.p.masqAll {
-		c.add("", markMasqStmt{})
+	if sp.AffinitySeconds > 0 {
+		c := b.newChain("ext", sp.ID, "")
+		externalRules(c, b.p, sp.ExternalPolicyLocal, cluster, local)
+		return goTo(c.name)
 	}
-	cluster := b.balance(false)
-	if b.p.podCIDRs {
-		c.add("pod source: cluster endpoints", inSetStmt{fd: saddr, set: setClusterCIDRs}, verdictStmt{cluster})
+	r := sharedRef{kind: sharedExt, n: uint32(len(sp.ClusterEndpoints))}
+	if sp.ExternalPolicyLocal {
+		r.local, r.nLocal = true, uint32(len(sp.LocalEndpoints))
 	}
-	c.add("node source: cluster endpoints, masquerade", fibLocalStmt{fd: saddr}, markMasqStmt{}, verdictStmt{cluster})
-	c.add("", verdictStmt{b.balance(true)})
+	b.useShared(r)
+	return goTo(r.chainName())
 }
 
 // firewall drops sources outside loadBalancerSourceRanges, for
@@ -170,7 +182,7 @@ func (b *fragBuilder) balance(local bool) verdict {
 	if len(eps) == 0 {
 		return dropVerdict
 	}
-	ref := dnatRef{local: local, n: uint32(len(eps))}
+	ref := dnatRef(local, len(eps))
 	switch {
 	case *made && sp.AffinitySeconds > 0:
 		return goTo(chainName(kind, sp.ID, b.suffix))
@@ -188,7 +200,7 @@ func (b *fragBuilder) balance(local bool) verdict {
 		return goTo(c.name)
 	}
 	b.endpointElems(eps, local)
-	b.f.dnat = append(b.f.dnat, ref)
+	b.useShared(ref)
 	return goTo(ref.chainName())
 }
 

@@ -8,94 +8,153 @@ import (
 	"github.com/svcnat/svcnat/synth"
 )
 
-// dnatRef names the shared DNAT chain for endpoint lists of length n, of
-// the cluster (local=false) or the local endpoint maps.
+// sharedRef names a chain that many service ports use: its rules depend
+// only on the ref and the table's params, never on one port, so the number
+// of chains does not grow with the number of Services.
 //
-// The chain looks the entry point and a random slot below n up in the
-// endpoint maps, so every Service port whose list has n endpoints uses it.
-// Sharing matters to the kernel: every rule that looks a map up is a
-// binding of that map, and adding an element checks it against every
-// binding, so one lookup rule per Service port made a full sync quadratic
-// (65 s at 10k Services). With shared chains the bindings are a few per
-// distinct list length.
-type dnatRef struct {
+// That matters to the kernel twice. Every commit walks the table's whole
+// chain list (nf_tables_commit makes each chain's next rule generation
+// live), so per-port chains made even an element-only change cost time
+// proportional to the Services (≈5 ms at 50k). And every rule that looks a
+// map up is a binding of that map, and adding an element checks it against
+// every binding, so one lookup rule per port made a full sync quadratic
+// (65 s at 10k Services); shared DNAT chains keep the bindings few.
+type sharedRef struct {
+	kind sharedKind
+	// local: the DNAT chain uses the local endpoint maps; the service
+	// chain serves internalTrafficPolicy Local; the external chain
+	// externalTrafficPolicy Local.
 	local bool
-	n     uint32
+	// n is the length of the endpoint list balanced over (the cluster list
+	// for an external chain); nLocal that of the local list (external
+	// chains with externalTrafficPolicy Local only).
+	n, nLocal uint32
 }
 
-func (r dnatRef) chainName() string {
-	if r.local {
+type sharedKind uint8
+
+const (
+	sharedDNAT sharedKind = iota // dnat-N, local-dnat-N: pick an endpoint and DNAT
+	sharedSvc                    // svc-N, svc-local-N: ClusterIP traffic
+	sharedExt                    // ext-N, ext-local-N-L: NodePort, external and LB IPs
+)
+
+func dnatRef(local bool, n int) sharedRef {
+	return sharedRef{kind: sharedDNAT, local: local, n: uint32(n)}
+}
+
+func (r sharedRef) chainName() string {
+	prefix := [...]string{sharedDNAT: "dnat", sharedSvc: "svc", sharedExt: "ext"}[r.kind]
+	switch {
+	case r.kind == sharedDNAT && r.local:
 		return fmt.Sprintf("local-dnat-%d", r.n)
+	case r.kind == sharedExt && r.local:
+		return fmt.Sprintf("ext-local-%d-%d", r.n, r.nLocal)
+	case r.local:
+		return fmt.Sprintf("%s-local-%d", prefix, r.n)
 	}
-	return fmt.Sprintf("dnat-%d", r.n)
+	return fmt.Sprintf("%s-%d", prefix, r.n)
 }
 
-func dnatRefCmp(x, y dnatRef) int {
-	if x.local != y.local {
-		return cmp.Compare(b2i(x.local), b2i(y.local))
-	}
-	return cmp.Compare(x.n, y.n)
+func sharedRefCmp(x, y sharedRef) int {
+	return cmp.Or(cmp.Compare(x.kind, y.kind), cmp.Compare(b2i(x.local), b2i(y.local)),
+		cmp.Compare(x.n, y.n), cmp.Compare(x.nLocal, y.nLocal))
 }
 
-// chain builds the shared chain: per protocol (nft needs one to name the
-// port of a DNAT target), first the address-keyed map (ClusterIP, external
-// and load-balancer IPs), then the NodePort-keyed one; a key that is not in
-// a map does not match, so a packet falls through to the next rule.
-func (r dnatRef) chain() *chain {
+// chain builds the shared chain for the table's params p.
+func (r sharedRef) chain(p params) *chain {
+	c := &chain{name: r.chainName()}
+	switch r.kind {
+	case sharedDNAT:
+		r.dnatRules(c)
+	case sharedSvc:
+		serviceRules(c, p, balanceVerdict(r.local, r.n))
+	case sharedExt:
+		externalRules(c, p, r.local, balanceVerdict(false, r.n), balanceVerdict(true, r.nLocal))
+	}
+	return c
+}
+
+// dnatRules: per protocol (nft needs one to name the port of a DNAT
+// target), first the address-keyed map (ClusterIP, external and
+// load-balancer IPs), then the NodePort-keyed one; a key that is not in a
+// map does not match, so a packet falls through to the next rule.
+func (r sharedRef) dnatRules(c *chain) {
 	addrMap, portMap := mapEndpoints, mapNPEndpoints
 	if r.local {
 		addrMap, portMap = mapLocalEps, mapLocalNPEps
 	}
-	c := &chain{name: r.chainName()}
 	for _, p := range dnatProtocols {
 		c.add("", l4protoStmt{proto: p}, mapDNATStmt{withAddr: true, mod: r.n, set: addrMap})
 		c.add("", l4protoStmt{proto: p}, mapDNATStmt{mod: r.n, set: portMap})
 	}
-	return c
+}
+
+// balanceVerdict goes to the DNAT chain for a list of n cluster or local
+// endpoints; an empty list drops.
+func balanceVerdict(local bool, n uint32) verdict {
+	if n == 0 {
+		return dropVerdict
+	}
+	return goTo(dnatRef(local, int(n)).chainName())
+}
+
+// serviceRules handle traffic to a ClusterIP: the masquerade decision,
+// then load balancing (lb).
+func serviceRules(c *chain, p params, lb verdict) {
+	switch {
+	case p.masqAll:
+		c.add("", markMasqStmt{})
+	case p.podCIDRs:
+		c.add("", inSetStmt{fd: saddr, set: setClusterCIDRs, negate: true}, markMasqStmt{})
+	}
+	c.add("", verdictStmt{lb})
+}
+
+// externalRules handle NodePorts, external IPs and load-balancer IPs.
+// With externalTrafficPolicy Local (local) only traffic from outside the
+// node keeps its source and goes to a local endpoint; pods and the node
+// itself use the cluster endpoints, as kube-proxy does.
+func externalRules(c *chain, p params, local bool, cluster, localLB verdict) {
+	if !local {
+		c.add("", markMasqStmt{})
+		c.add("", verdictStmt{cluster})
+		return
+	}
+	if p.masqAll {
+		c.add("", markMasqStmt{})
+	}
+	if p.podCIDRs {
+		c.add("pod source: cluster endpoints", inSetStmt{fd: saddr, set: setClusterCIDRs}, verdictStmt{cluster})
+	}
+	c.add("node source: cluster endpoints, masquerade", fibLocalStmt{fd: saddr}, markMasqStmt{}, verdictStmt{cluster})
+	c.add("", verdictStmt{localLB})
 }
 
 // dnatProtocols are the protocols a shared DNAT chain has rules for.
 var dnatProtocols = []synth.Protocol{synth.TCP, synth.UDP, synth.SCTP}
 
-// dnatChainRules is the number of rules of a shared DNAT chain.
-var dnatChainRules = 2 * len(dnatProtocols)
-
-// dnatRefs lists, sorted, the shared DNAT chains the fragments use. There
-// are few distinct ones, so a linear search beats sorting one per port.
-func dnatRefs(frags []*fragment) []dnatRef {
-	var out []dnatRef
-	for _, f := range frags {
-		for _, r := range f.dnat {
-			if !slices.Contains(out, r) {
-				out = append(out, r)
-			}
-		}
-	}
-	slices.SortFunc(out, dnatRefCmp)
-	return out
-}
-
-// dnatChains builds the shared DNAT chains of refs.
-func dnatChains(refs []dnatRef) []*chain {
+// sharedChains builds the chains of refs for params p.
+func sharedChains(refs []sharedRef, p params) []*chain {
 	out := make([]*chain, len(refs))
 	for i, r := range refs {
-		out[i] = r.chain()
+		out[i] = r.chain(p)
 	}
 	return out
 }
 
-// dnatDelta adds the shared DNAT chains that appear or go away between two
-// models to d (new chains are created before the rules that jump to them,
-// gone ones deleted after, by delta.emit).
-func (d *delta) dnatDelta(prev, next []dnatRef) {
-	for _, r := range next {
-		if _, ok := slices.BinarySearchFunc(prev, r, dnatRefCmp); !ok {
-			d.newChains = append(d.newChains, r.chain())
+// sharedDelta adds the shared chains that appear or go away between two
+// models with the same params to d (new chains are created before the
+// rules that go to them, gone ones deleted after, by delta.emit).
+func (d *delta) sharedDelta(prev, next *model) {
+	for i, r := range next.refs {
+		if _, ok := slices.BinarySearchFunc(prev.refs, r, sharedRefCmp); !ok {
+			d.newChains = append(d.newChains, next.shared[i])
 		}
 	}
-	for _, r := range prev {
-		if _, ok := slices.BinarySearchFunc(next, r, dnatRefCmp); !ok {
-			d.goneChain = append(d.goneChain, r.chain())
+	for i, r := range prev.refs {
+		if _, ok := slices.BinarySearchFunc(next.refs, r, sharedRefCmp); !ok {
+			d.goneChain = append(d.goneChain, prev.shared[i])
 		}
 	}
 }

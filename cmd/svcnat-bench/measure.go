@@ -114,7 +114,7 @@ func oneEndpoint(ctx context.Context, be backend.Backend, rs *synth.Ruleset, rep
 	var ds []time.Duration
 	for i := range repeat {
 		sp.ClusterEndpoints[0].Port ^= 1 << (i % 2) // never the original twice in a row
-		st, err := be.Apply(ctx, []*synth.Ruleset{rs})
+		st, err := applyChanged(ctx, be, rs, sp.Name, false)
 		if err != nil {
 			return 0, fmt.Errorf("one-endpoint apply: %w", err)
 		}
@@ -139,17 +139,27 @@ func addService(ctx context.Context, be backend.Backend, rs *synth.Ruleset, repe
 	for range repeat {
 		rs.Services = append(slices.Clip(orig), sp)
 		rs.ClusterIPs = append(slices.Clip(origIPs), sp.ClusterIP)
-		st, err := be.Apply(ctx, []*synth.Ruleset{rs})
+		st, err := applyChanged(ctx, be, rs, sp.Name, true) // ClusterIPs grows
 		if err != nil {
 			return 0, fmt.Errorf("add-Service apply: %w", err)
 		}
 		ds = append(ds, st.Duration)
 		rs.Services, rs.ClusterIPs = orig, origIPs
-		if _, err := be.Apply(ctx, []*synth.Ruleset{rs}); err != nil {
+		if _, err := applyChanged(ctx, be, rs, sp.Name, true); err != nil {
 			return 0, fmt.Errorf("remove-Service apply: %w", err)
 		}
 	}
 	return median(ds), nil
+}
+
+// applyChanged applies rs telling the backend, when it can be told, which
+// port changed and whether Ruleset-wide fields did (fields), as the agent
+// does.
+func applyChanged(ctx context.Context, be backend.Backend, rs *synth.Ruleset, changed synth.ServicePortName, fields bool) (backend.Stats, error) {
+	if ca, ok := be.(backend.ChangeApplier); ok {
+		return ca.ApplyChanged(ctx, []*synth.Ruleset{rs}, &synth.Changes{Ports: map[synth.Family][]synth.ServicePortName{rs.Family: {changed}}, Fields: fields})
+	}
+	return be.Apply(ctx, []*synth.Ruleset{rs})
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -3,6 +3,7 @@ package nftables
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,4 +83,54 @@ func TestListingNotEmpty(t *testing.T) {
 	if testing.Verbose() {
 		t.Log(l)
 	}
+}
+
+// TestCrossCheckDuplicateKeys gives two service ports the same ClusterIP
+// and port, which synth never does: a first Apply then falls back from
+// streaming the elements to the sorted whole table, so that it programs
+// what Render prints (the first port wins).
+func TestCrossCheckDuplicateKeys(t *testing.T) {
+	rs := handRuleset()
+	dup := rs.Services[0]
+	dup.Name.Name, dup.ID = "web-copy", "WEBCOPYAAAAAAAAA"
+	dup.ClusterEndpoints = dup.ClusterEndpoints[:1]
+	rs.Services = append(rs.Services, dup)
+	m, err := buildModel(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasDuplicateKeys(m) {
+		t.Fatal("hasDuplicateKeys misses a ClusterIP:port held by two ports")
+	}
+	crossCheck(t, rs)
+}
+
+// TestStreamedElementsMatchTable checks that a streamed full apply sends
+// each element of the whole table once, shared hairpin elements included.
+func TestStreamedElementsMatchTable(t *testing.T) {
+	rs := bigRuleset(300)
+	rs.Services[1].ClusterEndpoints = rs.Services[2].ClusterEndpoints // shared hairpin pairs
+	m, err := buildModel(rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streamed, whole textEmitter
+	replaceModel(&streamed, m, false)
+	replace(&whole, m.materialize(), false)
+	if got, want := elementLines(streamed.b.String()), elementLines(whole.b.String()); !slices.Equal(got, want) {
+		t.Errorf("streamed elements differ from the whole table's:\n%s", cmp.Diff(want, got))
+	}
+}
+
+// elementLines returns the sorted element commands (one per element) of
+// an emitted script.
+func elementLines(script string) []string {
+	var out []string
+	for _, l := range strings.Split(script, "\n") {
+		if strings.HasPrefix(l, "add element ") {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

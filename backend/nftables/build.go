@@ -125,6 +125,17 @@ var sharedMaps = []struct {
 // address, whichever ports select it. Everywhere else a key has one owner.
 func sharedSet(name string) bool { return name == setHairpin }
 
+// derivedSet reports whether a set's keys follow from a dispatch map's key
+// of the same port (the endpoint maps: entry . slot). Their owner need not
+// be tracked: a key of theirs can be another port's only if the entry is.
+func derivedSet(name string) bool {
+	switch name {
+	case mapEndpoints, mapNPEndpoints, mapLocalEps, mapLocalNPEps:
+		return true
+	}
+	return false
+}
+
 func fixedSets(t *table, rs *synth.Ruleset) error {
 	for _, as := range [][]netip.Addr{rs.ClusterIPs, rs.NodePortAddrs} {
 		for _, a := range as {

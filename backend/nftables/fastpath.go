@@ -38,7 +38,8 @@ func keyOf(e mapElem) mapKey { return mapKey{e.set, e.addr, e.proto, e.port, e.s
 
 // elemIndex records which service port owns each key of the shared maps,
 // so the fast path can tell a new key from one another port already holds
-// (the whole-table path then decides, first port wins).
+// (the whole-table path then decides, first port wins). Keys of derived
+// sets (the endpoint maps, most of the elements) are not recorded.
 type elemIndex struct {
 	owner map[mapKey]string // service port ID
 	dups  bool              // some key has two owners: use the whole-table path
@@ -58,6 +59,9 @@ func (x *elemIndex) add(f *fragment) {
 		k := keyOf(e)
 		if sharedSet(e.set) {
 			x.refs[k]++
+			continue
+		}
+		if derivedSet(e.set) {
 			continue
 		}
 		if o, ok := x.owner[k]; ok && o != f.sp.ID {
@@ -117,11 +121,12 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 		add, del := fragElemDiff(ch.prev, ch.next)
 		add, del = shared.take(add, +1), shared.take(del, -1)
 		for _, e := range add {
-			k := keyOf(e)
-			if o, ok := idx.owner[k]; (ok && (ch.next == nil || o != ch.next.sp.ID)) || newKeys[k] {
-				return nil, false
+			if k := keyOf(e); !derivedSet(e.set) {
+				if o, ok := idx.owner[k]; (ok && (ch.next == nil || o != ch.next.sp.ID)) || newKeys[k] {
+					return nil, false
+				}
+				newKeys[k] = true
 			}
-			newKeys[k] = true
 			adds[e.set] = append(adds[e.set], e.elem)
 		}
 		for _, e := range del {

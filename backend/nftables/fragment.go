@@ -204,6 +204,25 @@ func (m *model) setShared(prev *model) {
 	}
 }
 
+// skeleton is the table without the elements fragments add: the fixed
+// part, the shared chains, and every fragment's chains and affinity sets.
+// The maps fragments fill are fresh, empty copies.
+func (m *model) skeleton() *table {
+	t := &table{family: m.params.family}
+	t.chains = append(slices.Clone(m.fixed.chains), m.shared...)
+	for _, s := range m.fixed.sets {
+		if s.filledByFragments() {
+			s = &set{name: s.name, kind: s.kind, timeout: s.timeout}
+		}
+		t.sets = append(t.sets, s)
+	}
+	for _, f := range m.frags.all() {
+		t.chains = append(t.chains, f.chains...)
+		t.sets = append(t.sets, f.sets...)
+	}
+	return t
+}
+
 // counts returns the rules and the elements f programs, except the
 // elements of shared sets (see model.counts).
 func (f *fragment) counts() (rules, elems int) {
@@ -216,20 +235,23 @@ func (f *fragment) counts() (rules, elems int) {
 // materialize assembles the whole table: fixed part, then every fragment
 // in order, with the shared maps filled, sorted and deduplicated.
 func (m *model) materialize() *table {
-	t := &table{family: m.params.family}
-	t.chains = append(slices.Clone(m.fixed.chains), m.shared...)
+	t := m.skeleton()
 	maps := map[string]*set{}
-	for _, s := range m.fixed.sets {
+	for _, s := range t.sets {
 		if s.filledByFragments() {
-			c := *s
-			s = &c
 			maps[s.name] = s
 		}
-		t.sets = append(t.sets, s)
+	}
+	sizes := map[string]int{}
+	for _, f := range m.frags.all() {
+		for _, e := range f.elems {
+			sizes[e.set]++
+		}
+	}
+	for name, n := range sizes {
+		maps[name].elems = make([]elem, 0, n)
 	}
 	for _, f := range m.frags.all() {
-		t.chains = append(t.chains, f.chains...)
-		t.sets = append(t.sets, f.sets...)
 		for _, e := range f.elems {
 			s := maps[e.set]
 			s.elems = append(s.elems, e.elem)

@@ -26,21 +26,17 @@ import (
 // safely it falls back to replacing the table in the same batch, which is
 // always correct, only not minimal.
 func (b *Backend) reconcile(e emitter, f synth.Family, next *model) int {
-	var want *table
-	if next != nil {
-		want = next.materialize()
-	}
-	kt, err := b.readKernel(f, want)
+	kt, want, err := b.readKernel(f, next)
 	switch {
-	case err != nil && want == nil, err == nil && kt != nil && want == nil:
+	case err != nil && next == nil, err == nil && kt != nil && next == nil:
 		t := familyTable(f)
 		e.addTable(t)
 		e.delTable(t)
 		return 1
-	case want == nil:
+	case next == nil:
 		return 0 // no table, none wanted
 	case err != nil || kt == nil:
-		return replace(e, want, true)
+		return replaceModel(e, next, true)
 	}
 	d, ok := kernelDelta(kt, want)
 	if !ok {
@@ -55,18 +51,25 @@ func (b *Backend) reconcile(e emitter, f synth.Family, next *model) int {
 var errNotComparable = errors.New("kernel table not comparable")
 
 // readKernel reads the kernel's table of family f; nil when there is none.
-// Rules are compared with want (may be nil) while they stream in.
-func (b *Backend) readKernel(f synth.Family, want *table) (*kernelTable, error) {
+// When there is one and next is not nil, it also returns next's whole
+// table (want), with which rules are compared while they stream in.
+func (b *Backend) readKernel(f synth.Family, next *model) (kt *kernelTable, want *table, err error) {
 	b.kernelReads++
 	r, err := newKernelReader(b.netns, f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer r.close()
-	kt, err := r.readTable()
-	if err != nil || kt == nil || want == nil {
-		return kt, err
+	if kt, err = r.readTable(); err != nil || kt == nil || next == nil {
+		return kt, nil, err
 	}
+	want = next.materialize()
+	kt, err = b.readTableBody(r, kt, want)
+	return kt, want, err
+}
+
+// readTableBody reads the chains, sets, elements and rules of kt.
+func (b *Backend) readTableBody(r *kernelReader, kt *kernelTable, want *table) (*kernelTable, error) {
 	if kt.flags != 0 { // dormant, owned by another process, ...
 		return nil, errNotComparable
 	}
@@ -338,7 +341,7 @@ func verdictOf(ke kernelElem) (verdict, bool) {
 // sameIntervals compares an interval set's boundary elements with the
 // ones nlElems sends for s.
 func sameIntervals(f synth.Family, ks *kernelSet, s *set) bool {
-	want := nlElems(nlSet(&table{family: f}, s), s.elems)
+	want := nlElems(nlSet(&table{family: f}, s), s.elems, true)
 	if len(want) != len(ks.elems) {
 		return false
 	}

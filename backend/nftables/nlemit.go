@@ -130,32 +130,31 @@ func (w *nlEmitter) addRules(t *table, c *chain) {
 }
 
 func (w *nlEmitter) addElems(t *table, s *set, es []elem) {
-	ns := nlSet(t, s)
-	w.chunks(nlElems(ns, es), func(part []nftables.SetElement) error { return w.c.SetAddElements(ns, part) })
+	w.chunks(nlSet(t, s), es, w.c.SetAddElements)
 }
 
 func (w *nlEmitter) delElems(t *table, s *set, es []elem) {
-	ns := nlSet(t, s)
-	w.chunks(nlElems(ns, es), func(part []nftables.SetElement) error { return w.c.SetDeleteElements(ns, part) })
+	w.chunks(nlSet(t, s), es, w.c.SetDeleteElements)
 }
 
-func (w *nlEmitter) chunks(all []nftables.SetElement, send func([]nftables.SetElement) error) {
-	for len(all) > 0 {
-		n := min(len(all), elemsPerMessage)
-		w.fail(send(all[:n]))
-		w.queued(n)
-		all = all[n:]
+// chunks encodes and queues es one message at a time, so that a set of a
+// million elements is never held in google/nftables' form all at once.
+func (w *nlEmitter) chunks(ns *nftables.Set, es []elem, send func(*nftables.Set, []nftables.SetElement) error) {
+	for i := 0; i < len(es); i += elemsPerMessage {
+		part := es[i:min(i+elemsPerMessage, len(es))]
+		w.fail(send(ns, nlElems(ns, part, i == 0)))
+		w.queued(len(part))
 	}
 }
 
 // nlElems encodes elements; interval sets get boundary elements the way
-// nft sends them (an interval end at 0 before the first range, each range
-// as start + end-exclusive).
-func nlElems(ns *nftables.Set, es []elem) []nftables.SetElement {
-	var out []nftables.SetElement
+// nft sends them (an interval end at 0 before the first range of the set,
+// when first, each range as start + end-exclusive).
+func nlElems(ns *nftables.Set, es []elem, first bool) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(es))
 	for i, e := range es {
 		if ns.Interval {
-			out = append(out, intervalElems(e.prefix, i == 0)...)
+			out = append(out, intervalElems(e.prefix, first && i == 0)...)
 			continue
 		}
 		ne := nftables.SetElement{Key: elemKey(e), Comment: e.comment}

@@ -39,7 +39,7 @@ func plan(e emitter, prev, next *model, full bool, idx *elemIndex) (n int, fast 
 		e.delTable(t)
 		return 1, false
 	case full || prev == nil:
-		return replace(e, next.materialize(), full || prev != nil), false
+		return replaceModel(e, next, full || prev != nil), false
 	}
 	if d, ok := fastDelta(prev, next, idx); ok {
 		return d.emit(e, &table{family: next.params.family}), true

@@ -3,6 +3,7 @@ package nftables
 import (
 	"net/netip"
 	"slices"
+	"sync"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -30,14 +31,24 @@ type epChainRef struct {
 	name string
 }
 
+// elemScratch holds the buffers fragments collect their elements in, so
+// that a fragment keeps an exact-size copy and a full build does not
+// leave append's spare capacity behind in every fragment (most of the
+// model's memory is elements).
+var elemScratch = sync.Pool{New: func() any { return new([]mapElem) }}
+
 // buildFragment builds everything one service port adds to the table.
 func buildFragment(sp *synth.ServicePort, p params) (*fragment, error) {
-	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
+	scratch := elemScratch.Get().(*[]mapElem)
+	defer elemScratch.Put(scratch)
+	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone(), elems: (*scratch)[:0]}, suffix: readable(portSuffix(sp))}
 	b.servicePort()
+	*scratch = b.f.elems[:0]
 	if b.err != nil {
 		return nil, b.err
 	}
 	b.f.sortElems()
+	b.f.elems = slices.Clone(b.f.elems)
 	return b.f, nil
 }
 

@@ -1,0 +1,68 @@
+package nftables
+
+// replaceModel is replace for a model: the table's skeleton first, then
+// the elements of the shared maps fragment by fragment, a message's worth
+// per map at a time. A full sync therefore never holds a second, sorted
+// copy of a million elements. When two service ports hold the same key
+// (only hand-made Rulesets do: synth gives every entry point one owner) the
+// sorted whole table decides which one wins, as Render does.
+func replaceModel(e emitter, m *model, deleteOld bool) int {
+	if hasDuplicateKeys(m) {
+		return replace(e, m.materialize(), deleteOld)
+	}
+	t := m.skeleton()
+	return replace(e, t, deleteOld) + streamElems(e, t, m)
+}
+
+// hasDuplicateKeys reports whether two fragments hold the same key in a
+// map where each key has one owner (derived keys follow their entry's).
+func hasDuplicateKeys(m *model) bool {
+	owner := map[mapKey]*fragment{}
+	for _, f := range m.frags.all() {
+		for _, e := range f.elems {
+			if sharedSet(e.set) || derivedSet(e.set) {
+				continue
+			}
+			k := keyOf(e)
+			if o, ok := owner[k]; ok && o != f {
+				return true
+			}
+			owner[k] = f
+		}
+	}
+	return false
+}
+
+// streamElems emits the fragments' elements into the maps of t and
+// returns how many it sent. Shared-set elements go out once.
+func streamElems(e emitter, t *table, m *model) int {
+	pending := map[string][]elem{}
+	seen := map[mapKey]bool{} // shared-set keys sent
+	n := 0
+	flush := func(name string) {
+		if es := pending[name]; len(es) > 0 {
+			e.addElems(t, t.set(name), es)
+			n += len(es)
+			pending[name] = es[:0]
+		}
+	}
+	for _, f := range m.frags.all() {
+		for _, me := range f.elems {
+			if sharedSet(me.set) {
+				k := keyOf(me)
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+			pending[me.set] = append(pending[me.set], me.elem)
+			if len(pending[me.set]) == elemsPerMessage {
+				flush(me.set)
+			}
+		}
+	}
+	for _, s := range sharedMaps {
+		flush(s.name)
+	}
+	return n
+}

@@ -106,10 +106,15 @@ func TestCrossCheckDuplicateKeys(t *testing.T) {
 }
 
 // TestStreamedElementsMatchTable checks that a streamed full apply sends
-// each element of the whole table once, shared hairpin elements included.
+// each element of the whole table once: shared hairpin elements, an
+// address a port names twice and endpoints in both lists included.
 func TestStreamedElementsMatchTable(t *testing.T) {
 	rs := bigRuleset(300)
 	rs.Services[1].ClusterEndpoints = rs.Services[2].ClusterEndpoints // shared hairpin pairs
+	rs.Services[3].ExternalIPs = addrs("192.168.7.7")                 // named twice
+	rs.Services[3].LoadBalancerIPs = addrs("192.168.7.7")
+	rs.Services[4].ExternalPolicyLocal, rs.Services[4].NodePort = true, 31234 // local list within the cluster list
+	rs.Services[4].LocalEndpoints = rs.Services[4].ClusterEndpoints[:3]
 	m, err := buildModel(rs, nil)
 	if err != nil {
 		t.Fatal(err)

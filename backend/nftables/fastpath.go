@@ -55,15 +55,11 @@ func newElemIndex(m *model) *elemIndex {
 }
 
 func (x *elemIndex) add(f *fragment) {
-	for _, e := range f.elems {
+	for _, k := range f.hairpinKeys() {
+		x.refs[k]++
+	}
+	for _, e := range f.elems { // derived elements have no owner of their own
 		k := keyOf(e)
-		if sharedSet(e.set) {
-			x.refs[k]++
-			continue
-		}
-		if derivedSet(e.set) {
-			continue
-		}
 		if o, ok := x.owner[k]; ok && o != f.sp.ID {
 			x.dups = true
 			continue
@@ -73,14 +69,13 @@ func (x *elemIndex) add(f *fragment) {
 }
 
 func (x *elemIndex) remove(f *fragment) {
+	for _, k := range f.hairpinKeys() {
+		if x.refs[k]--; x.refs[k] <= 0 {
+			delete(x.refs, k)
+		}
+	}
 	for _, e := range f.elems {
 		k := keyOf(e)
-		if sharedSet(e.set) {
-			if x.refs[k]--; x.refs[k] <= 0 {
-				delete(x.refs, k)
-			}
-			continue
-		}
 		if x.owner[k] == f.sp.ID {
 			delete(x.owner, k)
 		}
@@ -284,10 +279,10 @@ func findSet(ss []*set, name string) *set {
 func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
 	var pe, ne []mapElem
 	if prev != nil {
-		pe = prev.elems
+		pe = prev.allElems()
 	}
 	if next != nil {
-		ne = next.elems
+		ne = next.allElems()
 	}
 	return keyedDiff(pe, ne, mapElemCmp)
 }

@@ -16,9 +16,28 @@ type fragment struct {
 	sp     synth.ServicePort // a private copy of the input, compared on the next sync
 	chains []*chain          // in creation order
 	sets   []*set            // affinity sets
-	elems  []mapElem         // sorted by set, then key
-	refs   []sharedRef       // shared chains its verdicts go to
-	shared int               // how many of elems are in shared sets (sharedSet)
+	elems  []mapElem         // dispatch and firewall elements, sorted by set, then key
+	// lists are the endpoint lists the port balances over. Their elements
+	// (endpoint maps, hairpin) are most of a table's and follow from sp,
+	// so they are derived when needed (allElems) instead of kept.
+	lists  []epList
+	refs   []sharedRef // shared chains its verdicts go to
+	owned  int         // its distinct elements not in shared sets
+	shared int         // its distinct elements in shared sets (sharedSet)
+}
+
+// epList is an endpoint list of a port: the local or the cluster one.
+// maps is false for session affinity, which balances with chains and
+// uses only the hairpin set.
+type epList struct {
+	local, maps bool
+}
+
+func (l epList) endpoints(sp *synth.ServicePort) []synth.Endpoint {
+	if l.local {
+		return sp.LocalEndpoints
+	}
+	return sp.ClusterEndpoints
 }
 
 // mapElem is one element of a shared map (sharedMaps).
@@ -27,17 +46,64 @@ type mapElem struct {
 	elem
 }
 
-func (f *fragment) sortElems() {
-	slices.SortStableFunc(f.elems, mapElemCmp)
-	// One port can name the same address twice (an external IP that is
-	// also its load-balancer IP): first wins, as in a whole table.
-	f.elems = slices.CompactFunc(f.elems, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })
-	f.shared = 0
+// sortMapElems sorts elements by set, then key, and drops repeated keys.
+// One port can name the same address twice (an external IP that is also
+// its load-balancer IP): first wins, as in a whole table.
+func sortMapElems(es []mapElem) []mapElem {
+	slices.SortStableFunc(es, mapElemCmp)
+	return slices.CompactFunc(es, func(x, y mapElem) bool { return x.set == y.set && x.sameKey(y.elem) })
+}
+
+// eachElem calls yield once for every distinct element f adds, derived
+// ones included, in no particular order.
+func (f *fragment) eachElem(yield func(mapElem)) {
 	for _, e := range f.elems {
-		if sharedSet(e.set) {
-			f.shared++
+		yield(e)
+	}
+	for _, k := range f.hairpinKeys() {
+		yield(mapElem{setHairpin, elem{addr: k.addr, pair: true}})
+	}
+	for _, l := range f.lists {
+		if l.maps {
+			eachEndpointElem(&f.sp, l, yield)
 		}
 	}
+}
+
+// allElems returns every element f adds, sorted by set, then key. The
+// caller must not modify it.
+func (f *fragment) allElems() []mapElem {
+	if len(f.lists) == 0 {
+		return f.elems
+	}
+	out := make([]mapElem, 0, f.owned+f.shared)
+	f.eachElem(func(e mapElem) { out = append(out, e) })
+	return sortMapElems(out)
+}
+
+func (f *fragment) countElems() {
+	f.owned, f.shared = 0, 0
+	f.eachElem(func(e mapElem) {
+		if sharedSet(e.set) {
+			f.shared++
+		} else {
+			f.owned++
+		}
+	})
+}
+
+// hairpinKeys returns the keys f holds in the shared hairpin set.
+func (f *fragment) hairpinKeys() []mapKey {
+	var out []mapKey
+	for _, l := range f.lists {
+		for _, ep := range l.endpoints(&f.sp) {
+			k := mapKey{set: setHairpin, addr: ep.Addr.Unmap()}
+			if !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }
 
 // model is one family's table split the way it changes: a fixed part that
@@ -229,7 +295,7 @@ func (f *fragment) counts() (rules, elems int) {
 	for _, c := range f.chains {
 		rules += len(c.rules)
 	}
-	return rules, len(f.elems) - f.shared
+	return rules, f.owned
 }
 
 // materialize assembles the whole table: fixed part, then every fragment
@@ -242,17 +308,8 @@ func (m *model) materialize() *table {
 			maps[s.name] = s
 		}
 	}
-	sizes := map[string]int{}
 	for _, f := range m.frags.all() {
-		for _, e := range f.elems {
-			sizes[e.set]++
-		}
-	}
-	for name, n := range sizes {
-		maps[name].elems = make([]elem, 0, n)
-	}
-	for _, f := range m.frags.all() {
-		for _, e := range f.elems {
+		for _, e := range f.allElems() {
 			s := maps[e.set]
 			s.elems = append(s.elems, e.elem)
 		}

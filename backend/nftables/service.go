@@ -47,8 +47,8 @@ func buildFragment(sp *synth.ServicePort, p params) (*fragment, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	b.f.sortElems()
-	b.f.elems = slices.Clone(b.f.elems)
+	b.f.elems = slices.Clone(sortMapElems(b.f.elems))
+	b.f.countElems()
 	return b.f, nil
 }
 
@@ -203,14 +203,13 @@ func (b *fragBuilder) balance(local bool) verdict {
 	*made = true
 	for _, ep := range eps {
 		b.checkAddr(ep.Addr)
-		b.addElem(setHairpin, elem{addr: ep.Addr.Unmap(), pair: true})
 	}
+	b.f.lists = append(b.f.lists, epList{local: local, maps: sp.AffinitySeconds == 0})
 	if sp.AffinitySeconds > 0 {
 		c := b.newChain(kind, sp.ID, "")
 		b.affinityBalance(c, eps)
 		return goTo(c.name)
 	}
-	b.endpointElems(eps, local)
 	b.useShared(ref)
 	return goTo(ref.chainName())
 }
@@ -218,8 +217,7 @@ func (b *fragBuilder) balance(local bool) verdict {
 // entries returns the entry points whose traffic goes to the cluster
 // (local=false) or the local endpoints: addresses (keyed with the Service
 // port) and whether the NodePort does.
-func (b *fragBuilder) entries(local bool) (addrs []netip.Addr, nodePort bool) {
-	sp := b.sp
+func entries(sp *synth.ServicePort, local bool) (addrs []netip.Addr, nodePort bool) {
 	if sp.ClusterIP.IsValid() && sp.InternalPolicyLocal == local {
 		addrs = append(addrs, sp.ClusterIP.Unmap())
 	}
@@ -234,25 +232,35 @@ func (b *fragBuilder) entries(local bool) (addrs []netip.Addr, nodePort bool) {
 	return addrs, sp.NodePort != 0
 }
 
-// endpointElems adds one element per entry point and endpoint to the
-// endpoint maps: slot i of every entry point is endpoint i. Replacing an
-// endpoint therefore changes elements only.
-func (b *fragBuilder) endpointElems(eps []synth.Endpoint, local bool) {
-	sp := b.sp
+// eachEndpointElem calls yield for each endpoint-map element of list l
+// of port sp: one per entry point and endpoint. Slot i of every entry
+// point is endpoint i, so replacing an endpoint changes elements only.
+func eachEndpointElem(sp *synth.ServicePort, l epList, yield func(mapElem)) {
 	addrMap, portMap := mapEndpoints, mapNPEndpoints
-	if local {
+	if l.local {
 		addrMap, portMap = mapLocalEps, mapLocalNPEps
 	}
-	addrs, nodePort := b.entries(local)
-	for i, ep := range eps {
+	addrs, nodePort := entries(sp, l.local)
+	addrs = distinctAddrs(addrs) // an external IP may also be a load-balancer IP
+	for i, ep := range l.endpoints(sp) {
 		to := netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)
 		for _, a := range addrs {
-			b.addElem(addrMap, elem{addr: a, proto: sp.Name.Protocol, port: sp.Port, slot: uint32(i), to: to})
+			yield(mapElem{addrMap, elem{addr: a, proto: sp.Name.Protocol, port: sp.Port, slot: uint32(i), to: to}})
 		}
 		if nodePort {
-			b.addElem(portMap, elem{proto: sp.Name.Protocol, port: sp.NodePort, slot: uint32(i), to: to})
+			yield(mapElem{portMap, elem{proto: sp.Name.Protocol, port: sp.NodePort, slot: uint32(i), to: to}})
 		}
 	}
+}
+
+func distinctAddrs(as []netip.Addr) []netip.Addr {
+	out := as[:0]
+	for _, a := range as {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // affinityBalance sends a source it remembers to the same endpoint, else

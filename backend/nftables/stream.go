@@ -19,10 +19,7 @@ func replaceModel(e emitter, m *model, deleteOld bool) int {
 func hasDuplicateKeys(m *model) bool {
 	owner := map[mapKey]*fragment{}
 	for _, f := range m.frags.all() {
-		for _, e := range f.elems {
-			if sharedSet(e.set) || derivedSet(e.set) {
-				continue
-			}
+		for _, e := range f.elems { // derived keys follow these
 			k := keyOf(e)
 			if o, ok := owner[k]; ok && o != f {
 				return true
@@ -47,11 +44,11 @@ func streamElems(e emitter, t *table, m *model) int {
 		}
 	}
 	for _, f := range m.frags.all() {
-		for _, me := range f.elems {
+		f.eachElem(func(me mapElem) {
 			if sharedSet(me.set) {
 				k := keyOf(me)
 				if seen[k] {
-					continue
+					return
 				}
 				seen[k] = true
 			}
@@ -59,7 +56,7 @@ func streamElems(e emitter, t *table, m *model) int {
 			if len(pending[me.set]) == elemsPerMessage {
 				flush(me.set)
 			}
-		}
+		})
 	}
 	for _, s := range sharedMaps {
 		flush(s.name)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -26,4 +28,32 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	t.Log("\n" + out.String())
+}
+
+func TestVMHWM(t *testing.T) {
+	status := []byte("Name:\tsvcnat\nVmPeak:\t  812345 kB\nVmHWM:\t   98765 kB\nVmRSS:\t   12 kB\n")
+	if kib, ok := vmHWM(status); !ok || kib != 98765 {
+		t.Errorf("vmHWM = %d, %v; want 98765", kib, ok)
+	}
+	if _, ok := vmHWM([]byte("Name:\tzombie\n")); ok {
+		t.Error("vmHWM found a line that is not there")
+	}
+}
+
+// TestRunPeakRSS runs a shell that holds a 40 MB string for a moment: its
+// own peak must be seen, and not this test process's size.
+func TestRunPeakRSS(t *testing.T) {
+	ballast := make([]byte, 300<<20) // makes this process far larger than the child
+	for i := range ballast {
+		ballast[i] = 1
+	}
+	cmd := exec.Command("/bin/sh", "-c", `x=$(head -c 40000000 /dev/zero | tr '\0' a); sleep 0.2; echo ${#x}`)
+	kib, out, err := runPeakRSS(cmd)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if kib < 35<<10 || kib > 200<<10 {
+		t.Errorf("peak RSS %d KiB, want about 40-80 MiB (output %q)", kib, out)
+	}
+	runtime.KeepAlive(ballast)
 }

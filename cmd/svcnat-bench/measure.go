@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/svcnat/svcnat/backend"
@@ -168,7 +167,7 @@ func median(ds []time.Duration) time.Duration {
 }
 
 // childRSS writes the cluster as a manifest and runs `svcnat apply` on it
-// in the namespace; the child's rusage gives its peak RSS.
+// in the namespace, and returns the child's peak RSS (runPeakRSS).
 func childRSS(o options, in synth.Input, name, ns string) (int64, error) {
 	dir, err := os.MkdirTemp("", "svcnat-bench")
 	if err != nil {
@@ -192,11 +191,11 @@ func childRSS(o options, in synth.Input, name, ns string) (int64, error) {
 	if name == "iptables" {
 		args = append(args, "--iptables-mode", o.iptMode)
 	}
-	cmd := exec.Command(o.svcnat, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	peak, out, err := runPeakRSS(exec.Command(o.svcnat, args...))
+	if err != nil {
 		return 0, fmt.Errorf("%s %v: %w\n%s", o.svcnat, args, err, out)
 	}
-	return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss, nil
+	return peak, nil
 }
 
 // newNetNS creates a throwaway namespace for one measurement.

@@ -184,18 +184,16 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 }
 
 // applyFamily restores one table at a time; the jump rules in built-in
-// chains are part of each table's restore (see tableDiff.script).
+// chains are part of each table's restore (see tableDiff.script). A large
+// change with iptables-nft takes several restores (see chunk.go).
 func (b *Backend) applyFamily(ctx context.Context, p familyPlan) (int, error) {
 	changes := 0
 	for _, name := range tableNames {
 		d := p.diffs[name]
-		if d.empty() {
-			continue
-		}
-		var s strings.Builder
-		d.script(&s, name)
-		if _, err := b.run.exec(ctx, strings.NewReader(s.String()), b.flavour.binary(p.fam, "restore"), "--noflush", "--wait"); err != nil {
-			return changes, fmt.Errorf("restore %s table: %w", name, err)
+		for _, s := range d.scripts(name, b.flavour) {
+			if _, err := b.run.exec(ctx, strings.NewReader(s), b.flavour.binary(p.fam, "restore"), "--noflush", "--wait"); err != nil {
+				return changes, fmt.Errorf("restore %s table: %w", name, err)
+			}
 		}
 		changes += d.changes()
 	}
@@ -214,9 +212,9 @@ func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error)
 	var s strings.Builder
 	for _, p := range plans {
 		for _, name := range tableNames {
-			if d := p.diffs[name]; !d.empty() {
+			for _, script := range p.diffs[name].scripts(name, b.flavour) {
 				fmt.Fprintf(&s, "# %s --noflush\n", p.fam)
-				d.script(&s, name)
+				s.WriteString(script)
 			}
 		}
 	}

@@ -10,7 +10,9 @@ import (
 type tableDiff struct {
 	changed []string // chains to (re)write, sorted
 	removed []string // chains to delete, sorted
+	fresh   []string // the changed chains the kernel lacks, unsorted
 	want    table
+	have    table
 	// addJumps and delJumps are jump rules ("-A CHAIN ..." lines) to
 	// insert at the top of, or delete from, built-in chains.
 	addJumps, delJumps []string
@@ -19,11 +21,14 @@ type tableDiff struct {
 func diffTable(have, want table, haveJumps, wantJumps []string) tableDiff {
 	// Only the (usually few) differing chains are sorted, not the ~116k
 	// chain names of a 10k-Service table.
-	d := tableDiff{want: want}
+	d := tableDiff{want: want, have: have}
 	for c, rules := range want {
 		old, ok := have[c]
 		if !ok || !sameRules(old, rules) {
 			d.changed = append(d.changed, c)
+		}
+		if !ok {
+			d.fresh = append(d.fresh, c)
 		}
 	}
 	for c := range have {

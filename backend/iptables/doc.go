@@ -2,6 +2,10 @@
 // as iptables-restore input and programs them into one network namespace
 // with `iptables-restore --noflush` (one call per table, so each table
 // changes atomically), using either iptables-nft or iptables-legacy.
+// With iptables-nft a large change (thousands of chains) is split into
+// several restores, because one iptables-nft-restore is quadratic in the
+// chains it names; new chains are built unreachable and one restore
+// switches to them, so packets still see one atomic change (chunk.go).
 //
 // svcnat owns only chains whose names start with "SVCNAT-" plus a handful
 // of jump rules in built-in chains (JumpRules). A --noflush restore cannot

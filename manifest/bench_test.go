@@ -65,7 +65,9 @@ func encodings(t testing.TB, in synth.Input) map[string][]byte {
 func TestGeneratedRoundTrip(t *testing.T) {
 	t.Parallel()
 	want := gen.Cluster(gen.Config{Services: 60, EndpointsPerService: 3, Seed: 7})
-	for name, data := range encodings(t, want) {
+	encoded := encodings(t, want)
+	trimInput(want) // decoding drops what svcnat never reads
+	for name, data := range encoded {
 		got, err := Read(name, bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -80,6 +82,18 @@ func TestGeneratedRoundTrip(t *testing.T) {
 	}
 	if len(whole) != len(want.Services)+len(want.EndpointSlices)+len(want.Nodes) {
 		t.Errorf("whole-list decode gave %d objects", len(whole))
+	}
+}
+
+func trimInput(in synth.Input) {
+	for _, s := range in.Services {
+		trimService(s)
+	}
+	for _, s := range in.EndpointSlices {
+		trimEndpointSlice(s)
+	}
+	for _, n := range in.Nodes {
+		trimNode(n)
 	}
 }
 

@@ -130,6 +130,7 @@ func decodeKind(p piece, raw []byte, line int, whole bool, h typeMeta) (object, 
 		if err == nil {
 			svc.Kind, svc.APIVersion = h.Kind, h.APIVersion
 			svc.Namespace = defaultNamespace(svc.Namespace)
+			trimService(svc)
 			o.obj, o.namespace, o.name = svc, svc.Namespace, svc.Name
 		}
 	case h.APIVersion == "discovery.k8s.io/v1" && h.Kind == "EndpointSlice":
@@ -138,6 +139,7 @@ func decodeKind(p piece, raw []byte, line int, whole bool, h typeMeta) (object, 
 		if err == nil {
 			eps.Kind, eps.APIVersion = h.Kind, h.APIVersion
 			eps.Namespace = defaultNamespace(eps.Namespace)
+			trimEndpointSlice(eps)
 			o.obj, o.namespace, o.name = eps, eps.Namespace, eps.Name
 		}
 	case h.APIVersion == "v1" && h.Kind == "Node":
@@ -145,6 +147,7 @@ func decodeKind(p piece, raw []byte, line int, whole bool, h typeMeta) (object, 
 		node, err = decodeTyped[corev1.Node](p, raw, line, whole, h.Kind)
 		if err == nil {
 			node.Kind, node.APIVersion = h.Kind, h.APIVersion
+			trimNode(node)
 			o.obj, o.namespace, o.name = node, "", node.Name
 		}
 	default:

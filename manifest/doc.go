@@ -13,7 +13,11 @@
 // v1 Node. Objects of any other kind or version are not an error: they are
 // skipped and reported in Loader.Ignored. Objects keep their order of
 // appearance. Services and EndpointSlices without a namespace are put in
-// "default", as kubectl apply would.
+// "default", as kubectl apply would. Fields svcnat never reads are dropped
+// as objects are decoded (managed fields, Service selectors, endpoint
+// targetRefs, most of a Node's status; trim.go), and a JSON list file is
+// decoded item by item as it is read (stream.go), so that a large
+// cluster's manifest is never in memory whole.
 //
 // Every error is one line that names the file and the line of the offending
 // document (or of the list item, or of the exact syntax error when known):

@@ -62,6 +62,14 @@ func (i Ignored) String() string {
 func (l *Loader) Load(paths ...string) (synth.Input, error) {
 	b := newBuilder()
 	for _, path := range paths {
+		if path != "-" && strings.EqualFold(filepath.Ext(path), ".json") {
+			if err := b.streamJSONList(path); err != errNoStream {
+				if err != nil {
+					return synth.Input{}, err
+				}
+				continue
+			}
+		}
 		name, data, err := l.readPath(path)
 		if err != nil {
 			return synth.Input{}, err

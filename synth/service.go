@@ -12,9 +12,9 @@ import (
 // ProxyNameLabel marks a Service that belongs to another proxy.
 const ProxyNameLabel = "service.kubernetes.io/service-proxy-name"
 
-// headlessLabel marks a Service kube-proxy ignores (used by the API server's
+// HeadlessLabel marks a Service kube-proxy ignores (used by the API server's
 // endpoints for headless services).
-const headlessLabel = "service.kubernetes.io/headless"
+const HeadlessLabel = "service.kubernetes.io/headless"
 
 const defaultAffinitySeconds = 10800
 
@@ -55,7 +55,7 @@ func wantsRules(svc *corev1.Service) bool {
 	if _, ok := svc.Labels[ProxyNameLabel]; ok {
 		return false
 	}
-	_, headless := svc.Labels[headlessLabel]
+	_, headless := svc.Labels[HeadlessLabel]
 	return !headless
 }
 

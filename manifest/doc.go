@@ -29,7 +29,9 @@
 // Speed: documents are split by scanning lines, the items of a kubectl list
 // are split out of the list without parsing it, JSON goes straight to
 // encoding/json, YAML through sigs.k8s.io/yaml, and the pieces are decoded
-// in parallel. YAML parsing dominates: on one core a 70 MB dump of 50k
+// in parallel. A .json file holding one list is decoded while it is read,
+// 512 items at a time in parallel (10k Services: 1.3 s instead of 1.0 s
+// for the whole file, in a third of the memory). YAML parsing dominates: on one core a 70 MB dump of 50k
 // Services and 50k EndpointSlices takes about 3 s of CPU as JSON and about
 // 18 s as YAML, so prefer kubectl -o json for very large clusters.
 package manifest

@@ -78,12 +78,21 @@ func streamItems(path string, dec *json.Decoder, lines *newlineReader) ([]object
 	return objs, nil
 }
 
-// streamArray decodes the items of the list one by one.
+// streamArray decodes the items of the list as they are read, a batch at
+// a time on every CPU (decodeParallel), in order.
 func streamArray(path string, dec *json.Decoder, lines *newlineReader) ([]object, error) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, errNoStream
 	}
 	var objs []object
+	batch := make([]piece, 0, streamBatch)
+	flush := func() error {
+		rs := decodeParallel(batch)
+		batch = batch[:0]
+		more, err := gather(rs)
+		objs = append(objs, more...)
+		return err
+	}
 	for dec.More() {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -94,20 +103,25 @@ func streamArray(path string, dec *json.Decoder, lines *newlineReader) ([]object
 		}
 		// Decode consumed the value exactly, so it starts len(raw) back.
 		line := lines.lineAt(dec.InputOffset() - int64(len(raw)))
-		var h typeMeta
-		if err := json.Unmarshal(raw, &h); err != nil || h.Kind == "" || h.APIVersion == "" || isList(h.Kind) {
-			return nil, errNoStream // the whole-file reader fills in or reports these
+		// No default kind: an item without one fails here, and the
+		// whole-file reader, which knows the list's kind, takes over.
+		batch = append(batch, piece{file: path, base: line, line: line, data: raw, json: true, whole: true})
+		if len(batch) == streamBatch {
+			if err := flush(); err != nil {
+				return nil, err
+			}
 		}
-		p := piece{file: path, base: line, line: line, data: raw, json: true, whole: true, head: &h}
-		o, err := decodeKind(p, raw, line, true, h)
-		if err != nil {
-			return nil, err
-		}
-		objs = append(objs, o)
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	_, err := dec.Token() // the closing bracket
 	return objs, err
 }
+
+// streamBatch is how many items are decoded at once: enough to keep every
+// CPU busy, few enough that their text is a small part of memory.
+const streamBatch = 512
 
 // newlineReader counts lines as a reader is consumed, for line numbers of
 // offsets asked in increasing order; it keeps only the newlines between

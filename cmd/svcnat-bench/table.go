@@ -7,12 +7,12 @@ import (
 )
 
 func printTable(w io.Writer, o options, rows []row) {
-	fmt.Fprintln(w, "| Services × endpoints | backend | synth | render | full apply | one-endpoint apply | add-Service apply | peak RSS `svcnat apply` | rules | elements |")
+	fmt.Fprintln(w, "| Services × endpoints | backend | synth | render | full apply | one-endpoint apply | add-Service apply | peak RSS `svcnat apply` (empty / populated namespace) | rules | elements |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
 		rss := "–"
 		if r.maxRSS > 0 {
-			rss = fmt.Sprintf("%d MB", r.maxRSS/1024)
+			rss = fmt.Sprintf("%d / %d MB", r.maxRSS/1024, r.maxRSSAgain/1024)
 		}
 		fmt.Fprintf(w, "| %s × %d | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n",
 			size(r.services), r.endpoints, r.backend, ms(r.synth), ms(r.render), ms(r.full),

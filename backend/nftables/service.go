@@ -182,8 +182,9 @@ func (b *fragBuilder) firewall(name string) {
 // balance returns the verdict that picks one of the cluster (local=false)
 // or local endpoints. No endpoints means drop. Without session affinity
 // the choice is made by a shared DNAT chain for lists of that length
-// (dnat.go) from the endpoint maps, filled here; with affinity the port
-// has its own load-balancing and endpoint chains.
+// (shared.go) from the endpoint maps, whose elements the fragment derives
+// from its list (epList); with affinity the port has its own
+// load-balancing and endpoint chains.
 func (b *fragBuilder) balance(local bool) verdict {
 	sp := b.sp
 	eps, kind, made := sp.ClusterEndpoints, "lb", &b.lb[0]

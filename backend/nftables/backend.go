@@ -226,12 +226,12 @@ func (b *Backend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed
 // up to date: by the changed ports only after a fast-path sync.
 func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]bool) {
 	for f, m := range next {
-		prev, idx := b.applied[f], b.index[f]
+		idx := b.index[f]
 		switch {
 		case m == nil:
 			delete(b.index, f)
 		case fast[f]:
-			for _, ch := range fragChanges(prev, m) {
+			for _, ch := range m.changes { // fastDelta used them
 				if ch.prev != nil {
 					idx.remove(ch.prev)
 				}

@@ -58,6 +58,11 @@ func (x *elemIndex) add(f *fragment) {
 	for _, k := range f.hairpinKeys() {
 		x.refs[k]++
 	}
+	x.addOwned(f)
+}
+
+// addOwned records the keys f owns, noting a key another port holds.
+func (x *elemIndex) addOwned(f *fragment) {
 	for _, e := range f.elems { // derived elements have no owner of their own
 		k := keyOf(e)
 		if o, ok := x.owner[k]; ok && o != f.sp.ID {
@@ -94,7 +99,10 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 	if prev.params != next.params || idx == nil || idx.dups {
 		return nil, false
 	}
-	changes := fragChanges(prev, next)
+	changes, ok := fragChanges(prev, next)
+	if !ok {
+		return nil, false
+	}
 	d := &delta{}
 	d.sharedDelta(prev, next)
 	if prev.fixed != next.fixed {
@@ -187,32 +195,12 @@ func (sc sharedChanges) resolve(idx *elemIndex, adds, dels map[string][]elem) {
 	}
 }
 
-// fragChanges lists the service ports whose fragment differs between prev
-// and next, in order: new and changed ones as in next, then the ones gone.
-// Building next recorded them when it was built from prev, which is the
-// normal case; otherwise they are computed here.
-func fragChanges(prev, next *model) []fragChange {
-	if prev != nil && next.changesFrom == prev {
-		return next.changes
-	}
-	var out []fragChange
-	matched := 0
-	for i, f := range next.frags.all() {
-		p := prev.lookup(i, f.sp.ID)
-		if p != nil {
-			matched++
-		}
-		if p != f {
-			out = append(out, fragChange{p, f})
-		}
-	}
-	if matched < prev.frags.len() {
-		for _, p := range goneFrags(prev, &next.frags) {
-			out = append(out, fragChange{p, nil})
-		}
-	}
-	next.changes, next.changesFrom = out, prev
-	return out
+// fragChanges returns the service ports whose fragment differs between
+// prev and next (new and changed ones as in next, then the ones gone), as
+// recorded when next was built from prev; false when it was not, and only
+// the whole-table comparison is exact.
+func fragChanges(prev, next *model) ([]fragChange, bool) {
+	return next.changes, prev != nil && next.changesFrom == prev
 }
 
 // fragDiff adds the chain and set changes of one service port. A nil side

@@ -122,8 +122,9 @@ type model struct {
 	fragRules, fragElems int
 
 	byID map[string]*fragment // built on the first lookup that misses by position
-	// changes is fragChanges(changesFrom, m), kept once known; commit
-	// drops it, so applied models do not hold on to their predecessors.
+	// changes are the ports that differ from changesFrom, the model m was
+	// built from (fragChanges); commit drops both, so applied models do
+	// not hold on to their predecessors.
 	changes     []fragChange
 	changesFrom *model
 }
@@ -222,24 +223,15 @@ func (m *model) record(old, f *fragment) {
 
 // recordGone records the ports of prev that m does not have.
 func (m *model) recordGone(prev *model) {
-	for _, p := range goneFrags(prev, &m.frags) {
-		m.record(p, nil)
-	}
-}
-
-// goneFrags returns the fragments of prev whose port is not in frags.
-func goneFrags(prev *model, frags *fragList) []*fragment {
-	kept := make(map[string]bool, frags.len())
-	for _, f := range frags.all() {
+	kept := make(map[string]bool, m.frags.len())
+	for _, f := range m.frags.all() {
 		kept[f.sp.ID] = true
 	}
-	var out []*fragment
 	for _, p := range prev.frags.all() {
 		if !kept[p.sp.ID] {
-			out = append(out, p)
+			m.record(p, nil)
 		}
 	}
-	return out
 }
 
 // count adds (sign +1) or removes (-1) what fragment f programs and the

@@ -3,7 +3,6 @@ package nftables
 import (
 	"net/netip"
 	"slices"
-	"sync"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -31,23 +30,14 @@ type epChainRef struct {
 	name string
 }
 
-// elemScratch holds the buffers fragments collect their elements in, so
-// that a fragment keeps an exact-size copy and a full build does not
-// leave append's spare capacity behind in every fragment (most of the
-// model's memory is elements).
-var elemScratch = sync.Pool{New: func() any { return new([]mapElem) }}
-
 // buildFragment builds everything one service port adds to the table.
 func buildFragment(sp *synth.ServicePort, p params) (*fragment, error) {
-	scratch := elemScratch.Get().(*[]mapElem)
-	defer elemScratch.Put(scratch)
-	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone(), elems: (*scratch)[:0]}, suffix: readable(portSuffix(sp))}
+	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
 	b.servicePort()
-	*scratch = b.f.elems[:0]
 	if b.err != nil {
 		return nil, b.err
 	}
-	b.f.elems = slices.Clone(sortMapElems(b.f.elems))
+	b.f.elems = sortMapElems(b.f.elems)
 	b.f.countElems()
 	return b.f, nil
 }

@@ -17,14 +17,10 @@ func replaceModel(e emitter, m *model, deleteOld bool) int {
 // hasDuplicateKeys reports whether two fragments hold the same key in a
 // map where each key has one owner (derived keys follow their entry's).
 func hasDuplicateKeys(m *model) bool {
-	owner := map[mapKey]*fragment{}
+	x := &elemIndex{owner: map[mapKey]string{}}
 	for _, f := range m.frags.all() {
-		for _, e := range f.elems { // derived keys follow these
-			k := keyOf(e)
-			if o, ok := owner[k]; ok && o != f {
-				return true
-			}
-			owner[k] = f
+		if x.addOwned(f); x.dups {
+			return true
 		}
 	}
 	return false

@@ -30,7 +30,7 @@ vet:
 ## e2e: svcnat run against a real kube-apiserver + etcd in network namespaces (root).
 ## Builds kube-apiserver once into .cache/bin (about 10 minutes cold, then reused).
 e2e:
-	tools/kube-apiserver/build.sh
+	tools/kubernetes/build.sh
 	E2E_REQUIRED=1 $(GO) test -tags e2e -count=1 -v -timeout 15m ./test/e2e
 
 fmt-check:

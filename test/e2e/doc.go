@@ -9,7 +9,7 @@
 //
 // which is
 //
-//	tools/kube-apiserver/build.sh   # once: .cache/bin/kube-apiserver (~10 min cold, then reused)
+//	tools/kubernetes/build.sh   # once: .cache/bin/kube-apiserver (~10 min cold, then reused)
 //	E2E_REQUIRED=1 go test -tags e2e -count=1 -v -timeout 15m ./test/e2e
 //
 // Needs root, iproute2, nftables/iptables like the netns tests, and etcd

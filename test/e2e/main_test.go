@@ -34,7 +34,9 @@ type suite struct {
 	agent   *agent
 	// agentErr is why the agent did not start (cases needing it fail).
 	agentErr error
-	lat      *latencies
+	// svcnatBin is the svcnat binary under test.
+	svcnatBin string
+	lat       *latencies
 }
 
 var env *suite
@@ -84,7 +86,7 @@ func setup() (s *suite, skip string, err error) {
 	}
 	apiserverBin := envOr("KUBE_APISERVER", filepath.Join(repo, ".cache/bin/kube-apiserver"))
 	if _, err := os.Stat(apiserverBin); err != nil {
-		return nil, fmt.Sprintf("no kube-apiserver binary at %s (build it with tools/kube-apiserver/build.sh, or set KUBE_APISERVER)", apiserverBin), nil
+		return nil, fmt.Sprintf("no kube-apiserver binary at %s (build it with tools/kubernetes/build.sh, or set KUBE_APISERVER)", apiserverBin), nil
 	}
 	etcdBin, err := exec.LookPath(envOr("ETCD", "etcd"))
 	if err != nil {
@@ -102,6 +104,7 @@ func (s *suite) start(apiserverBin, etcdBin string) error {
 	if err != nil {
 		return err
 	}
+	s.svcnatBin = svcnatBin
 	if s.lab, err = netns.New("svcnat-e2e"); err != nil {
 		return err
 	}

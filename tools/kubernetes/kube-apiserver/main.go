@@ -1,7 +1,7 @@
 // Command kube-apiserver is the upstream Kubernetes API server, built from
-// the k8s.io/kubernetes module at the version pinned in go.mod. It exists
+// the k8s.io/kubernetes module at the version pinned in ../go.mod. It exists
 // only so that svcnat's end-to-end tests (test/e2e) can run against a real
-// API server; build.sh builds it into .cache/bin.
+// API server; ../build.sh builds it into .cache/bin.
 package main
 
 import (

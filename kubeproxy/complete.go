@@ -89,11 +89,12 @@ func (o *Options) baseConfig(fs *pflag.FlagSet, warn *[]string) (c, raw *v1alpha
 	if err != nil {
 		return nil, nil, err
 	}
+	// kube-proxy's decoder defaults the file, then the logging flags win.
 	c = raw.DeepCopy()
+	SetDefaults(c)
 	if err := copyLoggingFlags(fs, &c.Logging); err != nil {
 		return nil, nil, err
 	}
-	SetDefaults(c)
 	*warn = append(*warn, ignoredFlagWarnings(fs)...)
 	return c, raw, nil
 }

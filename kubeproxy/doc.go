@@ -11,7 +11,8 @@
 //	// parse fs
 //	s, err := o.Complete(fs)
 //	// ApplyLogging(s), log s.Warnings, SetOOMScoreAdj(0, *s.OOMScoreAdj),
-//	// WatchConfigFile(ctx, s.ConfigFile), WriteConfig for --write-config-to.
+//	// ConntrackSysctls(s.Conntrack, NodeCPUs()), WatchConfigFile(ctx,
+//	// s.ConfigFile), WriteConfig for --write-config-to.
 //
 // Files:
 //
@@ -29,6 +30,7 @@
 //	writeconfig.go     WriteConfig (--write-config-to)
 //	watch.go           WatchConfigFile: report a changed configuration file
 //	oom.go             SetOOMScoreAdj
+//	conntrack.go       ConntrackSysctls: the conntrack sysctls kube-proxy would write
 //	internal/upstream  reads the kube-proxy sources (tests and go generate only)
 //
 // docs/KUBE-PROXY.md is generated from Reference by `go generate

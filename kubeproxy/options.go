@@ -160,7 +160,7 @@ func (o *Options) AddSvcnatFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.netns, "netns", "", "program the network namespace with this name (in /run/netns) or path instead of the current one")
 	fs.Var(enumValue{&s.iptablesMode, []string{"auto", "nft", "legacy"}}, "iptables-mode", "in iptables mode, which iptables: auto (like kube-proxy), nft or legacy")
 	fs.Var(prefixList{&s.externalIPAllow}, "external-ip-allow", "serve only externalIPs inside this CIDR (CVE-2020-8554 mitigation); repeatable; default: all, like kube-proxy")
-	fs.DurationVar(&s.healthTimeout, "health-timeout", 0, "/healthz fails when no sync succeeded for this long (default: 2 x sync period, like kube-proxy)")
+	fs.DurationVar(&s.healthTimeout, "health-timeout", 0, "/healthz fails when a change has waited this long to be applied (default: 2 x sync period, like kube-proxy)")
 }
 
 // lowerTrim is how kube-proxy normalizes a node name.

@@ -101,9 +101,9 @@ type Settings struct {
 	// API server. NetNS is --netns: a name in /run/netns or a path.
 	Manifests string
 	NetNS     string
-	// HealthTimeout is how old the last successful sync may be before
-	// /healthz fails: --health-timeout, default 2 x SyncPeriod like
-	// kube-proxy.
+	// HealthTimeout is how long a queued change may wait to be applied
+	// before /healthz and /livez fail: --health-timeout, default
+	// 2 x SyncPeriod like kube-proxy.
 	HealthTimeout time.Duration
 
 	// Config is the effective configuration, defaulted, for /configz and

@@ -105,8 +105,8 @@ var metricEntries = []Entry{
 }
 
 var endpointEntries = []Entry{
-	{KindEndpoint, "/healthz", Honoured, "", "on healthzBindAddress: 200 while the last sync is younger than --health-timeout (default 2 x syncPeriod), 503 otherwise, with kube-proxy's JSON body"},
-	{KindEndpoint, "/livez", Honoured, "", "on healthzBindAddress, like /healthz"},
+	{KindEndpoint, "/healthz", Honoured, "", "on healthzBindAddress: 503 when a queued change has waited longer than --health-timeout (default 2 x syncPeriod, like kube-proxy) or the Node is being deleted, else 200; a JSON status body"},
+	{KindEndpoint, "/livez", Honoured, "", "on healthzBindAddress: like /healthz, without the Node deletion check"},
 	{KindEndpoint, "/metrics", Honoured, "", "on metricsBindAddress"},
 	{KindEndpoint, "/proxyMode", Honoured, "", "on metricsBindAddress: the backend in use (nftables or iptables)"},
 	{KindEndpoint, "/configz", Honoured, "", "on metricsBindAddress: the effective KubeProxyConfiguration"},

@@ -62,7 +62,7 @@ func (o *Options) Complete(fs *pflag.FlagSet) (*Settings, error) {
 	}
 	writeBack(c, r)
 	if errs := validate(c, r, gates); len(errs) > 0 {
-		return nil, fmt.Errorf("invalid kube-proxy configuration: %w", errs.ToAggregate())
+		return nil, errors.New(validationError(errs, string(c.Mode)))
 	}
 	s, err := o.settings(c, r)
 	if err != nil {

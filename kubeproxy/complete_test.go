@@ -391,21 +391,21 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--windows-service"}, "unknown flag: --windows-service"},
 		{[]string{"--no-such-flag"}, "unknown flag"},
 		// Validation, after parsing: errors name the field.
-		{[]string{"--proxy-mode", "kernelspace"}, "kernelspace"},
-		{[]string{"--detect-local-mode", "PodCIDR"}, "DetectLocalMode"},
-		{[]string{"--detect-local-mode", "BridgeInterface"}, "InterfaceName"},
-		{[]string{"--cluster-cidr", "10.0.0.0/8,10.1.0.0/16"}, "ClusterCIDRs"},
-		{[]string{"--cluster-cidr", "10.0.0.0/33"}, "ClusterCIDRs[0]"},
-		{[]string{"--nodeport-addresses", "primary,eth0"}, "NodePortAddresses[1]"},
+		{[]string{"--proxy-mode", "kernelspace"}, "kernelspace is kube-proxy's Windows mode and svcnat runs on Linux: use nftables or iptables (mode, --proxy-mode)"},
+		{[]string{"--detect-local-mode", "PodCIDR"}, "--detect-local-mode"},
+		{[]string{"--detect-local-mode", "BridgeInterface"}, "--pod-bridge-interface"},
+		{[]string{"--cluster-cidr", "10.0.0.0/8,10.1.0.0/16"}, "dual-stack pair of CIDRs (e.g. [10.100.0.0/16, fde4:8dba:82e1::/48] (clusterCIDR, --cluster-cidr)"},
+		{[]string{"--cluster-cidr", "10.0.0.0/33"}, "ClusterCIDRs[0]: Invalid value: \"10.0.0.0/33\""},
+		{[]string{"--nodeport-addresses", "primary,eth0"}, "NodePortAddresses[1]: Invalid value: \"eth0\": must be a valid CIDR or one of the keywords 'primary', 'localhost', 'all' (nodePortAddresses, --nodeport-addresses)"},
 		{[]string{"--nodeport-addresses", "all,all"}, "Duplicate value"},
-		{[]string{"--iptables-masquerade-bit", "32"}, "MasqueradeBit"},
-		{[]string{"--oom-score-adj", "1001"}, "OOMScoreAdj"},
-		{[]string{"--conntrack-min", "-1"}, "Min"},
-		{[]string{"--conntrack-udp-timeout", "-1s"}, "UDPTimeout"},
-		{[]string{"--config-sync-period", "0"}, "ConfigSyncPeriod"},
-		{[]string{"--iptables-sync-period", "0"}, "SyncPeriod"},
-		{[]string{"--sync-period", "5s", "--min-sync-period", "10s"}, "MinSyncPeriod"},
-		{[]string{"--kube-api-burst", "-1"}, "Burst"},
+		{[]string{"--iptables-masquerade-bit", "32"}, "must be within the range [0, 31] (iptables.masqueradeBit, --iptables-masquerade-bit)"},
+		{[]string{"--oom-score-adj", "1001"}, "(oomScoreAdj, --oom-score-adj)"},
+		{[]string{"--conntrack-min", "-1"}, "(conntrack.min, --conntrack-min)"},
+		{[]string{"--conntrack-udp-timeout", "-1s"}, "(conntrack.udpTimeout, --conntrack-udp-timeout)"},
+		{[]string{"--config-sync-period", "0"}, "(configSyncPeriod, --config-sync-period)"},
+		{[]string{"--iptables-sync-period", "0"}, "(iptables.syncPeriod, --iptables-sync-period, --sync-period)"},
+		{[]string{"--sync-period", "5s", "--min-sync-period", "10s"}, "must be greater than or equal to KubeProxyConfiguration.MinSyncPeriod (iptables.syncPeriod, --iptables-sync-period, --sync-period)"},
+		{[]string{"--kube-api-burst", "-1"}, "(clientConnection.burst, --kube-api-burst)"},
 		{[]string{"--show-hidden-metrics-for-version", "1.30"}, "1.36"},
 		{[]string{"--feature-gates", "NoSuchGate=true"}, "unrecognized feature gate: NoSuchGate"},
 		{[]string{"--feature-gates", "KubeProxyIPVS=false", "--proxy-mode", "ipvs"}, "ProxyMode"},
@@ -415,7 +415,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"--hostname-override", "a", "--node-name", "b"}, "disagree"},
 		// kube-proxy turns --metrics-port 0 into an empty address, which its
 		// validation refuses: svcnat does the same.
-		{[]string{"--metrics-port", "0"}, "MetricsBindAddress"},
+		{[]string{"--metrics-port", "0"}, "must be IP:port (metricsBindAddress, --metrics-bind-address, --metrics-port)"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -449,6 +449,16 @@ func TestNodeName(t *testing.T) {
 		got, err := o.nodeName("")
 		if err != nil || got != tt.want {
 			t.Errorf("env %q host %q: %q, %v; want %q", tt.env, tt.host, got, err, tt.want)
+		}
+	}
+}
+
+// TestValidationPaths: every hint names a real field of the file.
+func TestValidationPaths(t *testing.T) {
+	paths := ConfigPaths()
+	for upstreamPath, p := range validationPaths {
+		if !slices.Contains(paths, p) {
+			t.Errorf("%s maps to %s, which is not a field", upstreamPath, p)
 		}
 	}
 }

@@ -22,6 +22,7 @@
 //	defaults.go        SetDefaults: kube-proxy's v1alpha1 defaulting
 //	complete.go        Complete: precedence of file, flags and svcnat flags; warnings
 //	validate.go        kube-proxy's validation rules
+//	hints.go           validation errors name the file's field and the flags
 //	settings.go        Settings, the result
 //	featuregates.go    NewFeatureGate: kube-proxy's known gates (zz_featuregates.go is generated)
 //	fields.go          the JSON paths of v1alpha1.KubeProxyConfiguration, by reflection

@@ -105,11 +105,14 @@ var metricEntries = []Entry{
 }
 
 var endpointEntries = []Entry{
-	{KindEndpoint, "/healthz", Honoured, "", "on healthzBindAddress: 503 when a queued change has waited longer than --health-timeout (default 2 x syncPeriod, like kube-proxy) or the Node is being deleted, else 200; a JSON status body"},
+	{KindEndpoint, "/healthz", Honoured, "", "on healthzBindAddress: 503 when a queued change has waited longer than --health-timeout (default 2 x syncPeriod, like kube-proxy) or the Node is being deleted, else 200; a JSON status body. kube-proxy's metrics server also answers a plain ok on /healthz; so does svcnat's"},
 	{KindEndpoint, "/livez", Honoured, "", "on healthzBindAddress: like /healthz, without the Node deletion check"},
 	{KindEndpoint, "/metrics", Honoured, "", "on metricsBindAddress"},
 	{KindEndpoint, "/proxyMode", Honoured, "", "on metricsBindAddress: the backend in use (nftables or iptables)"},
 	{KindEndpoint, "/configz", Honoured, "", "on metricsBindAddress: the effective KubeProxyConfiguration"},
 	{KindEndpoint, "/flagz", Honoured, "", "on metricsBindAddress: the flags given on the command line"},
 	{KindEndpoint, "/debug/pprof", Honoured, "", "on metricsBindAddress, with enableProfiling"},
+	{KindEndpoint, "/debug/flags/v", Ignored, "", "kube-proxy lets enableProfiling change -v at run time; svcnat does not: restart with another -v"},
+	{KindEndpoint, "/metrics/slis", Ignored, "", "component-base's health-check SLI metrics: not served"},
+	{KindEndpoint, "/statusz", Ignored, "", "behind the alpha ComponentStatusz gate in kube-proxy: not served"},
 }

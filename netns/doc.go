@@ -22,6 +22,10 @@
 //	                          │        fe80::1)         │
 //	                        AddPod: eth0 10.244.1.x/32  AddRemotePod: 10.244.2.x/32
 //
+// NodeOptions.PodVethPrefix renames the vpodN veths; NodeOptions.PodBridge
+// makes them ports of a bridge (hairpin on) that holds the gateways
+// instead, the way kubenet's cbr0 does.
+//
 // The client routes the service CIDRs (10.96.0.0/16, fd00:96::/112) and both
 // pod CIDRs via Node, as an external router would. Node routes Node2's pod
 // CIDR via Node2 and vice versa, and both nodes route the service CIDRs to

@@ -99,6 +99,11 @@ func build(o Options) (*Lab, error) {
 	if !strings.Contains(o.Prefix, "svcnat") || !prefixRE.MatchString(o.Prefix) {
 		return nil, fmt.Errorf("netns: prefix %q must contain \"svcnat\" and only [A-Za-z0-9_.-]", o.Prefix)
 	}
+	for _, n := range []NodeOptions{o.Node, o.Node2} {
+		if err := n.checkNames(); err != nil {
+			return nil, fmt.Errorf("netns: %w", err)
+		}
+	}
 	suffix, err := randomHex(3)
 	if err != nil {
 		return nil, err

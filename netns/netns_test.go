@@ -393,3 +393,59 @@ func TestScratch(t *testing.T) {
 		t.Errorf("%s still exists after its test ended (err %v)", path, err)
 	}
 }
+
+// TestPodBridge: pods behind a node bridge (and with veths named by a
+// prefix) reach each other, a remote pod and the client, in both families,
+// and report the interface their packets come in by.
+func TestPodBridge(t *testing.T) {
+	t.Parallel()
+	lab := netns.NewLab(t, func(o *netns.Options) {
+		o.Node.PodBridge = "cbr0"
+		o.Node.PodVethPrefix = "veth"
+	})
+	a, err := lab.AddPod("a", addr("10.244.1.5"), addr("fd00:244:1::5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := lab.AddPod("b", addr("10.244.1.6"), addr("fd00:244:1::6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := lab.AddRemotePod("r", addr("10.244.2.7"), addr("fd00:244:2::7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.NodeIface() != "cbr0" || !strings.HasPrefix(a.NodeVeth(), "veth") || remote.NodeIface() != remote.NodeVeth() {
+		t.Errorf("interfaces: a %s (veth %s), remote %s (veth %s)", a.NodeIface(), a.NodeVeth(), remote.NodeIface(), remote.NodeVeth())
+	}
+	for _, p := range []*netns.Pod{b, remote} {
+		if _, err := p.Serve(netns.TCP, port); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		from *netns.Host
+		dst  string
+		seen string
+	}{
+		{a.Host, "10.244.1.6:8080", "10.244.1.5"},
+		{a.Host, "[fd00:244:1::6]:8080", "fd00:244:1::5"},
+		{a.Host, "10.244.2.7:8080", "10.244.1.5"},
+		{a.Host, "[fd00:244:2::7]:8080", "fd00:244:1::5"},
+		{lab.Client, "10.244.1.6:8080", "192.168.1.10"},
+		{lab.Node, "[fd00:244:1::6]:8080", "fd00:1::100"},
+	} {
+		r, err := tt.from.Dial(ctxT(t), netns.TCP, ap(tt.dst), 2*time.Second)
+		if err != nil {
+			t.Errorf("%s -> %s: %v", tt.from, tt.dst, err)
+			continue
+		}
+		if r.SeenSource.Addr() != addr(tt.seen) {
+			t.Errorf("%s -> %s: server saw %s, want %s", tt.from, tt.dst, r.SeenSource, tt.seen)
+		}
+	}
+	out, err := lab.Node.Exec(ctxT(t), "ip", "-o", "link", "show", "master", "cbr0")
+	if err != nil || strings.Count(string(out), "veth") != 2 {
+		t.Errorf("ports of cbr0: %s %v", out, err)
+	}
+}

@@ -1,6 +1,10 @@
 package netns
 
-import "net/netip"
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+)
 
 // Options describes the addresses of the virtual cluster. The zero value of
 // every field means "use the default"; DefaultOptions lists the defaults.
@@ -28,6 +32,14 @@ type NodeOptions struct {
 	LAN []netip.Prefix
 	// PodCIDRs are the pod ranges of this node, one per IP family.
 	PodCIDRs []netip.Prefix
+	// PodVethPrefix starts the name of the node end of every pod's veth
+	// (the lab appends a number). Default "vpod"; at most 10 characters.
+	PodVethPrefix string
+	// PodBridge, when set, names a bridge on the node that the pods' veths
+	// are ports of (kubenet's cbr0): the bridge holds the pod gateway
+	// addresses and the node routes pod IPs to it, so pod traffic comes in
+	// by the bridge. Default: no bridge, pods are routed to their veths.
+	PodBridge string
 }
 
 // Option changes the Options of a Lab before it is built.
@@ -41,6 +53,25 @@ func WithOptions(o Options) Option {
 // WithPrefix sets Options.Prefix.
 func WithPrefix(prefix string) Option {
 	return func(o *Options) { o.Prefix = prefix }
+}
+
+const defaultPodVethPrefix = "vpod"
+
+var (
+	vethPrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,9}$`)
+	bridgeNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,14}$`)
+)
+
+// checkNames rejects interface names the lab cannot create: a veth
+// prefix leaves room for the number appended to it.
+func (n NodeOptions) checkNames() error {
+	if !vethPrefixRE.MatchString(n.PodVethPrefix) {
+		return fmt.Errorf("pod veth prefix %q must match %s", n.PodVethPrefix, vethPrefixRE)
+	}
+	if n.PodBridge != "" && (!bridgeNameRE.MatchString(n.PodBridge) || n.PodBridge == "eth0" || n.PodBridge == "lo") {
+		return fmt.Errorf("pod bridge %q must match %s and not be eth0 or lo", n.PodBridge, bridgeNameRE)
+	}
+	return nil
 }
 
 // PodGatewayIPv4 is the address every pod uses as its IPv4 default gateway.
@@ -91,6 +122,9 @@ func (n NodeOptions) withDefaults(d NodeOptions) NodeOptions {
 	}
 	if len(n.PodCIDRs) == 0 {
 		n.PodCIDRs = d.PodCIDRs
+	}
+	if n.PodVethPrefix == "" {
+		n.PodVethPrefix = defaultPodVethPrefix
 	}
 	return n
 }

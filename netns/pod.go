@@ -16,6 +16,7 @@ type Pod struct {
 	podName string
 	node    *Host
 	veth    string
+	bridge  string // the node's pod bridge the veth is a port of, or ""
 }
 
 // PodName returns the name given to AddPod.
@@ -26,6 +27,15 @@ func (p *Pod) Node() *Host { return p.node }
 
 // NodeVeth returns the name of the pod's veth on the node side, e.g. "vpod1".
 func (p *Pod) NodeVeth() string { return p.veth }
+
+// NodeIface returns the interface the pod's packets come in by on the
+// node: its veth, or the node's pod bridge when the veth is a port of one.
+func (p *Pod) NodeIface() string {
+	if p.bridge != "" {
+		return p.bridge
+	}
+	return p.veth
+}
 
 var podNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
 
@@ -53,7 +63,7 @@ func (l *Lab) addPod(node *Host, nodeOpts NodeOptions, name string, ips []netip.
 	if err := checkPod(nodeOpts, name, ips); err != nil {
 		return nil, fmt.Errorf("netns: add pod %q: %w", name, err)
 	}
-	veth, err := l.reservePod(name)
+	veth, err := l.reservePod(name, nodeOpts.PodVethPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("netns: add pod %q: %w", name, err)
 	}
@@ -61,7 +71,7 @@ func (l *Lab) addPod(node *Host, nodeOpts NodeOptions, name string, ips []netip.
 	if err != nil {
 		return nil, fmt.Errorf("netns: add pod %q: %w", name, err)
 	}
-	p := &Pod{Host: h, podName: name, node: node, veth: veth}
+	p := &Pod{Host: h, podName: name, node: node, veth: veth, bridge: nodeOpts.PodBridge}
 	if err := ipBatch(node.name, p.nodeLines(nodeOpts)); err != nil {
 		return nil, fmt.Errorf("netns: add pod %q: %w", name, err)
 	}
@@ -75,7 +85,7 @@ func (l *Lab) addPod(node *Host, nodeOpts NodeOptions, name string, ips []netip.
 }
 
 // reservePod claims the pod name and a node-side veth name.
-func (l *Lab) reservePod(name string) (string, error) {
+func (l *Lab) reservePod(name, vethPrefix string) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, dup := l.pods[name]; dup {
@@ -83,7 +93,7 @@ func (l *Lab) reservePod(name string) (string, error) {
 	}
 	l.pods[name] = nil
 	l.vethSeq++
-	return fmt.Sprintf("vpod%d", l.vethSeq), nil
+	return fmt.Sprintf("%s%d", vethPrefix, l.vethSeq), nil
 }
 
 func checkPod(node NodeOptions, name string, ips []netip.Addr) error {
@@ -117,23 +127,57 @@ func inAny(cidrs []netip.Prefix, ip netip.Addr) bool {
 // gateway addresses on the node end and route the pod IPs to it. The routes
 // carry the node's LAN address as source so that the node's own traffic to
 // the pod does not leave from the gateway address.
+//
+// With a pod bridge, the veth becomes a port of the bridge instead, which
+// holds the gateway addresses (bridgeLines), and the routes lead to the
+// bridge.
 func (p *Pod) nodeLines(node NodeOptions) []string {
-	lines := []string{
-		fmt.Sprintf("link add %s type veth peer name eth0 netns %s", p.veth, p.name),
-		fmt.Sprintf("link set %s up", p.veth),
+	lines := []string{fmt.Sprintf("link add %s type veth peer name eth0 netns %s", p.veth, p.name)}
+	dev := p.veth
+	if node.PodBridge != "" {
+		dev = node.PodBridge
+		// Hairpin mode, as the CNI bridge plugin and kubenet set it: with
+		// br_netfilter a pod's packet DNATed back to the pod itself is
+		// bridged out of the port it came in by, which a bridge refuses
+		// without it.
+		lines = append(lines, fmt.Sprintf("link set %s master %s", p.veth, node.PodBridge),
+			fmt.Sprintf("link set %s type bridge_slave hairpin on", p.veth))
 	}
+	lines = append(lines, fmt.Sprintf("link set %s up", p.veth))
 	for _, ip := range p.addrs {
-		gw, bits := netip.PrefixFrom(PodGatewayIPv4, 32), 32
+		bits := 32
 		if familyOf(ip) == 6 {
-			gw, bits = netip.PrefixFrom(PodGatewayIPv6, 64), 128
+			bits = 128
 		}
-		route := fmt.Sprintf("route add %s dev %s", netip.PrefixFrom(ip, bits), p.veth)
+		route := fmt.Sprintf("route add %s dev %s", netip.PrefixFrom(ip, bits), dev)
 		if src, ok := addrOf(node.LAN, familyOf(ip)); ok {
 			route += " src " + src.String()
 		}
-		lines = append(lines, addrLine(gw, p.veth)+" scope link", route)
+		if node.PodBridge == "" {
+			lines = append(lines, addrLine(gatewayOf(ip), p.veth)+" scope link")
+		}
+		lines = append(lines, route)
 	}
 	return lines
+}
+
+// gatewayOf is the pod gateway of ip's family, as the node holds it.
+func gatewayOf(ip netip.Addr) netip.Prefix {
+	if familyOf(ip) == 6 {
+		return netip.PrefixFrom(PodGatewayIPv6, 64)
+	}
+	return netip.PrefixFrom(PodGatewayIPv4, 32)
+}
+
+// bridgeLines create a node's pod bridge holding both pod gateways.
+// Multicast snooping is off so that IPv6 neighbour discovery is flooded.
+func bridgeLines(bridge string) []string {
+	return []string{
+		fmt.Sprintf("link add %s type bridge mcast_snooping 0", bridge),
+		fmt.Sprintf("link set %s up", bridge),
+		addrLine(netip.PrefixFrom(PodGatewayIPv4, 32), bridge) + " scope link",
+		addrLine(netip.PrefixFrom(PodGatewayIPv6, 64), bridge) + " scope link",
+	}
 }
 
 // podLines address eth0 and route everything via the gateway.

@@ -94,6 +94,9 @@ func (l *Lab) clientLines() []string {
 // not forward, and is dropped silently.
 func nodeLines(self, peer NodeOptions, o Options) []string {
 	lines := lanHostLines(self.LAN)
+	if self.PodBridge != "" {
+		lines = append(lines, bridgeLines(self.PodBridge)...)
+	}
 	lines = append(lines, routesVia(peer.PodCIDRs, peer.LAN)...)
 	return append(lines, routesVia(o.ServiceCIDRs, o.Client)...)
 }

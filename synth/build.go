@@ -17,11 +17,13 @@ func Build(in Input, cfg Config) Result {
 }
 
 func newRuleset(f Family, cfg Config, node nodeFacts) *Ruleset {
+	local, _ := resolveLocalDetect(cfg, node) // reported by checkLocalDetect
 	return &Ruleset{
 		Family:        f,
 		NodeIPs:       familyAddrs(node.ips, f),
-		NodePortAddrs: nodePortAddrs(node.ips, cfg.NodePortAddresses, f),
-		ClusterCIDRs:  familyPrefixes(cfg.ClusterCIDRs, f),
+		NodePortAddrs: nodePortAddrs(node.ips, cfg.NodePortAddresses, node.primary, f),
+		ClusterCIDRs:  familyPrefixes(local.cidrs, f),
+		PodInterface:  local.iface,
 		ServiceCIDRs:  familyPrefixes(cfg.ServiceCIDRs, f),
 		MasqueradeAll: cfg.MasqueradeAll,
 	}

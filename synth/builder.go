@@ -39,6 +39,7 @@ type serviceEntry struct {
 func (b *Builder) Build(in Input, cfg Config) Result {
 	w := &warnings{}
 	node := resolveNode(in, cfg)
+	checkLocalDetect(cfg, node, w)
 	res := Result{Changed: &Changes{Ports: map[Family][]ServicePortName{}}}
 	if b.entries == nil || !reflect.DeepEqual(b.cfg, cfg) || !reflect.DeepEqual(b.node, node) {
 		b.cfg, b.node, b.entries = cfg, node, map[*corev1.Service]*serviceEntry{}

@@ -26,7 +26,7 @@ func TestScenarioFlows(t *testing.T) {
 			}
 			for _, f := range s.Flows {
 				rs := res.Ruleset(synth.FamilyOf(f.Dst.Addr()))
-				tr := rs.Trace(synth.Packet{Src: f.Src, Proto: f.Proto, Dst: f.Dst})
+				tr := rs.Trace(f.Packet())
 				if err := scenario.CheckTrace(f, tr); err != nil {
 					t.Errorf("flows.txt:%d %s: %v\npath: %s", f.Line, f, err, strings.Join(tr.Path, "; "))
 				}

@@ -22,6 +22,9 @@ type Packet struct {
 	Src   netip.Addr
 	Proto Protocol
 	Dst   netip.AddrPort
+	// InIface is the interface the packet comes in by, "" for a packet the
+	// node sends itself. Only a Ruleset with PodInterface looks at it.
+	InIface string
 }
 
 // Trace is the outcome of tracing a Packet through a Ruleset.
@@ -113,9 +116,9 @@ func (rs *Ruleset) traceInternal(sp *ServicePort, p Packet, t *Trace) {
 	case rs.MasqueradeAll:
 		t.Masquerade = true
 		t.step("masquerade-all: masquerade")
-	case len(rs.ClusterCIDRs) > 0 && !prefixesContain(rs.ClusterCIDRs, p.Src.Unmap()):
+	case rs.DetectsPods() && !rs.IsPodTraffic(p):
 		t.Masquerade = true
-		t.step("source %s is outside the cluster CIDRs: masquerade", p.Src)
+		t.step("%s is not pod traffic (%s): masquerade", rs.describeSource(p), rs.podRule())
 	}
 	t.dnat(sp, eps, p, "internal")
 }
@@ -139,8 +142,8 @@ func (rs *Ruleset) traceExternal(sp *ServicePort, kind string, p Packet, t *Trac
 		return
 	}
 	switch {
-	case len(rs.ClusterCIDRs) > 0 && prefixesContain(rs.ClusterCIDRs, src):
-		t.step("source %s is a pod: treated as cluster traffic", p.Src)
+	case rs.DetectsPods() && rs.IsPodTraffic(p):
+		t.step("%s is pod traffic (%s): treated as cluster traffic", rs.describeSource(p), rs.podRule())
 		t.Masquerade = rs.MasqueradeAll
 		t.dnat(sp, sp.ClusterEndpoints, p, "cluster")
 	case rs.isNodeSource(src):

@@ -67,14 +67,41 @@ type Config struct {
 	// taken from the Node object named NodeName in the Input, if any.
 	NodeIPs []netip.Addr
 	// NodePortAddresses restricts NodePorts to node IPs inside these
-	// prefixes. Empty means every node IP.
+	// prefixes. Empty means every node IP (of a family without a prefix
+	// here: every node IP of that family).
 	NodePortAddresses []netip.Prefix
+	// NodePortPrimary adds the node's primary IPs, one per family, to
+	// NodePortAddresses as one-address prefixes (kube-proxy's "primary"
+	// keyword). See PrimaryNodeIPs.
+	NodePortPrimary bool
+	// PrimaryNodeIPs are the node's primary IPs (at most one per family
+	// counts: the first). A family without one here takes the first of
+	// NodeIPs, else the Node object's first InternalIP, else its first
+	// ExternalIP. kube-proxy's bindAddress, when not 0.0.0.0 or ::, goes
+	// here. They are node IPs too, even when NodeIPs does not list them.
+	PrimaryNodeIPs []netip.Addr
 	// NodeZone is this node's topology zone. When empty it is taken from the
 	// Node object's topology.kubernetes.io/zone label.
 	NodeZone string
-	// ClusterCIDRs are the pod ranges; traffic from them is "inside the
-	// cluster". Empty means unknown: no source-based masquerade decisions.
+	// LocalDetect says how pod traffic is told apart from other traffic
+	// (kube-proxy's detectLocalMode); the zero value is
+	// LocalDetectClusterCIDR. A mode that cannot work (unknown, a bad
+	// interface name, NodeCIDR without pod CIDRs) detects nothing and is
+	// reported as a Warning of object "Config".
+	LocalDetect LocalDetectMode
+	// ClusterCIDRs are the pod ranges (LocalDetectClusterCIDR); traffic
+	// from them is "inside the cluster". Empty means unknown: no
+	// source-based masquerade decisions.
 	ClusterCIDRs []netip.Prefix
+	// NodePodCIDRs are this node's pod ranges (LocalDetectNodeCIDR). When
+	// empty they are taken from the Node object's spec.podCIDRs.
+	NodePodCIDRs []netip.Prefix
+	// BridgeInterface names the bridge this node's pods hang off
+	// (LocalDetectBridgeInterface), e.g. "cbr0".
+	BridgeInterface string
+	// InterfaceNamePrefix starts the name of every pod interface of this
+	// node (LocalDetectInterfaceNamePrefix), e.g. "veth" or "cali".
+	InterfaceNamePrefix string
 	// ServiceCIDRs are the ClusterIP ranges; traffic to an address inside
 	// them that no Service holds is dropped.
 	ServiceCIDRs []netip.Prefix
@@ -161,8 +188,16 @@ type Ruleset struct {
 	NodeIPs []netip.Addr
 	// NodePortAddrs are the addresses NodePorts answer on.
 	NodePortAddrs []netip.Addr
-	// ClusterCIDRs are the pod ranges of this family.
+	// ClusterCIDRs are the source ranges of pod traffic of this family:
+	// the cluster's pod ranges (LocalDetectClusterCIDR) or this node's
+	// (LocalDetectNodeCIDR); empty in the other modes.
 	ClusterCIDRs []netip.Prefix
+	// PodInterface, when set, tells pod traffic by the interface it comes
+	// in by instead of by source address (LocalDetectBridgeInterface and
+	// LocalDetectInterfaceNamePrefix); it then takes precedence over
+	// ClusterCIDRs, which Build leaves empty. Packets the node sends
+	// itself have no input interface: they are not pod traffic.
+	PodInterface InterfaceMatch
 	// ServiceCIDRs are the service ranges of this family.
 	ServiceCIDRs []netip.Prefix
 	// ClusterIPs are all allocated ClusterIPs of this family held by the

@@ -42,8 +42,8 @@ type portRule struct {
 // cacheContext lists every Ruleset field and option servicePort reads.
 func cacheContext(rs *synth.Ruleset, opt RenderOptions) string {
 	s := fmt.Sprint(rs.Family, rs.MasqueradeAll, opt.RandomFully)
-	for _, c := range rs.ClusterCIDRs {
-		s += " " + c.String()
+	for _, m := range podMatches(rs) {
+		s += " " + m
 	}
 	return s
 }

@@ -29,7 +29,7 @@ func worstDispatch(t testing.TB, rs *synth.Ruleset) int {
 		netip.AddrPortFrom(rs.NodePortAddrs[0], 22))
 	worst := 0
 	for _, dst := range probes {
-		for _, o := range sm.run(chainServices, 0, simPacket{src, "tcp", dst}, simOutcome{}, 0) {
+		for _, o := range sm.run(chainServices, 0, simPacket{src: src, proto: "tcp", dst: dst}, simOutcome{}, 0) {
 			worst = max(worst, o.rules)
 		}
 	}

@@ -96,9 +96,9 @@ func (r *renderer) fixedChains() {
 	} else {
 		nat.add(chainPostrout, "-j MASQUERADE")
 	}
-	if len(r.rs.ClusterCIDRs) > 0 && !r.rs.MasqueradeAll {
-		for _, c := range r.rs.ClusterCIDRs {
-			nat.add(chainMasqOut, srcMatch(c)+"-j RETURN")
+	if pods := podMatches(r.rs); len(pods) > 0 && !r.rs.MasqueradeAll {
+		for _, m := range pods {
+			nat.add(chainMasqOut, m+"-j RETURN")
 		}
 		nat.add(chainMasqOut, "-j", chainMarkMasq)
 	}
@@ -202,7 +202,7 @@ func (r *renderer) internalMasq() string {
 	switch {
 	case r.rs.MasqueradeAll:
 		return chainMarkMasq
-	case len(r.rs.ClusterCIDRs) > 0:
+	case r.rs.DetectsPods():
 		return chainMasqOut
 	}
 	return ""
@@ -293,8 +293,8 @@ func (r *renderer) externalTarget(sp *synth.ServicePort) string {
 	cluster := r.lbTarget(svcChain(sp), sp, sp.ClusterEndpoints)
 	// Pods reaching an externalTrafficPolicy Local service are treated as
 	// cluster traffic (their source is kept).
-	for _, c := range r.rs.ClusterCIDRs {
-		r.nat.add(chain, srcMatch(c)+"-j", cluster)
+	for _, m := range podMatches(r.rs) {
+		r.nat.add(chain, m+"-j", cluster)
 	}
 	// So is the node itself, but masqueraded: its source address would not
 	// route back from another node's pod.
@@ -312,6 +312,25 @@ func (r *renderer) firewallChain(sp *synth.ServicePort, next string) string {
 	}
 	r.nat.add(chain, "-j", chainMarkDrop)
 	return chain
+}
+
+// podMatches are the matches of pod traffic, any one of which is enough,
+// each with a trailing space: "-i cbr0 ", "-i veth+ ", or one "-s CIDR "
+// per pod CIDR. None when the Ruleset does not tell pod traffic apart. The
+// interface takes precedence, as in synth.Ruleset.IsPodTraffic.
+func podMatches(rs *synth.Ruleset) []string {
+	if m := rs.PodInterface; m.IsSet() {
+		name := m.Name
+		if m.Prefix {
+			name += "+"
+		}
+		return []string{"-i " + name + " "}
+	}
+	out := make([]string, 0, len(rs.ClusterCIDRs))
+	for _, c := range rs.ClusterCIDRs {
+		out = append(out, srcMatch(c))
+	}
+	return out
 }
 
 // srcMatch is "-s PREFIX " as iptables-save prints it: a /0 match is

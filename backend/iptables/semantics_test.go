@@ -34,14 +34,14 @@ func TestScenarioFlowsRendered(t *testing.T) {
 			}
 		}
 		for _, f := range s.Flows {
-			p := synth.Packet{Src: f.Src, Proto: f.Proto, Dst: f.Dst}
+			p := f.Packet()
 			if err := scenario.CheckTrace(f, res.Ruleset(synth.FamilyOf(f.Dst.Addr())).Trace(p)); err != nil {
 				// The table disagrees with the tracer itself: the scenario's
 				// problem, reported by synth's own test.
 				t.Logf("%s flows.txt:%d: skipped, the tracer disagrees too: %v", s.Name, f.Line, err)
 				continue
 			}
-			tr := sims[synth.FamilyOf(f.Dst.Addr())].trace(simPacket{f.Src.Unmap(), string(f.Proto), f.Dst})
+			tr := sims[synth.FamilyOf(f.Dst.Addr())].trace(simPacket{f.Src.Unmap(), string(f.Proto), f.Dst, f.InIface})
 			if err := scenario.CheckTrace(f, tr); err != nil {
 				t.Errorf("%s flows.txt:%d %s: %v", s.Name, f.Line, f, err)
 			}
@@ -53,7 +53,16 @@ func TestScenarioFlowsRendered(t *testing.T) {
 // tracer on every combination of interesting source, destination,
 // protocol and port of the hand-built ruleset and a generated one.
 func TestRenderedAgreesWithTracer(t *testing.T) {
-	for _, rs := range []*synth.Ruleset{handRuleset(), genRuleset(300, 2, 1)} {
+	bridge, prefix := handRuleset(), handRuleset()
+	bridge.ClusterCIDRs, bridge.PodInterface = nil, synth.InterfaceMatch{Name: "cbr0"}
+	prefix.ClusterCIDRs, prefix.PodInterface = nil, synth.InterfaceMatch{Name: "veth", Prefix: true}
+	for _, rs := range []*synth.Ruleset{handRuleset(), genRuleset(300, 2, 1), bridge, prefix} {
+		iifs := []string{""}
+		if rs.PodInterface.IsSet() {
+			// none (the node's own packets), the bridge, another bridge,
+			// a pod veth, the LAN
+			iifs = []string{"", "cbr0", "cbr1", "veth7", "eth0"}
+		}
 		sm := simFor(t, rs)
 		srcs, dsts, ports := probeSet(rs)
 		n := 0
@@ -61,13 +70,15 @@ func TestRenderedAgreesWithTracer(t *testing.T) {
 			for _, dst := range dsts {
 				for _, port := range ports {
 					for _, proto := range []synth.Protocol{synth.TCP, synth.UDP, synth.SCTP} {
-						p := synth.Packet{Src: src, Proto: proto, Dst: netip.AddrPortFrom(dst, port)}
-						want := rs.Trace(p)
-						got := sm.trace(simPacket{src, string(proto), p.Dst})
-						if d := traceDiff(want, got); d != "" {
-							t.Fatalf("%s %s %s: %s\ntracer path: %s", src, proto, p.Dst, d, strings.Join(want.Path, "; "))
+						for _, iif := range iifs {
+							p := synth.Packet{Src: src, Proto: proto, Dst: netip.AddrPortFrom(dst, port), InIface: iif}
+							want := rs.Trace(p)
+							got := sm.trace(simPacket{src: src, proto: string(proto), dst: p.Dst, iif: iif})
+							if d := traceDiff(want, got); d != "" {
+								t.Fatalf("%s %s %s iif %q: %s\ntracer path: %s", src, proto, p.Dst, iif, d, strings.Join(want.Path, "; "))
+							}
+							n++
 						}
-						n++
 					}
 				}
 			}

@@ -23,6 +23,7 @@ type sim struct {
 
 type simRule struct {
 	src, dst     netip.Prefix
+	iif          string // "-i NAME"; a trailing "+" matches a prefix
 	proto        string
 	dportLo      int
 	dportHi      int
@@ -41,6 +42,7 @@ type simPacket struct {
 	src   netip.Addr
 	proto string
 	dst   netip.AddrPort
+	iif   string // input interface, "" for the node's own packets
 }
 
 // simOutcome is one way the nat table can end for a packet.
@@ -71,6 +73,8 @@ func parseSimRule(line string) simRule {
 			r.src = netip.MustParsePrefix(next())
 		case "-d":
 			r.dst = netip.MustParsePrefix(next())
+		case "-i":
+			r.iif = next()
 		case "-p":
 			r.proto = next()
 		case "--dport":
@@ -151,6 +155,7 @@ func (r *simRule) matches(p simPacket, mark uint32, local bool) bool {
 	switch {
 	case r.src.IsValid() && !r.src.Contains(p.src),
 		r.dst.IsValid() && !r.dst.Contains(p.dst.Addr()),
+		r.iif != "" && !iifMatches(r.iif, p.iif),
 		r.proto != "" && r.proto != p.proto,
 		r.dportLo != 0 && (int(p.dst.Port()) < r.dportLo || int(p.dst.Port()) > r.dportHi),
 		r.hasMark && (mark&r.markM == r.markV) == r.markNot,
@@ -159,6 +164,18 @@ func (r *simRule) matches(p simPacket, mark uint32, local bool) bool {
 		return false
 	}
 	return true
+}
+
+// iifMatches is iptables' "-i" test: "veth+" matches every name starting
+// with "veth"; no name (a locally generated packet) matches nothing.
+func iifMatches(pattern, iif string) bool {
+	if iif == "" {
+		return false
+	}
+	if prefix, ok := strings.CutSuffix(pattern, "+"); ok {
+		return strings.HasPrefix(iif, prefix)
+	}
+	return pattern == iif
 }
 
 // run evaluates chain from rule i on; depth guards against loops.

@@ -21,11 +21,26 @@ const (
 type params struct {
 	family   synth.Family
 	masqAll  bool
-	podCIDRs bool // ClusterCIDRs is not empty
+	podCIDRs bool                 // ClusterCIDRs is not empty
+	podIface synth.InterfaceMatch // pods are told by input interface instead
 }
 
 func paramsOf(rs *synth.Ruleset) params {
-	return params{family: rs.Family, masqAll: rs.MasqueradeAll, podCIDRs: len(rs.ClusterCIDRs) > 0}
+	return params{family: rs.Family, masqAll: rs.MasqueradeAll, podCIDRs: len(rs.ClusterCIDRs) > 0,
+		podIface: rs.PodInterface}
+}
+
+// podMatch is the statement that matches pod traffic (negate: other
+// traffic), or nil when the table does not tell pod traffic apart. The
+// interface takes precedence, as in synth.Ruleset.IsPodTraffic.
+func (p params) podMatch(negate bool) stmt {
+	switch {
+	case p.podIface.IsSet():
+		return iifnameStmt{match: p.podIface, negate: negate}
+	case p.podCIDRs:
+		return inSetStmt{fd: saddr, set: setClusterCIDRs, negate: negate}
+	}
+	return nil
 }
 
 // buildTable builds the whole table of one family (Render and tests).

@@ -102,11 +102,12 @@ func balanceVerdict(local bool, n uint32) verdict {
 // serviceRules handle traffic to a ClusterIP: the masquerade decision,
 // then load balancing (lb).
 func serviceRules(c *chain, p params, lb verdict) {
+	notPod := p.podMatch(true)
 	switch {
 	case p.masqAll:
 		c.add("", markMasqStmt{})
-	case p.podCIDRs:
-		c.add("", inSetStmt{fd: saddr, set: setClusterCIDRs, negate: true}, markMasqStmt{})
+	case notPod != nil:
+		c.add("", notPod, markMasqStmt{})
 	}
 	c.add("", verdictStmt{lb})
 }
@@ -124,8 +125,8 @@ func externalRules(c *chain, p params, local bool, cluster, localLB verdict) {
 	if p.masqAll {
 		c.add("", markMasqStmt{})
 	}
-	if p.podCIDRs {
-		c.add("pod source: cluster endpoints", inSetStmt{fd: saddr, set: setClusterCIDRs}, verdictStmt{cluster})
+	if pod := p.podMatch(false); pod != nil {
+		c.add("pod source: cluster endpoints", pod, verdictStmt{cluster})
 	}
 	c.add("node source: cluster endpoints, masquerade", fibLocalStmt{fd: saddr}, markMasqStmt{}, verdictStmt{cluster})
 	c.add("", verdictStmt{localLB})

@@ -385,3 +385,36 @@ func (s pairStmt) text(f synth.Family) string {
 func (s pairStmt) exprs(f synth.Family) []expr.Any {
 	return []expr.Any{loadAddr(f, saddr, 1), loadAddr(f, daddr, regAfterAddr(f)), &expr.Lookup{SourceRegister: 1, SetName: s.set}}
 }
+
+// iifnameStmt matches the name of the input interface: one name, or every
+// name starting with a prefix ("veth*"). Like nft, an exact name is
+// compared as the whole IFNAMSIZ buffer (NUL-padded) and a prefix as its
+// bytes alone.
+type iifnameStmt struct {
+	match  synth.InterfaceMatch
+	negate bool
+}
+
+func (s iifnameStmt) text(synth.Family) string {
+	op := ""
+	if s.negate {
+		op = "!= "
+	}
+	return fmt.Sprintf("iifname %s%q", op, s.match.String())
+}
+
+func (s iifnameStmt) exprs(synth.Family) []expr.Any {
+	data := []byte(s.match.Name)
+	if !s.match.Prefix {
+		data = make([]byte, unix.IFNAMSIZ)
+		copy(data, s.match.Name)
+	}
+	op := expr.CmpOpEq
+	if s.negate {
+		op = expr.CmpOpNeq
+	}
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: op, Register: 1, Data: data},
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ func (e *env) runFlow(t *testing.T, f scenario.Flow) {
 	if why := e.skipReason(f); why != "" {
 		t.Skipf("line %d (%s): %s", f.Line, f, why)
 	}
+	if err := e.checkInIface(f); err != nil {
+		t.Fatalf("line %d (%s): %v", f.Line, f, err)
+	}
 	h, _ := e.hostOf(f.Src)
 	ctx := context.Background()
 	var err error
@@ -53,6 +57,26 @@ func (e *env) runFlow(t *testing.T, f scenario.Flow) {
 		t.Errorf("line %d (%s, want %s %v masq %s): %v", f.Line, f, f.Expect.Verdict,
 			f.Expect.Endpoints, f.Expect.Masq, err)
 	}
+}
+
+// checkInIface makes sure the row tests what it claims: the tracer must
+// take the same decisions for the packet as the row describes it (its
+// iif column) and as the lab sends it (the interface it really comes in
+// by on node-1).
+func (e *env) checkInIface(f scenario.Flow) error {
+	lab := f.Packet()
+	lab.InIface = e.inIface(f.Src)
+	if lab.InIface == f.InIface {
+		return nil
+	}
+	rs := e.res.Ruleset(synth.FamilyOf(f.Dst.Addr()))
+	row, real := rs.Trace(f.Packet()), rs.Trace(lab)
+	if row.Verdict != real.Verdict || !slices.Equal(row.Endpoints, real.Endpoints) ||
+		row.Masquerade != real.Masquerade || row.Hairpin != real.Hairpin {
+		return fmt.Errorf("the row's packet comes in by %q, but in the lab it comes in by %q, which the rules treat differently",
+			f.InIface, lab.InIface)
+	}
+	return nil
 }
 
 // skipReason says why the lab cannot send f faithfully, or "".
@@ -119,7 +143,7 @@ func (e *env) checkAffinity(ctx context.Context, t *testing.T, h *netns.Host, f 
 // affinity reports whether f hits a ServicePort with ClientIP affinity.
 func (e *env) affinity(f scenario.Flow) bool {
 	rs := e.res.Ruleset(synth.FamilyOf(f.Dst.Addr()))
-	tr := rs.Trace(synth.Packet{Src: f.Src, Proto: f.Proto, Dst: f.Dst})
+	tr := rs.Trace(f.Packet())
 	if tr.Service == nil {
 		return false
 	}

@@ -26,6 +26,14 @@
 // node-2 pod reaching a node-2 endpoint without masquerade gets its reply
 // un-DNATed by node-1, as it would by its own node's proxy in a real cluster.
 //
+// Scenarios whose detect-local mode looks at interfaces get node-1's pods
+// behind the bridge they name (BridgeInterface) or on veths named with
+// their prefix (InterfaceNamePrefix). A row's input interface (the flow
+// table's optional iif column) must lead the tracer to the same decisions
+// as the interface the packet really comes in by in the lab (the pod's
+// veth or bridge, eth0 for the client and node-2's pods, none for node-1
+// itself); otherwise the row fails before sending anything.
+//
 // Besides the scenarios, Continuity checks that established and new
 // connections survive many successive Applies, and Localhost checks that
 // NodePorts are never reachable on 127.0.0.1.

@@ -33,7 +33,7 @@ type env struct {
 // newEnv builds the lab of scenario s, whose Rulesets res were built from it.
 func newEnv(t testing.TB, s *scenario.Scenario, res synth.Result) *env {
 	t.Helper()
-	lab := netns.NewLab(t)
+	lab := netns.NewLab(t, podInterfaces(s.Config))
 	e := &env{
 		t: t, lab: lab, opts: lab.Options(), res: res,
 		pods: map[netip.Addr]*netns.Pod{}, noServer: map[netip.AddrPort]string{},
@@ -46,6 +46,20 @@ func newEnv(t testing.TB, s *scenario.Scenario, res synth.Result) *env {
 	e.serveNodePorts(s)
 	e.addRoutes(s)
 	return e
+}
+
+// podInterfaces shapes node-1's pod interfaces the way the scenario's
+// detect-local mode expects pods to come in: through the bridge it names,
+// or by veths named with its prefix.
+func podInterfaces(cfg synth.Config) netns.Option {
+	return func(o *netns.Options) {
+		switch cfg.LocalDetect {
+		case synth.LocalDetectBridgeInterface:
+			o.Node.PodBridge = cfg.BridgeInterface
+		case synth.LocalDetectInterfaceNamePrefix:
+			o.Node.PodVethPrefix = cfg.InterfaceNamePrefix
+		}
+	}
 }
 
 // serveNodePorts runs echo servers on node-1's LAN addresses on every
@@ -153,6 +167,19 @@ func (e *env) ipBatch(h *netns.Host, lines []string, opts ...string) {
 // source looks like (the pod gateways included, being node-1's too).
 func (e *env) isNodeAddr(a netip.Addr) bool {
 	return slices.Contains(e.nodeIPs, a) || a == netns.PodGatewayIPv4 || a == netns.PodGatewayIPv6
+}
+
+// inIface is the interface of node-1 that a packet from src comes in by
+// ("" when node-1 sends it itself): a node-1 pod's veth or bridge, else
+// the LAN (eth0).
+func (e *env) inIface(src netip.Addr) string {
+	switch {
+	case slices.Contains(e.nodeIPs, src), src.IsLoopback():
+		return ""
+	case e.pods[src] != nil && e.onNode1(src):
+		return e.pods[src].NodeIface()
+	}
+	return "eth0"
 }
 
 // hostOf returns the namespace that owns src, or why there is none.

@@ -22,12 +22,26 @@ import (
 //
 // expect is DNAT targets (comma separated), REJECT, DROP or ACCEPT (no rule matched).
 // masq is yes, no, hairpin (only the endpoint equal to the source is masqueraded) or -.
+//
+// An optional sixth column names the interface the packet comes in by on
+// the node ("-": none, the node sends it itself), for Rulesets that tell
+// pod traffic by interface; without it the packet has no input interface.
+//
+//	# src         proto  dst             expect           masq  iif
+//	10.244.1.5    tcp    10.96.0.10:80   10.244.2.2:8080  no    cbr0
 type Flow struct {
-	Line   int
-	Src    netip.Addr
-	Proto  synth.Protocol
-	Dst    netip.AddrPort
-	Expect Expect
+	Line  int
+	Src   netip.Addr
+	Proto synth.Protocol
+	Dst   netip.AddrPort
+	// InIface is the input interface ("" for none).
+	InIface string
+	Expect  Expect
+}
+
+// Packet is the packet the row sends, as the tracer takes it.
+func (f Flow) Packet() synth.Packet {
+	return synth.Packet{Src: f.Src, Proto: f.Proto, Dst: f.Dst, InIface: f.InIface}
 }
 
 // Expect is the outcome a flow must have.
@@ -38,6 +52,9 @@ type Expect struct {
 }
 
 func (f Flow) String() string {
+	if f.InIface != "" {
+		return fmt.Sprintf("%s %s %s iif %s", f.Src, f.Proto, f.Dst, f.InIface)
+	}
 	return fmt.Sprintf("%s %s %s", f.Src, f.Proto, f.Dst)
 }
 
@@ -63,8 +80,11 @@ func ParseFlows(data []byte) ([]Flow, error) {
 
 func parseFlow(fields []string) (Flow, error) {
 	var f Flow
-	if len(fields) != 5 {
-		return f, fmt.Errorf("want 5 columns (src proto dst expect masq), got %d", len(fields))
+	if len(fields) != 5 && len(fields) != 6 {
+		return f, fmt.Errorf("want 5 or 6 columns (src proto dst expect masq [iif]), got %d", len(fields))
+	}
+	if len(fields) == 6 && fields[5] != "-" {
+		f.InIface = fields[5]
 	}
 	var err error
 	if f.Src, err = netip.ParseAddr(fields[0]); err != nil {

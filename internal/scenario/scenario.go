@@ -42,8 +42,14 @@ type ConfigFile struct {
 	NodeName            string   `json:"nodeName"`
 	NodeIPs             []string `json:"nodeIPs"`
 	NodePortAddresses   []string `json:"nodePortAddresses"`
+	NodePortPrimary     bool     `json:"nodePortPrimary"`
+	PrimaryNodeIPs      []string `json:"primaryNodeIPs"`
 	NodeZone            string   `json:"nodeZone"`
+	LocalDetect         string   `json:"localDetect"`
 	ClusterCIDRs        []string `json:"clusterCIDRs"`
+	NodePodCIDRs        []string `json:"nodePodCIDRs"`
+	BridgeInterface     string   `json:"bridgeInterface"`
+	InterfaceNamePrefix string   `json:"interfaceNamePrefix"`
 	ServiceCIDRs        []string `json:"serviceCIDRs"`
 	MasqueradeAll       bool     `json:"masqueradeAll"`
 	ExternalIPAllowList []string `json:"externalIPAllowList"`
@@ -134,12 +140,19 @@ func ParseConfig(data []byte) (synth.Config, error) {
 		return synth.Config{}, err
 	}
 	cfg := synth.Config{
-		NodeName:      cf.NodeName,
-		NodeZone:      cf.NodeZone,
-		MasqueradeAll: cf.MasqueradeAll,
+		NodeName:            cf.NodeName,
+		NodeZone:            cf.NodeZone,
+		MasqueradeAll:       cf.MasqueradeAll,
+		NodePortPrimary:     cf.NodePortPrimary,
+		LocalDetect:         synth.LocalDetectMode(cf.LocalDetect),
+		BridgeInterface:     cf.BridgeInterface,
+		InterfaceNamePrefix: cf.InterfaceNamePrefix,
 	}
 	var err error
 	if cfg.NodeIPs, err = parseAddrs(cf.NodeIPs); err != nil {
+		return cfg, err
+	}
+	if cfg.PrimaryNodeIPs, err = parseAddrs(cf.PrimaryNodeIPs); err != nil {
 		return cfg, err
 	}
 	for _, p := range []struct {
@@ -148,6 +161,7 @@ func ParseConfig(data []byte) (synth.Config, error) {
 	}{
 		{cf.NodePortAddresses, &cfg.NodePortAddresses},
 		{cf.ClusterCIDRs, &cfg.ClusterCIDRs},
+		{cf.NodePodCIDRs, &cfg.NodePodCIDRs},
 		{cf.ServiceCIDRs, &cfg.ServiceCIDRs},
 		{cf.ExternalIPAllowList, &cfg.ExternalIPAllowList},
 	} {

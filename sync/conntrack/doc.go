@@ -20,4 +20,9 @@
 // Never a blanket flush. Changes is a pure function of the previous and the
 // new Rulesets; a Cleaner executes the result through netlink in one
 // network namespace, with one table dump per IP family per call.
+//
+// Apply sets kube-proxy's conntrack sysctls (Sysctls: table size, TCP and
+// UDP timeouts, be_liberal) inside one network namespace. The table size
+// and the module's hashsize are global: they are only set in the initial
+// namespace.
 package conntrack

@@ -11,8 +11,8 @@
 //	// parse fs
 //	s, err := o.Complete(fs)
 //	// ApplyLogging(s), log s.Warnings, SetOOMScoreAdj(0, *s.OOMScoreAdj),
-//	// ConntrackSysctls(s.Conntrack, NodeCPUs()), WatchConfigFile(ctx,
-//	// s.ConfigFile), WriteConfig for --write-config-to.
+//	// WatchConfigFile(ctx, s.ConfigFile), WriteConfig for --write-config-to;
+//	// s.Conntrack goes to sync/conntrack.Apply.
 //
 // Files:
 //
@@ -31,7 +31,6 @@
 //	writeconfig.go     WriteConfig (--write-config-to)
 //	watch.go           WatchConfigFile: report a changed configuration file
 //	oom.go             SetOOMScoreAdj
-//	conntrack.go       ConntrackSysctls: the conntrack sysctls kube-proxy would write
 //	internal/upstream  reads the kube-proxy sources (tests and go generate only)
 //
 // docs/KUBE-PROXY.md is generated from Reference by `go generate

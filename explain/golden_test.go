@@ -2,8 +2,10 @@ package explain
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,14 +22,32 @@ func TestGolden(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) {
 			res := synth.Build(s.Input, s.Config)
 			var text bytes.Buffer
+			reports := []*Report{}
 			for _, svc := range s.Input.Services {
-				if err := Service(&text, s.Input, res, svc.Namespace, svc.Name); err != nil {
+				r, err := Explain(s.Input, res, svc.Namespace, svc.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := r.WriteText(&text); err != nil {
 					t.Fatal(err)
 				}
 				text.WriteString("----\n")
+				reports = append(reports, r)
+			}
+			js, err := json.MarshalIndent(reports, "", "  ")
+			if err != nil {
+				t.Fatal(err)
 			}
 			checkGolden(t, filepath.Join("testdata", s.Name+".txt"), text.Bytes())
+			checkGolden(t, filepath.Join("testdata", s.Name+".json"), append(js, '\n'))
 		})
+	}
+}
+
+func TestUnknownService(t *testing.T) {
+	_, err := Explain(synth.Input{}, synth.Result{}, "default", "nope")
+	if err == nil || !strings.Contains(err.Error(), "default/nope not found") {
+		t.Errorf("Explain of a missing Service: %v, want a not found error", err)
 	}
 }
 

@@ -82,6 +82,7 @@ func TestCommands(t *testing.T) {
 		{name: "bad backend", args: []string{"render", "-f", seed, "--backend", "ebpf"}, code: 2, stderr: []string{"ebpf"}, oneLine: true},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: []string{"unknown command"}, oneLine: true},
 		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"svcnat "}},
+		{name: "help of an unknown command", args: []string{"help", "frobnicate"}, code: 2, stderr: []string{`no command "frobnicate"`}, oneLine: true},
 		{name: "help", args: []string{"help"}, code: 0, stdout: []string{"Commands:", "explain", "completion"}},
 		{name: "no command", args: nil, code: 2, stderr: []string{"Usage:", "svcnat [command]", "Exit status"}},
 		{name: "unknown command suggests", args: []string{"rendr"}, code: 2, stderr: []string{"did you mean render?"}, oneLine: true},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/svcnat/svcnat/internal/version"
@@ -47,6 +49,17 @@ Invoked as kube-proxy, or with flags and no command, svcnat is 'svcnat run'.`,
 	// by the usage printed for a command line without a command.
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"help"}); err == nil && c != root {
+		show := c.Run
+		c.Run = nil
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if found, _, err := root.Find(args); err != nil || found == nil || (found == root && len(args) > 0) {
+				return usagef("no command %q (see 'svcnat help')", strings.Join(args, " "))
+			}
+			show(cmd, args)
+			return nil
+		}
+	}
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
 		c.Example = "  source <(svcnat completion bash)\n  svcnat completion zsh > \"${fpath[1]}/_svcnat\"\n  svcnat completion fish > ~/.config/fish/completions/svcnat.fish"
 		c.RunE = func(cmd *cobra.Command, args []string) error {

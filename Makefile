@@ -5,17 +5,22 @@ GO       ?= go
 BIN      := bin
 PKGS     := ./...
 TESTFLAGS ?= -timeout 20m
+# VERSION is what `svcnat --version` prints; without git (a source archive)
+# the binary falls back to what the Go toolchain recorded.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS  := -X github.com/svcnat/svcnat/internal/version.version=$(VERSION)
 
 .PHONY: all build test vet fmt-check update demo bench e2e clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/svcnat ./cmd/svcnat
-	$(GO) build -o $(BIN)/svcnat-gen ./cmd/svcnat-gen
-	$(GO) build -o $(BIN)/svcnat-demo ./cmd/svcnat-demo
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/svcnat ./cmd/svcnat
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/svcnat-gen ./cmd/svcnat-gen
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/svcnat-demo ./cmd/svcnat-demo
 
-## demo: a virtual node in network namespaces serving the seed Service (needs root).
+## demo: a virtual node in network namespaces serving the seed Service (needs root;
+## svcnat-demo first checks root and the tools it needs, and says what to install).
 demo: build
 	$(BIN)/svcnat-demo --svcnat $(BIN)/svcnat
 
@@ -45,6 +50,7 @@ bench: build
 ## update: rewrite golden sections of testdata/*.txtar.
 update:
 	$(GO) test ./synth ./backend/nftables ./backend/iptables -run 'Golden|Scenario' -update
+	$(GO) test ./explain ./cmd/svcnat -run 'Golden|Status' -update
 
 clean:
 	rm -rf $(BIN)

@@ -3,144 +3,143 @@ package explain
 import (
 	"fmt"
 	"io"
-	"net/netip"
-	"slices"
 	"strings"
-
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svcnat/svcnat/synth"
 )
 
-// Service writes the explanation of Service namespace/name to w.
+// Service writes the explanation of Service namespace/name to w, as text.
 func Service(w io.Writer, in synth.Input, res synth.Result, namespace, name string) error {
-	svc := findService(in.Services, namespace, name)
-	if svc == nil {
-		return fmt.Errorf("service %s/%s not found in the input", namespace, name)
+	r, err := Explain(in, res, namespace, name)
+	if err != nil {
+		return err
 	}
-	typ := svc.Spec.Type
-	if typ == "" {
-		typ = corev1.ServiceTypeClusterIP
-	}
-	fmt.Fprintf(w, "Service %s/%s, type %s\n", namespace, name, typ)
-	if reason := notProgrammed(svc); reason != "" {
-		fmt.Fprintf(w, "  no rules: %s\n", reason)
-		return nil
-	}
-	found := false
-	for _, rs := range res.Rulesets() {
-		for i := range rs.Services {
-			sp := &rs.Services[i]
-			if sp.Name.Namespace == namespace && sp.Name.Name == name {
-				found = true
-				port(w, rs, sp, svc)
-			}
-		}
-	}
-	for _, wn := range res.Warnings {
-		if wn.Object == "Service "+namespace+"/"+name {
-			fmt.Fprintf(w, "  warning: %s: %s\n", wn.Reason, wn.Message)
-		}
-	}
-	if !found {
-		fmt.Fprintln(w, "  no rules: no valid port (see warnings)")
-	}
-	return nil
+	return r.WriteText(w)
 }
 
-func findService(all []*corev1.Service, namespace, name string) *corev1.Service {
-	for _, s := range all {
-		if s != nil && s.Namespace == namespace && s.Name == name {
-			return s
-		}
+// WriteText writes the report as the indented text of `svcnat explain`.
+func (r *Report) WriteText(w io.Writer) error {
+	p := &printer{w: w}
+	p.line("Service %s/%s, type %s", r.Namespace, r.Name, r.Type)
+	if r.NotProgrammed != "" {
+		p.line("  no rules: %s", r.NotProgrammed)
+		return p.err
 	}
-	return nil
+	for i := range r.Ports {
+		p.port(&r.Ports[i])
+	}
+	for _, wn := range r.Warnings {
+		p.line("  warning: %s: %s", wn.Reason, wn.Message)
+	}
+	if len(r.Ports) == 0 {
+		p.line("  no rules: no valid port (see warnings)")
+	}
+	return p.err
 }
 
-func notProgrammed(svc *corev1.Service) string {
-	switch {
-	case svc.Spec.Type == corev1.ServiceTypeExternalName:
-		return "ExternalName Services are answered by DNS, not by the proxy"
-	case svc.Spec.ClusterIP == corev1.ClusterIPNone:
-		return "headless Service: clients reach the pods directly"
-	case svc.Labels[synth.ProxyNameLabel] != "":
-		return fmt.Sprintf("left to the proxy %q (label %s)", svc.Labels[synth.ProxyNameLabel], synth.ProxyNameLabel)
-	}
-	return ""
+// printer writes lines and keeps the first error.
+type printer struct {
+	w   io.Writer
+	err error
 }
 
-func port(w io.Writer, rs *synth.Ruleset, sp *synth.ServicePort, svc *corev1.Service) {
-	fmt.Fprintf(w, "\nport %s (%s): port %d -> targetPort %s\n", portLabel(sp), rs.Family, sp.Port, targetPort(sp, svc))
-	fmt.Fprintln(w, "  entry points:")
-	fmt.Fprintf(w, "    ClusterIP       %s\n", netip.AddrPortFrom(sp.ClusterIP, sp.Port))
-	if sp.NodePort != 0 {
-		if len(rs.NodePortAddrs) == 0 {
-			fmt.Fprintf(w, "    NodePort        <node-ip>:%d (no node address known)\n", sp.NodePort)
-		}
-		for _, a := range rs.NodePortAddrs {
-			fmt.Fprintf(w, "    NodePort        %s\n", netip.AddrPortFrom(a, sp.NodePort))
-		}
+func (p *printer) line(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintln(p.w, strings.TrimRight(fmt.Sprintf(format, args...), " "))
 	}
-	for _, a := range sp.LoadBalancerIPs {
-		fmt.Fprintf(w, "    LoadBalancer IP %s\n", netip.AddrPortFrom(a, sp.Port))
-	}
-	for _, a := range sp.ExternalIPs {
-		fmt.Fprintf(w, "    external IP     %s\n", netip.AddrPortFrom(a, sp.Port))
-	}
-	endpoints(w, sp)
-	flows(w, rs, sp)
-	policies(w, rs, sp)
 }
 
-func portLabel(sp *synth.ServicePort) string {
-	if sp.Name.Port == "" {
-		return string(sp.Name.Protocol)
+func (p *printer) port(pt *Port) {
+	label := pt.Protocol
+	if pt.Name != "" {
+		label = pt.Name + "/" + pt.Protocol
 	}
-	return sp.Name.Port + "/" + string(sp.Name.Protocol)
+	p.line("")
+	p.line("port %s (%s): port %d -> targetPort %s", label, pt.Family, pt.Port, pt.TargetPort)
+	p.line("  entry points:")
+	for _, e := range pt.EntryPoints {
+		p.line("    %-15s %s", entryLabel[e.Kind], e.address())
+	}
+	p.line("  endpoints (%d):", len(pt.Endpoints))
+	if len(pt.Endpoints) == 0 {
+		p.line("    none: traffic is rejected")
+	}
+	for _, ep := range pt.Endpoints {
+		p.line("    %-22s %s", joinHostPort(ep.IP, ep.Port), ep.notes())
+	}
+	p.line("  flow:")
+	for _, f := range pt.Flow {
+		p.flow(f)
+	}
+	p.policies(&pt.Policies)
 }
 
-// targetPort shows the Service's targetPort and, when named, the numbers the
-// EndpointSlices resolved it to.
-func targetPort(sp *synth.ServicePort, svc *corev1.Service) string {
-	var spec string
-	for _, p := range svc.Spec.Ports {
-		if p.Name == sp.Name.Port && p.Port == int32(sp.Port) {
-			spec = p.TargetPort.String()
-		}
-	}
-	nums := map[uint16]bool{}
-	for _, ep := range sp.AllEndpoints() {
-		nums[ep.Port] = true
-	}
-	var list []string
-	for n := range nums {
-		list = append(list, fmt.Sprint(n))
-	}
-	slices.Sort(list)
-	resolved := strings.Join(list, ",")
-	switch {
-	case spec == "" || spec == "0":
-		return resolved
-	case resolved == "" || resolved == spec:
-		return spec
-	}
-	return fmt.Sprintf("%s (= %s)", spec, resolved)
+// entryLabel is how the text names each kind of entry point.
+var entryLabel = map[string]string{
+	KindClusterIP:      "ClusterIP",
+	KindNodePort:       "NodePort",
+	KindLoadBalancerIP: "LoadBalancer IP",
+	KindExternalIP:     "external IP",
 }
 
-func endpoints(w io.Writer, sp *synth.ServicePort) {
-	all := sp.AllEndpoints()
-	fmt.Fprintf(w, "  endpoints (%d):\n", len(all))
-	if len(all) == 0 {
-		fmt.Fprintln(w, "    none: traffic is rejected")
+// flowLabel is how the flow lines name each kind of entry point.
+var flowLabel = map[string]string{
+	KindClusterIP:      "ClusterIP",
+	KindNodePort:       "NodePort",
+	KindLoadBalancerIP: "LoadBalancer",
+	KindExternalIP:     "external IP",
+}
+
+func (e EntryPoint) address() string {
+	if e.IP == "" {
+		return fmt.Sprintf("<node-ip>:%d (no node address known)", e.Port)
 	}
-	for _, ep := range all {
-		var notes []string
-		if ep.Local {
-			notes = append(notes, "on this node")
-		}
-		if ep.Terminating {
-			notes = append(notes, "terminating (used because no endpoint is ready)")
-		}
-		fmt.Fprintf(w, "    %-22s %s\n", ep.AddrPort(), strings.Join(notes, ", "))
+	return joinHostPort(e.IP, e.Port)
+}
+
+func joinHostPort(ip string, port uint16) string {
+	if strings.Contains(ip, ":") {
+		return fmt.Sprintf("[%s]:%d", ip, port)
+	}
+	return fmt.Sprintf("%s:%d", ip, port)
+}
+
+func (ep Endpoint) notes() string {
+	var notes []string
+	if ep.Local {
+		notes = append(notes, "on this node")
+	}
+	if ep.Terminating {
+		notes = append(notes, "terminating (used because no endpoint is ready)")
+	}
+	return strings.Join(notes, ", ")
+}
+
+func (p *printer) flow(f Flow) {
+	pods := "no endpoint"
+	if len(f.Endpoints) > 0 {
+		pods = "pod " + strings.Join(f.Endpoints, " | ")
+	}
+	if f.From == "pod" {
+		p.line("    pod    -> %s (%s) -> %s", f.Entry.address(), flowLabel[f.Entry.Kind], pods)
+		return
+	}
+	p.line("    client -> %s (%s) -> Service %s -> %s", f.Entry.address(), flowLabel[f.Entry.Kind], f.Service, pods)
+}
+
+func (p *printer) policies(pol *Policies) {
+	p.line("  policies:")
+	p.line("    internal traffic: %s", pol.Internal)
+	if pol.External != "" {
+		p.line("    external traffic: %s", pol.External)
+	}
+	if len(pol.LoadBalancerSourceRanges) > 0 {
+		p.line("    loadBalancerSourceRanges: only %s may reach the load-balancer IPs; others are dropped", strings.Join(pol.LoadBalancerSourceRanges, ", "))
+	}
+	if pol.SessionAffinitySeconds > 0 {
+		p.line("    sessionAffinity ClientIP: a client stays on its endpoint for %ds", pol.SessionAffinitySeconds)
+	}
+	if pol.HealthCheckNodePort != 0 {
+		p.line("    health check: http://<node-ip>:%d/ answers 200 when this node has local endpoints", pol.HealthCheckNodePort)
 	}
 }

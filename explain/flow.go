@@ -2,7 +2,6 @@ package explain
 
 import (
 	"fmt"
-	"io"
 	"net/netip"
 	"strings"
 
@@ -10,52 +9,59 @@ import (
 )
 
 // flows draws the seed article's picture for every entry point:
-// client -> entry -> Service ClusterIP:port -> pod:targetPort.
-func flows(w io.Writer, rs *synth.Ruleset, sp *synth.ServicePort) {
-	fmt.Fprintln(w, "  flow:")
+// client -> entry -> Service ClusterIP:port -> pod:targetPort. Pods use
+// the internal endpoints; clients outside the cluster the external ones
+// (they differ under externalTrafficPolicy: Local). NodePort flows need a
+// known node address.
+func flows(rs *synth.Ruleset, sp *synth.ServicePort) []Flow {
 	service := netip.AddrPortFrom(sp.ClusterIP, sp.Port).String()
-	pods := podList(sp.InternalEndpoints())
-	fmt.Fprintf(w, "    pod    -> %s (ClusterIP) -> %s\n", service, pods)
-	ext := podList(sp.ExternalEndpoints())
-	for _, a := range rs.NodePortAddrs {
-		if sp.NodePort != 0 {
-			fmt.Fprintf(w, "    client -> %s (NodePort) -> Service %s -> %s\n", netip.AddrPortFrom(a, sp.NodePort), service, ext)
+	internal, external := addrPorts(sp.InternalEndpoints()), addrPorts(sp.ExternalEndpoints())
+	out := []Flow{{From: "pod", Entry: entry(KindClusterIP, sp.ClusterIP, sp.Port), Service: service, Endpoints: internal}}
+	client := func(kind string, a netip.Addr, port uint16) {
+		out = append(out, Flow{From: "client", Entry: entry(kind, a, port), Service: service, Endpoints: external})
+	}
+	if sp.NodePort != 0 {
+		for _, a := range rs.NodePortAddrs {
+			client(KindNodePort, a, sp.NodePort)
 		}
 	}
 	for _, a := range sp.LoadBalancerIPs {
-		fmt.Fprintf(w, "    client -> %s (LoadBalancer) -> Service %s -> %s\n", netip.AddrPortFrom(a, sp.Port), service, ext)
+		client(KindLoadBalancerIP, a, sp.Port)
 	}
 	for _, a := range sp.ExternalIPs {
-		fmt.Fprintf(w, "    client -> %s (external IP) -> Service %s -> %s\n", netip.AddrPortFrom(a, sp.Port), service, ext)
+		client(KindExternalIP, a, sp.Port)
 	}
+	return out
 }
 
-func podList(eps []synth.Endpoint) string {
-	if len(eps) == 0 {
-		return "no endpoint"
-	}
-	var s []string
+func addrPorts(eps []synth.Endpoint) []string {
+	out := []string{}
 	for _, ep := range eps {
-		s = append(s, ep.AddrPort().String())
+		out = append(out, ep.AddrPort().String())
 	}
-	return "pod " + strings.Join(s, " | ")
+	return out
 }
 
-func policies(w io.Writer, rs *synth.Ruleset, sp *synth.ServicePort) {
-	fmt.Fprintln(w, "  policies:")
-	fmt.Fprintf(w, "    internal traffic: %s\n", internalPolicy(rs, sp))
+func policies(rs *synth.Ruleset, sp *synth.ServicePort) Policies {
+	p := Policies{
+		InternalTrafficPolicy:    policyName(sp.InternalPolicyLocal),
+		Internal:                 internalPolicy(rs, sp),
+		LoadBalancerSourceRanges: prefixStrings(sp.SourceRanges),
+		SessionAffinitySeconds:   sp.AffinitySeconds,
+		HealthCheckNodePort:      sp.HealthCheckNodePort,
+	}
 	if sp.HasExternal() {
-		fmt.Fprintf(w, "    external traffic: %s\n", externalPolicy(sp))
+		p.ExternalTrafficPolicy = policyName(sp.ExternalPolicyLocal)
+		p.External = externalPolicy(sp)
 	}
-	if len(sp.SourceRanges) > 0 {
-		fmt.Fprintf(w, "    loadBalancerSourceRanges: only %s may reach the load-balancer IPs; others are dropped\n", prefixList(sp.SourceRanges))
+	return p
+}
+
+func policyName(local bool) string {
+	if local {
+		return "Local"
 	}
-	if sp.AffinitySeconds > 0 {
-		fmt.Fprintf(w, "    sessionAffinity ClientIP: a client stays on its endpoint for %ds\n", sp.AffinitySeconds)
-	}
-	if sp.HealthCheckNodePort != 0 {
-		fmt.Fprintf(w, "    health check: http://<node-ip>:%d/ answers 200 when this node has local endpoints\n", sp.HealthCheckNodePort)
-	}
+	return "Cluster"
 }
 
 func internalPolicy(rs *synth.Ruleset, sp *synth.ServicePort) string {
@@ -74,7 +80,7 @@ func internalPolicy(rs *synth.Ruleset, sp *synth.ServicePort) string {
 	case rs.MasqueradeAll:
 		s += "; every source is masqueraded (masquerade-all)"
 	case len(rs.ClusterCIDRs) > 0:
-		s += fmt.Sprintf("; sources outside %s are masqueraded", prefixList(rs.ClusterCIDRs))
+		s += fmt.Sprintf("; sources outside %s are masqueraded", strings.Join(prefixStrings(rs.ClusterCIDRs), ", "))
 	}
 	return s
 }
@@ -91,10 +97,10 @@ func externalPolicy(sp *synth.ServicePort) string {
 	return fmt.Sprintf("Local: external clients: local endpoints only (%d), source kept; pods and this node: all endpoints", len(sp.LocalEndpoints))
 }
 
-func prefixList(ps []netip.Prefix) string {
-	var s []string
+func prefixStrings(ps []netip.Prefix) []string {
+	out := []string{}
 	for _, p := range ps {
-		s = append(s, p.String())
+		out = append(out, p.String())
 	}
-	return strings.Join(s, ", ")
+	return out
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,10 +13,48 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "svcnat-bench:", err)
-		os.Exit(1)
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout), os.Stderr))
+}
+
+const usageText = `svcnat-bench measures svcnat on synthetic clusters and prints one Markdown
+table (docs/BENCHMARKS.md): per size and backend, build and render times, and
+inside a throwaway network namespace the full apply, incremental changes, the
+peak RSS of 'svcnat apply' and the rules and elements programmed. It needs
+root and creates only namespaces named svcnat-bench-<pid>-<n>.
+
+Usage:
+  svcnat-bench [flags]
+
+Examples:
+  svcnat-bench --sizes 1000,10000,50000 --svcnat bin/svcnat
+  svcnat-bench --sizes 100 --repeat 1 --backends nftables --svcnat ""
+
+Flags:
+`
+
+const exitText = `
+Exit status: 0 success (a failed row is reported in the table), 1 failure,
+2 usage error.
+`
+
+// usageError makes the command exit 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitCode prints err and maps it to the exit status: 0 for none or
+// --help, 2 for a usage error, else 1.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "svcnat-bench: %v (see svcnat-bench --help)\n", err)
+		return 2
 	}
+	fmt.Fprintln(stderr, "svcnat-bench:", err)
+	return 1
 }
 
 // options are the command line.
@@ -28,7 +67,9 @@ type options struct {
 	iptMode   string
 }
 
-func parseFlags(args []string) (options, error) {
+// parseFlags reads the command line; --help prints the usage to stdout
+// and returns pflag.ErrHelp.
+func parseFlags(args []string, stdout io.Writer) (options, error) {
 	var o options
 	var sizes string
 	fs := pflag.NewFlagSet("svcnat-bench", pflag.ContinueOnError)
@@ -38,13 +79,21 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.repeat, "repeat", 5, "runs of each incremental change (the median is reported)")
 	fs.StringVar(&o.svcnat, "svcnat", "bin/svcnat", "svcnat binary run as a child for the peak-RSS column (empty: skip)")
 	fs.StringVar(&o.iptMode, "iptables-mode", "auto", "iptables flavour: nft, legacy or auto")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, usageText+fs.FlagUsages()+exitText)
+			return o, err
+		}
+		return o, usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
-			return o, fmt.Errorf("--sizes: bad size %q", s)
+			return o, usageError{fmt.Errorf("--sizes: bad size %q", s)}
 		}
 		o.sizes = append(o.sizes, n)
 	}
@@ -55,7 +104,7 @@ func parseFlags(args []string) (options, error) {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	o, err := parseFlags(args)
+	o, err := parseFlags(args, out)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,24 @@ func TestSmoke(t *testing.T) {
 	t.Log("\n" + out.String())
 }
 
+func TestCommandLine(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := exitCode(run(context.Background(), []string{"--help"}, &stdout), &stderr); code != 0 || stderr.Len() != 0 {
+		t.Errorf("--help: exit %d, stderr %q", code, stderr.String())
+	}
+	for _, want := range []string{"Usage:\n  svcnat-bench [flags]", "Examples:", "--sizes string", "Exit status"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("--help lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	for _, args := range [][]string{{"--bogus"}, {"--sizes", "ten"}, {"extra"}} {
+		stderr.Reset()
+		if code := exitCode(run(context.Background(), args, &bytes.Buffer{}), &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2 (%s)", args, code, stderr.String())
+		}
+	}
+}
+
 func TestVMHWM(t *testing.T) {
 	status := []byte("Name:\tsvcnat\nVmPeak:\t  812345 kB\nVmHWM:\t   98765 kB\nVmRSS:\t   12 kB\n")
 	if kib, ok := vmHWM(status); !ok || kib != 98765 {

@@ -4,6 +4,7 @@
 // nodePort 30080), reaches it with curl through the NodePort and the
 // ClusterIP, prints the flow and the rules, scales the endpoints by editing
 // the manifest and shows traffic follow. Everything is removed at the end,
-// also on failure or Ctrl-C. It needs root; it never touches the root
-// network namespace.
+// also on failure or Ctrl-C. It never touches the root network namespace.
+// It needs root, iproute2, curl and the backend's tools: it checks them
+// before anything else and names the Debian packages to install (exit 2).
 package main

@@ -13,10 +13,45 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "svcnat-gen:", err)
-		os.Exit(1)
+	os.Exit(exitCode(run(os.Args[1:], os.Stdout), os.Stderr))
+}
+
+const usageText = `svcnat-gen writes a synthetic cluster (Services, EndpointSlices and Nodes)
+as one manifest file, for benchmarks and tests. The same flags give the same
+output.
+
+Usage:
+  svcnat-gen [flags]
+
+Examples:
+  svcnat-gen --services 10000 --endpoints 3 --nodeport-fraction 0.1 --seed 1 -o cluster.json
+  svcnat-gen --services 50 | svcnat render -f - --node-name node-1
+
+Flags:
+`
+
+const exitText = `
+Exit status: 0 success, 1 failure, 2 usage error.
+`
+
+// usageError makes the command exit 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitCode prints err and maps it to the exit status: 0 for none or
+// --help, 2 for a usage error, else 1.
+func exitCode(err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "svcnat-gen: %v (see svcnat-gen --help)\n", err)
+		return 2
 	}
+	fmt.Fprintln(stderr, "svcnat-gen:", err)
+	return 1
 }
 
 // options are the command line, before conversion into a gen.Config.
@@ -25,7 +60,9 @@ type options struct {
 	serviceCIDR, podCIDR, out, format string
 }
 
-func parseFlags(args []string) (options, error) {
+// parseFlags reads the command line; --help prints the usage to stdout
+// and returns pflag.ErrHelp.
+func parseFlags(args []string, stdout io.Writer) (options, error) {
 	var o options
 	fs := pflag.NewFlagSet("svcnat-gen", pflag.ContinueOnError)
 	fs.IntVar(&o.cfg.Services, "services", 1000, "number of Services")
@@ -39,13 +76,21 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.podCIDR, "pod-cidr", "10.128.0.0/9", "endpoint address range")
 	fs.StringVar(&o.format, "format", "json", "output format: json (one List document, fast to read) or yaml (multi-document)")
 	fs.StringVarP(&o.out, "output", "o", "-", "output file (- for standard output)")
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, usageText+fs.FlagUsages()+exitText)
+			return o, err
+		}
+		return o, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
-	return o, o.finish()
+	if err := o.finish(); err != nil {
+		return o, usageError{err}
+	}
+	return o, nil
 }
 
 // finish converts what the flags say into gen.Config's conventions, where
@@ -71,7 +116,7 @@ func (o *options) finish() error {
 }
 
 func run(args []string, stdout io.Writer) error {
-	o, err := parseFlags(args)
+	o, err := parseFlags(args, stdout)
 	if err != nil {
 		return err
 	}

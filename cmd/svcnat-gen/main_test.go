@@ -53,8 +53,25 @@ func TestRunErrors(t *testing.T) {
 		{"extra"},
 		{"--services", "300", "--service-cidr", "10.0.0.0/24"},
 	} {
-		if err := run(args, &bytes.Buffer{}); err == nil {
-			t.Errorf("run(%q): no error", args)
+		var stderr bytes.Buffer
+		if code := exitCode(run(args, &bytes.Buffer{}), &stderr); code != 2 || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("run(%q): exit %d, stderr %q; want 2 and one line", args, code, stderr.String())
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"--help", "-h"} {
+		var stdout, stderr bytes.Buffer
+		code := exitCode(run([]string{arg}, &stdout), &stderr)
+		if code != 0 || stderr.Len() != 0 {
+			t.Errorf("%s: exit %d, stderr %q", arg, code, stderr.String())
+		}
+		for _, want := range []string{"Usage:\n  svcnat-gen [flags]", "Examples:", "--services int", "Exit status"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("%s: output lacks %q:\n%s", arg, want, stdout.String())
+			}
 		}
 	}
 }

@@ -3,81 +3,156 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
-// kernelCommand parses the flags of apply and diff, builds the model and
-// opens the backend.
-func kernelCommand(ctx context.Context, e *env, name string, args []string) (backend.Backend, synth.Result, error) {
-	var m modelFlags
-	var b backendFlags
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	m.register(fs)
-	b.register(fs, true)
-	if err := parseFlags(fs, e, args); err != nil {
-		return nil, synth.Result{}, err
-	}
-	_, res, err := m.load(e)
+// kernelFlags are the flags of apply and diff: the model and the backend.
+type kernelFlags struct {
+	model   modelFlags
+	backend backendFlags
+}
+
+func (k *kernelFlags) register(cmd *cobra.Command) {
+	k.model.register(cmd.Flags())
+	k.backend.register(cmd.Flags(), true)
+	backendCompletions(cmd)
+}
+
+// open builds the model and opens the backend.
+func (k *kernelFlags) open(ctx context.Context, e *env) (backend.Backend, synth.Result, error) {
+	_, res, err := k.model.load(e)
 	if err != nil {
 		return nil, res, err
 	}
-	be, err := b.open(ctx)
+	be, err := k.backend.open(ctx)
 	return be, res, err
 }
 
-func runApply(ctx context.Context, e *env, args []string) error {
-	be, res, err := kernelCommand(ctx, e, "apply", args)
-	if err != nil {
-		return err
-	}
-	st, err := be.Apply(ctx, res.Rulesets())
-	if err != nil {
-		return fmt.Errorf("apply %s: %w", be.Name(), err)
-	}
-	if st.Changes == 0 {
-		fmt.Fprintf(e.stdout, "%s: no changes (the kernel already holds these rules); %d rules, %d elements\n", be.Name(), st.Rules, st.Elements)
-		return nil
-	}
-	fmt.Fprintf(e.stdout, "%s: applied %d changes in %s; %d rules, %d elements\n", be.Name(), st.Changes, st.Duration.Round(time.Microsecond), st.Rules, st.Elements)
-	return nil
+func backendCompletions(cmd *cobra.Command) {
+	fixedValues(cmd, "backend", "nftables", "iptables")
+	fixedValues(cmd, "iptables-mode", "auto", "nft", "legacy")
 }
 
-func runDiff(ctx context.Context, e *env, args []string) error {
-	be, res, err := kernelCommand(ctx, e, "diff", args)
-	if err != nil {
-		return err
+const netnsHelp = `
+--netns names a namespace under /run/netns (as 'ip netns add' creates) or
+gives a path such as /proc/PID/ns/net; without it the command works on its
+own network namespace. It needs CAP_NET_ADMIN there (root).`
+
+func newApplyCmd(e *env) *cobra.Command {
+	var k kernelFlags
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE... [--netns NAME] [flags]",
+		Short: "program the rules for manifest files into a network namespace",
+		Long: `Apply programs the rules for the Services in the manifest files, atomically
+per table, and prints how many objects it sent. It compares with what the
+kernel holds, so a second identical apply sends nothing. Other owners' rules
+are left alone; 'svcnat cleanup' removes svcnat's.
+` + netnsHelp,
+		Example: `  svcnat apply -f examples/my-app-service.yaml --netns lab --node-ip 192.168.1.100
+  svcnat apply -f cluster.yaml --backend iptables --iptables-mode legacy --netns /proc/4242/ns/net`,
+		Args:              noArgs,
+		ValidArgsFunction: noFiles,
 	}
-	out, err := be.Diff(ctx, res.Rulesets())
-	if err != nil {
-		return fmt.Errorf("diff %s: %w", be.Name(), err)
-	}
-	if len(out) == 0 {
-		fmt.Fprintf(e.stdout, "%s: no changes\n", be.Name())
+	k.register(cmd)
+	cmd.RunE = body(func(cmd *cobra.Command, _ []string) error {
+		be, res, err := k.open(cmd.Context(), e)
+		if err != nil {
+			return err
+		}
+		st, err := be.Apply(cmd.Context(), res.Rulesets())
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", be.Name(), err)
+		}
+		if st.Changes == 0 {
+			fmt.Fprintf(e.stdout, "%s: no changes (the kernel already holds these rules); %d rules, %d elements\n", be.Name(), st.Rules, st.Elements)
+			return nil
+		}
+		fmt.Fprintf(e.stdout, "%s: applied %d changes in %s; %d rules, %d elements\n", be.Name(), st.Changes, st.Duration.Round(time.Microsecond), st.Rules, st.Elements)
 		return nil
-	}
-	_, err = e.stdout.Write(out)
-	return err
+	})
+	return cmd
 }
 
-func runCleanup(ctx context.Context, e *env, args []string) error {
+func newDiffCmd(e *env) *cobra.Command {
+	var k kernelFlags
+	var out outputFlag
+	cmd := &cobra.Command{
+		Use:   "diff -f FILE... [--netns NAME] [flags]",
+		Short: "print what apply would change",
+		Long: `Diff reads what the kernel holds and prints what 'svcnat apply' with the same
+flags would send: nft commands, or iptables-restore --noflush input per family
+and table. It changes nothing. "no changes" means the kernel already holds
+these rules.
+
+-o json or -o yaml prints the operations per family (schema: docs/CLI.md);
+an empty list means no change, so a CI check can test it.
+` + netnsHelp,
+		Example: `  svcnat diff -f examples/my-app-service.yaml --netns lab --node-ip 192.168.1.100
+  svcnat diff -f cluster.yaml --netns lab -o json | jq '.changes'`,
+		Args:              noArgs,
+		ValidArgsFunction: noFiles,
+	}
+	k.register(cmd)
+	out.register(cmd)
+	cmd.RunE = body(func(cmd *cobra.Command, _ []string) error {
+		if err := out.check(); err != nil {
+			return err
+		}
+		be, res, err := k.open(cmd.Context(), e)
+		if err != nil {
+			return err
+		}
+		text, err := be.Diff(cmd.Context(), res.Rulesets())
+		if err != nil {
+			return fmt.Errorf("diff %s: %w", be.Name(), err)
+		}
+		rep := parseDiff(be.Name(), text)
+		return out.write(e.stdout, rep, func(w io.Writer) error {
+			if len(text) == 0 {
+				_, err := fmt.Fprintf(w, "%s: no changes\n", be.Name())
+				return err
+			}
+			_, err := w.Write(text)
+			return err
+		})
+	})
+	return cmd
+}
+
+func newCleanupCmd(e *env) *cobra.Command {
 	var b backendFlags
-	fs := pflag.NewFlagSet("cleanup", pflag.ContinueOnError)
-	b.register(fs, true)
-	if err := parseFlags(fs, e, args); err != nil {
-		return err
+	cmd := &cobra.Command{
+		Use:   "cleanup [--netns NAME] [flags]",
+		Short: "remove svcnat's rules",
+		Long: `Cleanup removes everything svcnat programmed with the chosen backend: the
+svcnat tables (nftables), or the SVCNAT- chains and the jump rules into them
+(iptables), in both IP families. Other owners' rules are left alone. A
+stopped agent leaves its rules in place, so traffic keeps flowing; run
+cleanup when svcnat is removed from a node.
+` + netnsHelp,
+		Example: `  svcnat cleanup --netns lab
+  svcnat cleanup --backend iptables`,
+		Args:              noArgs,
+		ValidArgsFunction: noFiles,
 	}
-	be, err := b.open(ctx)
-	if err != nil {
-		return err
-	}
-	if err := be.Cleanup(ctx); err != nil {
-		return fmt.Errorf("cleanup %s: %w", be.Name(), err)
-	}
-	fmt.Fprintf(e.stdout, "%s: removed svcnat's rules\n", be.Name())
-	return nil
+	b.register(cmd.Flags(), true)
+	backendCompletions(cmd)
+	cmd.RunE = body(func(cmd *cobra.Command, _ []string) error {
+		be, err := b.open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if err := be.Cleanup(cmd.Context()); err != nil {
+			return fmt.Errorf("cleanup %s: %w", be.Name(), err)
+		}
+		fmt.Fprintf(e.stdout, "%s: removed svcnat's rules\n", be.Name())
+		return nil
+	})
+	return cmd
 }

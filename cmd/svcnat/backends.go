@@ -22,10 +22,10 @@ type backendFlags struct {
 }
 
 func (b *backendFlags) register(fs *pflag.FlagSet, kernel bool) {
-	fs.StringVar(&b.name, "backend", "nftables", "rule backend: nftables or iptables")
-	fs.StringVar(&b.iptablesMode, "iptables-mode", "auto", "iptables flavour: auto, nft or legacy")
+	fs.StringVar(&b.name, "backend", "nftables", "rule `BACKEND`: nftables or iptables")
+	fs.StringVar(&b.iptablesMode, "iptables-mode", "auto", "iptables flavour (`MODE`): auto, nft or legacy")
 	if kernel {
-		fs.StringVar(&b.netns, "netns", "", "network namespace to program: a name under /run/netns or a path (default: the current one)")
+		fs.StringVar(&b.netns, "netns", "", "network namespace: a `NAME` under /run/netns or a path (default: the current one)")
 	}
 }
 

@@ -7,21 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
-
-	"github.com/spf13/pflag"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(ctx context.Context, env *env, args []string) error
-}
 
 // env is what a command may touch, so tests can run commands in-process.
 type env struct {
@@ -29,7 +19,15 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
-// usageError makes main exit 2.
+// Exit statuses, the same for every command.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError makes main exit 2: the command line is wrong (unknown flag or
+// command, stray argument, bad value, unreadable input file).
 type usageError struct{ err error }
 
 func (u usageError) Error() string { return u.err.Error() }
@@ -37,18 +35,12 @@ func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
-func commands() []command {
-	return []command{
-		{"run", "run the node agent", runAgent},
-		{"render", "print the rules for manifest files", runRender},
-		{"apply", "program the rules into a network namespace", runApply},
-		{"diff", "print what apply would change", runDiff},
-		{"cleanup", "remove svcnat's rules", runCleanup},
-		{"trace", "follow one packet through the rules", runTrace},
-		{"explain", "describe a Service's flow", runExplain},
-		{"version", "print the version", runVersion},
-	}
-}
+// runError marks an error returned by a command's body; any other error
+// cobra returns comes from parsing the command line, so it is a usage error.
+type runError struct{ err error }
+
+func (r runError) Error() string { return r.err.Error() }
+func (r runError) Unwrap() error { return r.err }
 
 // oneShotGCPercent is the garbage collector's target for every command but
 // run: they load a whole cluster once, hold it briefly and exit, so a
@@ -58,74 +50,67 @@ func commands() []command {
 const oneShotGCPercent = 40
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] != "run" && os.Getenv("GOGC") == "" {
+	args := commandLine(filepath.Base(os.Args[0]), os.Args[1:])
+	if len(args) > 0 && args[0] != "run" && os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(oneShotGCPercent)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := execute(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := execute(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, args)
 	stop()
 	os.Exit(code)
 }
 
+// commandLine makes svcnat a drop-in kube-proxy: invoked under the name
+// kube-proxy, or given flags and no command (as a kube-proxy DaemonSet
+// does), it is `svcnat run` with those arguments. --help, -h and --version
+// alone still belong to svcnat itself.
+func commandLine(argv0 string, args []string) []string {
+	argv0 = strings.TrimSuffix(argv0, ".exe")
+	if argv0 == "kube-proxy" {
+		return append([]string{"run"}, args...)
+	}
+	if len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch args[0] {
+		case "-h", "--help", "--version":
+			return args
+		}
+		return append([]string{"run"}, args...)
+	}
+	return args
+}
+
 // execute runs one command line and returns the exit status.
 func execute(ctx context.Context, e *env, args []string) int {
+	root := newRoot(e)
 	if len(args) == 0 {
-		usage(e.stderr)
-		return 2
+		root.SetOut(e.stderr)
+		_ = root.Usage()
+		return exitUsage
 	}
-	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(e.stdout)
-		return 0
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
 	}
-	for _, c := range commands() {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(ctx, e, args[1:])
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, pflag.ErrHelp):
-			return 0
-		case errors.As(err, new(usageError)):
-			fmt.Fprintf(e.stderr, "svcnat %s: %v\n", c.name, err)
-			return 2
-		}
-		fmt.Fprintf(e.stderr, "svcnat %s: %v\n", c.name, err)
-		return 1
+	name := "svcnat"
+	if cmd != nil && cmd != root {
+		name = cmd.CommandPath()
 	}
-	fmt.Fprintf(e.stderr, "svcnat: unknown command %q (see svcnat help)\n", args[0])
-	return 2
+	var re runError
+	if errors.As(err, &re) && !errors.As(err, new(usageError)) {
+		fmt.Fprintf(e.stderr, "%s: %v\n", name, re.err)
+		return exitFailure
+	}
+	fmt.Fprintf(e.stderr, "%s: %v (see '%s --help')\n", name, usageMessage(err), name)
+	return exitUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "svcnat: a Kubernetes Service proxy (nftables or iptables)")
-	fmt.Fprintln(w, "\nUsage: svcnat COMMAND [flags]\n\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+// usageMessage puts a usage error on one line: cobra's unknown command
+// error carries its suggestions on further lines.
+func usageMessage(err error) string {
+	msg, rest, _ := strings.Cut(err.Error(), "\n")
+	if _, names, ok := strings.Cut(rest, "Did you mean this?"); ok {
+		msg += "; did you mean " + strings.Join(strings.Fields(names), " or ") + "?"
 	}
-	fmt.Fprintln(w, "\nRun 'svcnat COMMAND --help' for a command's flags.")
-}
-
-// parseFlags parses args; any flag problem becomes a one-line usage error.
-func parseFlags(fs *pflag.FlagSet, e *env, args []string) error {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.PrintDefaults()
-			return err
-		}
-		return usageError{err}
-	}
-	return nil
-}
-
-func runVersion(_ context.Context, e *env, args []string) error {
-	fs := pflag.NewFlagSet("version", pflag.ContinueOnError)
-	if err := parseFlags(fs, e, args); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "svcnat %s\n", version)
-	return nil
+	return msg
 }

@@ -82,8 +82,18 @@ func TestCommands(t *testing.T) {
 		{name: "bad backend", args: []string{"render", "-f", seed, "--backend", "ebpf"}, code: 2, stderr: []string{"ebpf"}, oneLine: true},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: []string{"unknown command"}, oneLine: true},
 		{name: "version", args: []string{"version"}, code: 0, stdout: []string{"svcnat "}},
-		{name: "help", args: []string{"help"}, code: 0, stdout: []string{"Commands:", "explain"}},
-		{name: "no command", args: nil, code: 2, stderr: []string{"Usage: svcnat COMMAND"}},
+		{name: "help of an unknown command", args: []string{"help", "frobnicate"}, code: 2, stderr: []string{`no command "frobnicate"`}, oneLine: true},
+		{name: "help", args: []string{"help"}, code: 0, stdout: []string{"Commands:", "explain", "completion"}},
+		{name: "no command", args: nil, code: 2, stderr: []string{"Usage:", "svcnat [command]", "Exit status"}},
+		{name: "unknown command suggests", args: []string{"rendr"}, code: 2, stderr: []string{"did you mean render?"}, oneLine: true},
+		{name: "bad output format", args: []string{"trace", "-o", "xml", "-f", seed}, code: 2, stderr: []string{"xml"}, oneLine: true},
+		{name: "bad ip family", args: []string{"render", "-f", seed, "--ip-family", "ipv5"}, code: 2, stderr: []string{"ipv5"}, oneLine: true},
+		{name: "explain without a name", args: []string{"explain", "-f", seed}, code: 2, stderr: []string{"want exactly one Service"}, oneLine: true},
+		{name: "explain two names", args: []string{"explain", "a", "b", "-f", seed}, code: 2, stderr: []string{"got 2 arguments"}, oneLine: true},
+		{name: "status flags exclude each other", args: []string{"status", "--address", "127.0.0.1:1", "--netns", "x"}, code: 2,
+			stderr: []string{"one or the other"}, oneLine: true},
+		{name: "trace ipv6 without ipv6 rules", args: append([]string{"trace", "-f", seed, "--src", "fd00::1", "--dst", "[fd00::2]:80"}, node...),
+			code: 0, stdout: []string{"verdict: ACCEPT"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

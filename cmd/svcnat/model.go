@@ -24,19 +24,30 @@ type modelFlags struct {
 }
 
 func (m *modelFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&m.files, "filename", "f", nil, "manifest file (YAML or JSON, multi-document or a List); - reads stdin; repeatable")
-	m.registerNode(fs, "node-name")
+	fs.StringArrayVarP(&m.files, "filename", "f", nil, "manifest `FILE` (YAML or JSON, multi-document or a List); - reads stdin; repeatable")
+	m.registerNode(fs)
 }
 
-// registerNode registers the flags describing the node; the agent calls the
-// node name flag --hostname-override, like kube-proxy.
-func (m *modelFlags) registerNode(fs *pflag.FlagSet, nodeNameFlag string) {
-	fs.StringVar(&m.nodeName, nodeNameFlag, defaultNodeName(), "this node's name (selects local endpoints; default: $NODE_NAME, then the hostname)")
-	fs.StringArrayVar(&m.nodeIPs, "node-ip", nil, "this node's IP address; repeatable")
-	fs.StringArrayVar(&m.clusterCIDRs, "cluster-cidr", nil, "pod CIDR of the cluster (traffic from outside is masqueraded); repeatable")
-	fs.StringArrayVar(&m.serviceCIDRs, "service-cidr", nil, "service CIDR (unallocated addresses are dropped); repeatable")
-	fs.StringArrayVar(&m.nodePortAddrs, "nodeport-addresses", nil, "CIDRs of node addresses that answer NodePorts (default: all); repeatable")
+// registerNode registers the flags describing the node. Every command
+// takes both svcnat's and kube-proxy's spelling of the node's name and
+// address: --node-name or --hostname-override, --node-ip or --bind-address.
+func (m *modelFlags) registerNode(fs *pflag.FlagSet) {
+	fs.StringVar(&m.nodeName, "node-name", defaultNodeName(), "this node's `NAME` (selects local endpoints; default: $NODE_NAME, then the hostname)")
+	alias(fs, "hostname-override", "node-name")
+	fs.StringArrayVar(&m.nodeIPs, "node-ip", nil, "this node's `IP` address; repeatable (0.0.0.0 and :: mean: not given)")
+	alias(fs, "bind-address", "node-ip")
+	fs.StringArrayVar(&m.clusterCIDRs, "cluster-cidr", nil, "pod `CIDR` of the cluster (traffic from outside is masqueraded); repeatable")
+	fs.StringArrayVar(&m.serviceCIDRs, "service-cidr", nil, "service `CIDR` (unallocated addresses are dropped); repeatable")
+	fs.StringArrayVar(&m.nodePortAddrs, "nodeport-addresses", nil, "`CIDR` of node addresses that answer NodePorts (default: all); repeatable")
 	fs.BoolVar(&m.masqAll, "masquerade-all", false, "masquerade every packet sent to a Service")
+}
+
+// alias registers flag name as a second spelling of flag of: both set the
+// same value.
+func alias(fs *pflag.FlagSet, name, of string) {
+	f := fs.Lookup(of)
+	varname, _ := pflag.UnquoteUsage(f)
+	fs.Var(f.Value, name, fmt.Sprintf("kube-proxy's spelling of --%s `%s`", of, varname))
 }
 
 func defaultNodeName() string {
@@ -54,6 +65,9 @@ func (m *modelFlags) config() (synth.Config, error) {
 		a, err := synth.ParseAddrSloppy(s)
 		if err != nil {
 			return cfg, usagef("--node-ip %q: %v", s, err)
+		}
+		if a.IsUnspecified() {
+			continue // kube-proxy's --bind-address default: detect the node's addresses
 		}
 		cfg.NodeIPs = append(cfg.NodeIPs, a)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/backend/iptables"
+	"github.com/svcnat/svcnat/backend/nftables"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -127,23 +129,36 @@ an empty list means no change, so a CI check can test it.
 
 func newCleanupCmd(e *env) *cobra.Command {
 	var b backendFlags
+	var kubeProxy bool
 	cmd := &cobra.Command{
-		Use:   "cleanup [--netns NAME] [flags]",
-		Short: "remove svcnat's rules",
+		Use:   "cleanup [--netns NAME] [--kube-proxy] [flags]",
+		Short: "remove svcnat's rules (or kube-proxy's)",
 		Long: `Cleanup removes everything svcnat programmed with the chosen backend: the
 svcnat tables (nftables), or the SVCNAT- chains and the jump rules into them
 (iptables), in both IP families. Other owners' rules are left alone. A
 stopped agent leaves its rules in place, so traffic keeps flowing; run
 cleanup when svcnat is removed from a node.
+
+With --kube-proxy it removes kube-proxy's rules instead, exactly what
+kube-proxy's own --cleanup removes: its "kube-proxy" nftables tables and its
+KUBE- iptables chains (nat, filter, mangle) and the jumps into them, in both
+families and both iptables flavours. The kubelet's KUBE-FIREWALL and
+KUBE-KUBELET-CANARY chains, svcnat's rules and everything else stay. This is
+the last step of migrating a node from kube-proxy (deploy/README.md).
 ` + netnsHelp,
 		Example: `  svcnat cleanup --netns lab
-  svcnat cleanup --backend iptables`,
+  svcnat cleanup --backend iptables
+  svcnat cleanup --kube-proxy`,
 		Args:              noArgs,
 		ValidArgsFunction: noFiles,
 	}
 	b.register(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&kubeProxy, "kube-proxy", false, "remove kube-proxy's rules (both modes) instead of svcnat's")
 	backendCompletions(cmd)
 	cmd.RunE = body(func(cmd *cobra.Command, _ []string) error {
+		if kubeProxy {
+			return cleanupKubeProxy(cmd.Context(), e, b.netnsPath())
+		}
 		be, err := b.open(cmd.Context())
 		if err != nil {
 			return err
@@ -155,4 +170,19 @@ cleanup when svcnat is removed from a node.
 		return nil
 	})
 	return cmd
+}
+
+// cleanupKubeProxy removes kube-proxy's nftables and iptables rules.
+func cleanupKubeProxy(ctx context.Context, e *env, netns string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := nftables.CleanupKubeProxy(netns); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "nftables: removed kube-proxy's tables")
+	if err := iptables.CleanupKubeProxy(ctx, netns); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "iptables: removed kube-proxy's chains and jumps")
+	return nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -30,12 +28,7 @@ func (b *backendFlags) register(fs *pflag.FlagSet, kernel bool) {
 }
 
 // netnsPath turns a namespace name into its bind-mount path.
-func (b *backendFlags) netnsPath() string {
-	if b.netns == "" || strings.Contains(b.netns, "/") {
-		return b.netns
-	}
-	return filepath.Join("/run/netns", b.netns)
-}
+func (b *backendFlags) netnsPath() string { return netnsPath(b.netns) }
 
 // renderFunc renders Rulesets to text without touching the kernel.
 type renderFunc func(rs []*synth.Ruleset) ([]byte, error)

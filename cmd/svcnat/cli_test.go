@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/svcnat/svcnat/kubeproxy"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -168,19 +170,25 @@ func TestNodeFlagSpellings(t *testing.T) {
 		t.Error("the node flags change nothing in the rules: the comparison proves nothing")
 	}
 
-	parse := func(args ...string) *runSettings {
+	parse := func(args ...string) *kubeproxy.Settings {
 		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
-		s := registerRunFlags(fs)
+		r := registerRunFlags(fs)
 		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		s, err := r.complete()
+		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
 	a := parse("--node-name", "n1", "--node-ip", "10.0.0.1", "--node-ip", "fd00::1")
-	b := parse("--hostname-override", "n1", "--bind-address", "10.0.0.1", "--bind-address", "fd00::1")
-	if a.node.nodeName != b.node.nodeName || !slices.Equal(a.node.nodeIPs, b.node.nodeIPs) || b.node.nodeName != "n1" || len(b.node.nodeIPs) != 2 {
-		t.Errorf("run: --node-name/--node-ip give %q %q, --hostname-override/--bind-address give %q %q",
-			a.node.nodeName, a.node.nodeIPs, b.node.nodeName, b.node.nodeIPs)
+	b := parse("--hostname-override", "n1", "--node-ip", "10.0.0.1", "--bind-address", "fd00::1")
+	slices.SortFunc(a.NodeIPs, netip.Addr.Compare)
+	slices.SortFunc(b.NodeIPs, netip.Addr.Compare)
+	if a.NodeName != b.NodeName || !slices.Equal(a.NodeIPs, b.NodeIPs) || b.NodeName != "n1" || len(b.NodeIPs) != 2 {
+		t.Errorf("run: --node-name/--node-ip give %q %v, --hostname-override/--bind-address give %q %v",
+			a.NodeName, a.NodeIPs, b.NodeName, b.NodeIPs)
 	}
 }
 
@@ -222,7 +230,7 @@ func TestKubeProxyInvocation(t *testing.T) {
 	// A bad value of one of run's flags is a usage error of run, found
 	// before anything starts.
 	code, _, errOut = run(t, "", commandLine("kube-proxy", []string{"--hostname-override", "n1", "--node-ip", "not-an-ip", "--manifests", t.TempDir()})...)
-	if code != 2 || !strings.Contains(errOut, `--node-ip "not-an-ip"`) {
+	if code != 2 || !strings.Contains(errOut, `"not-an-ip" for "--node-ip"`) {
 		t.Errorf("kube-proxy --node-ip not-an-ip: exit %d, stderr %q", code, errOut)
 	}
 }

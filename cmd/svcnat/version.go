@@ -30,3 +30,13 @@ first line only.`,
 		}),
 	}
 }
+
+// versionLine is what `svcnat run --version` prints, like kube-proxy's
+// flag: one line, or with --version=raw every build detail.
+func versionLine(raw bool) string {
+	if !raw {
+		return "svcnat " + version.Version()
+	}
+	return fmt.Sprintf("svcnat version=%s revision=%s go=%s platform=%s/%s",
+		version.Version(), version.Revision(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/backend/iptables"
+	"github.com/svcnat/svcnat/backend/nftables"
+	"github.com/svcnat/svcnat/internal/version"
+	"github.com/svcnat/svcnat/kubeproxy"
+	svcsync "github.com/svcnat/svcnat/sync"
+	"github.com/svcnat/svcnat/sync/conntrack"
+	"github.com/svcnat/svcnat/sync/source"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// node is what `svcnat run` set up on the node before the agent starts.
+type node struct {
+	s     *kubeproxy.Settings
+	netns string
+	cfg   synth.Config
+	be    backend.Backend
+	src   source.Source
+}
+
+// prepareNode does kube-proxy's privileged start-up in the target
+// namespace (OOM score, the other backend's leftovers, conntrack sysctls)
+// and opens the backend and the source. With --init-only that is all.
+func prepareNode(ctx context.Context, s *kubeproxy.Settings, logger logr.Logger) (*node, error) {
+	n := &node{s: s, netns: netnsPath(s.NetNS)}
+	if s.OOMScoreAdj != nil {
+		if err := kubeproxy.SetOOMScoreAdj(0, *s.OOMScoreAdj); err != nil {
+			logger.V(2).Info("Failed to apply the OOM score", "err", err) // like kube-proxy: not fatal
+		}
+	}
+	var err error
+	if n.be, err = openBackend(ctx, s.Mode, s.IPTablesMode, n.netns); err != nil {
+		return nil, err
+	}
+	cleanupOtherBackend(ctx, s.Mode, n.netns, logger)
+	if err := conntrack.Apply(n.netns, conntrackSysctls(s.Conntrack), conntrack.OnlineCPUs(), logger); err != nil {
+		return nil, fmt.Errorf("could not set conntrack parameters from the configuration: %w", err)
+	}
+	if s.InitOnly {
+		return n, nil
+	}
+	if n.cfg, err = synthConfig(s, n.netns, logger); err != nil {
+		return nil, err
+	}
+	if n.src, err = openSource(s); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *node) release() {}
+
+// run runs the agent until ctx ends; the rules stay in place after it.
+func (n *node) run(ctx context.Context, logger logr.Logger) error {
+	s := n.s
+	logger.Info("Starting svcnat", "version", version.Version(), "backend", n.be.Name(), "source", sourceName(s))
+	minSync := s.MinSyncPeriod
+	if minSync <= 0 {
+		minSync = time.Nanosecond // like kube-proxy, 0 means no minimum; the library reads 0 as "default"
+	}
+	agent := svcsync.NewAgent(svcsync.Config{
+		Synth:         n.cfg,
+		MinSyncPeriod: minSync,
+		SyncPeriod:    s.SyncPeriod,
+		HealthTimeout: s.HealthTimeout,
+		MetricsAddr:   s.MetricsBindAddress,
+		HealthzAddr:   s.HealthzBindAddress,
+		NetNS:         n.netns,
+		Logger:        logger,
+	}, n.src, n.be)
+	if err := agent.Run(ctx); err != nil {
+		return err
+	}
+	logger.Info("Stopping; the rules stay in place (svcnat cleanup removes them)")
+	return nil
+}
+
+// synthConfig is the node's model configuration from the settings.
+func synthConfig(s *kubeproxy.Settings, netns string, logger logr.Logger) (synth.Config, error) {
+	cfg := synth.Config{
+		NodeName:            s.NodeName,
+		PrimaryNodeIPs:      s.NodeIPs,
+		ClusterCIDRs:        s.ClusterCIDRs,
+		LocalDetect:         synth.LocalDetectMode(s.DetectLocalMode),
+		BridgeInterface:     s.BridgeInterface,
+		InterfaceNamePrefix: s.InterfaceNamePrefix,
+		NodePortAddresses:   s.NodePortAddresses,
+		NodePortPrimary:     s.NodePortPrimary,
+		ServiceCIDRs:        s.ServiceCIDRs,
+		MasqueradeAll:       s.MasqueradeAll,
+		ExternalIPAllowList: s.ExternalIPAllow,
+	}
+	if s.Manifests != "" && len(s.NodeIPs) == 0 {
+		// No Node object to read addresses from: use the namespace's own.
+		ips, err := localAddrs(netns)
+		if err != nil {
+			return cfg, fmt.Errorf("node addresses: %w (give --node-ip)", err)
+		}
+		cfg.NodeIPs = ips
+		logger.Info("Node addresses from the network namespace", "addresses", ips)
+	}
+	return cfg, nil
+}
+
+func conntrackSysctls(c kubeproxy.Conntrack) conntrack.Sysctls {
+	return conntrack.Sysctls{
+		MaxPerCore: c.MaxPerCore, Min: c.Min,
+		TCPEstablishedTimeout: c.TCPEstablishedTimeout, TCPCloseWaitTimeout: c.TCPCloseWaitTimeout,
+		TCPBeLiberal: c.TCPBeLiberal, UDPTimeout: c.UDPTimeout, UDPStreamTimeout: c.UDPStreamTimeout,
+	}
+}
+
+func sourceName(s *kubeproxy.Settings) string {
+	if s.Manifests != "" {
+		return "manifests " + s.Manifests
+	}
+	return "api server"
+}
+
+// openSource picks the manifest folder or the API server.
+func openSource(s *kubeproxy.Settings) (source.Source, error) {
+	if s.Manifests != "" {
+		if s.Client.Kubeconfig != "" || s.Client.Master != "" {
+			return nil, usagef("--manifests and an API server (--kubeconfig, --master, clientConnection.kubeconfig) exclude each other")
+		}
+		return source.NewDir(s.Manifests, 0, nil), nil
+	}
+	rc, err := restConfig(s.Client)
+	if err != nil {
+		return nil, usagef("API server config: %v (give --kubeconfig, or --manifests DIR to run without a cluster)", err)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("API client: %w", err)
+	}
+	return source.NewAPIServer(client, s.NodeName), nil
+}
+
+// restConfig is kube-proxy's client: the kubeconfig (or the in-cluster
+// config when neither it nor --master is set), --master overriding its
+// server, and clientConnection's rate limits and content types.
+func restConfig(c kubeproxy.Client) (*rest.Config, error) {
+	var rc *rest.Config
+	var err error
+	if c.Kubeconfig == "" && c.Master == "" {
+		rc, err = rest.InClusterConfig()
+	} else {
+		rc, err = clientcmd.BuildConfigFromFlags(c.Master, c.Kubeconfig)
+	}
+	if err != nil {
+		return nil, err
+	}
+	rc.UserAgent = "svcnat/" + version.Version()
+	rc.QPS, rc.Burst = c.QPS, int(c.Burst)
+	rc.ContentType, rc.AcceptContentTypes = c.ContentType, c.AcceptContentTypes
+	return rc, nil
+}
+
+// openBackend builds the backend of mode for the namespace at netns.
+func openBackend(ctx context.Context, mode, iptablesMode, netns string) (backend.Backend, error) {
+	b := backendFlags{name: mode, iptablesMode: iptablesMode, netns: netns}
+	return b.open(ctx)
+}
+
+// cleanupOtherBackend removes svcnat's rules of the backend not in use,
+// as kube-proxy removes its other modes' rules at start, so that switching
+// modes leaves no stale rules behind. Failures are logged: a missing
+// iptables binary means there is nothing of it to clean.
+func cleanupOtherBackend(ctx context.Context, mode, netns string, logger logr.Logger) {
+	other := "iptables"
+	if mode == "iptables" {
+		other = "nftables"
+	}
+	if err := cleanupBackend(ctx, other, netns); err != nil {
+		logger.V(1).Info("Could not remove the other backend's rules", "backend", other, "err", err)
+	}
+}
+
+// cleanupAll removes svcnat's rules of both backends (--cleanup).
+func cleanupAll(ctx context.Context, netns string, logger logr.Logger) error {
+	var errs []error
+	for _, name := range []string{"nftables", "iptables"} {
+		if err := cleanupBackend(ctx, name, netns); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		logger.Info("Removed svcnat's rules", "backend", name)
+	}
+	return errors.Join(errs...)
+}
+
+func cleanupBackend(ctx context.Context, name, netns string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var be backend.Backend
+	var err error
+	switch name {
+	case "nftables":
+		be, err = nftables.New(backend.Options{NetNS: netns})
+	default:
+		be, err = iptables.New(ctx, iptables.Options{Options: backend.Options{NetNS: netns}})
+	}
+	if err != nil {
+		return fmt.Errorf("cleanup %s: %w", name, err)
+	}
+	if err := be.Cleanup(ctx); err != nil {
+		return fmt.Errorf("cleanup %s: %w", name, err)
+	}
+	return nil
+}
+
+// netnsPath turns a namespace name into its bind-mount path.
+func netnsPath(name string) string {
+	if name == "" || strings.Contains(name, "/") {
+		return name
+	}
+	return filepath.Join("/run/netns", name)
+}

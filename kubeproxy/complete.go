@@ -266,6 +266,9 @@ func (o *Options) settings(c *v1alpha1.KubeProxyConfiguration, r resolved) (*Set
 		s.Mode = "nftables"
 		s.Warnings = append(s.Warnings, "mode ipvs: ipvs is deprecated upstream (kube-proxy disables it by default in 1.40); svcnat serves it with its nftables backend, and the ipvs-only settings (scheduler, timeouts, strictARP, excludeCIDRs) have no effect")
 	}
+	if err := checkMasqueradeBit(s); err != nil {
+		return nil, err
+	}
 	if s.HealthTimeout == 0 {
 		s.HealthTimeout = 2 * s.SyncPeriod
 	}
@@ -428,4 +431,21 @@ func localhostNodePortsAsked(c, raw *v1alpha1.KubeProxyConfiguration, fs *pflag.
 		return raw.IPTables.LocalhostNodePorts != nil && *raw.IPTables.LocalhostNodePorts
 	}
 	return fs.Changed("iptables-localhost-nodeports") && *c.IPTables.LocalhostNodePorts
+}
+
+// defaultMasqueradeBit is kube-proxy's, and the one svcnat's iptables
+// backend uses (0x4000, with 0x8000 for its drop mark).
+const defaultMasqueradeBit = 14
+
+// checkMasqueradeBit refuses a masquerade bit the iptables backend cannot
+// use, and warns that the nftables backend's mark is private.
+func checkMasqueradeBit(s *Settings) error {
+	if s.MasqueradeBit == defaultMasqueradeBit {
+		return nil
+	}
+	if s.Mode == "nftables" {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("nftables.masqueradeBit %d has no effect: svcnat's nftables table marks packets for SNAT with a private bit (0x40000) that it clears before they leave the table, so no other component sees it", s.MasqueradeBit))
+		return nil
+	}
+	return fmt.Errorf("iptables.masqueradeBit (--iptables-masquerade-bit) %d: svcnat's iptables backend marks packets with bits 14 and 15 (0x4000 for SNAT, 0x8000 for drop); keep the default 14, or use mode nftables, whose mark is private", s.MasqueradeBit)
 }

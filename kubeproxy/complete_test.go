@@ -291,11 +291,11 @@ func TestFlags(t *testing.T) {
 				t.Errorf("masquerade all %v (nft %v ipt %v) bit %d", s.MasqueradeAll, s.Config.NFTables.MasqueradeAll, s.Config.IPTables.MasqueradeAll, s.MasqueradeBit)
 			}
 		}, nil},
-		{"masquerade bit in iptables mode", []string{"--iptables-masquerade-bit", "5", "--proxy-mode", "iptables"}, func(t *testing.T, s *Settings) {
-			if s.MasqueradeBit != 5 {
-				t.Errorf("bit %d", s.MasqueradeBit)
+		{"masquerade bit in ipvs mode (served by nftables)", []string{"--iptables-masquerade-bit", "5", "--proxy-mode", "ipvs"}, func(t *testing.T, s *Settings) {
+			if s.MasqueradeBit != 5 || s.Mode != "nftables" {
+				t.Errorf("bit %d mode %s", s.MasqueradeBit, s.Mode)
 			}
-		}, nil},
+		}, []string{"mode ipvs", "masqueradeBit 5 has no effect"}},
 		{"conntrack", []string{"--conntrack-max-per-core", "0", "--conntrack-min", "1", "--conntrack-tcp-timeout-established", "0", "--conntrack-tcp-timeout-close-wait", "30m", "--conntrack-tcp-be-liberal", "--conntrack-udp-timeout", "30s", "--conntrack-udp-timeout-stream", "2m", "--proxy-mode", "iptables"}, func(t *testing.T, s *Settings) {
 			c := s.Conntrack
 			if *c.MaxPerCore != 0 || *c.Min != 1 || *c.TCPEstablishedTimeout != 0 || *c.TCPCloseWaitTimeout != 30*time.Minute || !c.TCPBeLiberal || c.UDPTimeout != 30*time.Second || c.UDPStreamTimeout != 2*time.Minute {
@@ -393,6 +393,7 @@ func TestBadFlags(t *testing.T) {
 		// Validation, after parsing: errors name the field.
 		{[]string{"--proxy-mode", "kernelspace"}, "kernelspace is kube-proxy's Windows mode and svcnat runs on Linux: use nftables or iptables (mode, --proxy-mode)"},
 		{[]string{"--detect-local-mode", "PodCIDR"}, "--detect-local-mode"},
+		{[]string{"--proxy-mode", "iptables", "--iptables-masquerade-bit", "5"}, "iptables.masqueradeBit (--iptables-masquerade-bit) 5: svcnat's iptables backend marks packets with bits 14 and 15"},
 		{[]string{"--detect-local-mode", "BridgeInterface"}, "--pod-bridge-interface"},
 		{[]string{"--cluster-cidr", "10.0.0.0/8,10.1.0.0/16"}, "dual-stack pair of CIDRs (e.g. [10.100.0.0/16, fde4:8dba:82e1::/48] (clusterCIDR, --cluster-cidr)"},
 		{[]string{"--cluster-cidr", "10.0.0.0/33"}, "ClusterCIDRs[0]: Invalid value: \"10.0.0.0/33\""},

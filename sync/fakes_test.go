@@ -93,7 +93,8 @@ func (b *fakeBackend) record(op string) {
 	b.calls = append(b.calls, call{op, time.Since(b.t0)})
 }
 
-func (b *fakeBackend) Name() string                            { return "fake" }
+// Name is "nftables": the agent registers that mode's metrics.
+func (b *fakeBackend) Name() string                            { return "nftables" }
 func (b *fakeBackend) Render([]*synth.Ruleset) ([]byte, error) { return nil, nil }
 func (b *fakeBackend) Diff(context.Context, []*synth.Ruleset) ([]byte, error) {
 	return nil, nil
@@ -164,4 +165,11 @@ func (c *fakeConntrack) take() [][]conntrack.Flow {
 	f := c.flows
 	c.flows = nil
 	return f
+}
+
+// TableCounts splits the 7 rules and 3 elements Apply reports between the
+// families, all in one table.
+func (b *fakeBackend) TableCounts(fn func(fam synth.Family, table string, rules, elements, written int)) {
+	fn(synth.IPv4, "nat", 5, 2, 1)
+	fn(synth.IPv6, "nat", 2, 1, 0)
 }

@@ -161,7 +161,7 @@ func TestBurstCoalescedAndPeriodicReconcile(t *testing.T) {
 func TestRetryAfterFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: time.Hour})
-		h.be.fail = 2
+		h.be.setFail(2)
 		h.sync()
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
@@ -192,7 +192,7 @@ func TestBackendToldWhatChanged(t *testing.T) {
 		h.src.set(with("10.244.1.6"), source.EndpointSlice)
 		synctest.Wait()
 		time.Sleep(time.Second)
-		h.be.fail = 1
+		h.be.setFail(1)
 		h.src.set(synth.Input{Services: []*corev1.Service{dnsService()}}, source.Service, source.EndpointSlice)
 		synctest.Wait()
 		time.Sleep(10 * time.Second)
@@ -216,7 +216,7 @@ func TestBackendToldWhatChanged(t *testing.T) {
 func TestUnhealthyWhenSyncsKeepFailing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: 10 * time.Second})
-		h.be.fail = 1000
+		h.be.setFail(1000)
 		h.sync()
 		time.Sleep(19 * time.Second)
 		if !h.agent.Health().Healthy() {
@@ -356,9 +356,7 @@ func TestUnhealthyAfterFailingAfterOneGoodSync(t *testing.T) {
 		if probe(t, h.agent, "/healthz") != 200 {
 			t.Fatal("unhealthy after the first sync")
 		}
-		h.be.mu.Lock()
-		h.be.fail = 1000
-		h.be.mu.Unlock()
+		h.be.setFail(1000)
 		time.Sleep(10 * time.Minute)
 		synctest.Wait()
 		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 503 || lz != 503 {
@@ -367,6 +365,30 @@ func TestUnhealthyAfterFailingAfterOneGoodSync(t *testing.T) {
 		st := h.agent.Status()
 		if st.Healthy || st.LastError == "" || st.LastErrorTime == "" || st.LastSync == "" {
 			t.Errorf("status %+v", st)
+		}
+	})
+}
+
+// TestNodeBeingDeleted: /healthz drains the node (nodeEligible false)
+// while its Node has a deletionTimestamp; /livez stays 200.
+func TestNodeBeingDeleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := dnsInput(time.Time{}, "10.244.1.5")
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}
+		in.Nodes = []*corev1.Node{node}
+		h := startAgent(t, in, Config{})
+		h.sync()
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 200 || lz != 200 {
+			t.Errorf("before: /healthz, /livez = %d, %d; want 200, 200", hz, lz)
+		}
+		deleting := node.DeepCopy()
+		deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		in.Nodes = []*corev1.Node{deleting}
+		h.src.set(in, source.Node)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 503 || lz != 200 {
+			t.Errorf("being deleted: /healthz, /livez = %d, %d; want 503, 200", hz, lz)
 		}
 	})
 }

@@ -121,6 +121,13 @@ func (b *fakeBackend) Apply(_ context.Context, rs []*synth.Ruleset) (backend.Sta
 	return backend.Stats{Full: len(b.calls) > 1 && b.calls[len(b.calls)-2].Op == "reconcile", Rules: 7, Elements: 3, Changes: 1}, nil
 }
 
+// setFail makes the next n Applies fail.
+func (b *fakeBackend) setFail(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail = n
+}
+
 func (b *fakeBackend) Reconcile() {
 	b.mu.Lock()
 	defer b.mu.Unlock()

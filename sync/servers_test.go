@@ -233,3 +233,18 @@ func TestServerListenError(t *testing.T) {
 		t.Error("Run succeeded although the metrics address is taken")
 	}
 }
+
+// TestOneAddressForBoth: with equal addresses one server serves both route
+// lists, and /healthz is the health server's JSON.
+func TestOneAddressForBoth(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	runAgent(t, Config{MetricsAddr: addr, HealthzAddr: addr}, newFakeSource(dnsInput(time.Time{}, "10.244.1.5")))
+	if code, body := httpGet(t, "http://"+addr+"/healthz"); code != 200 || !strings.Contains(body, `"nodeEligible":true`) {
+		t.Errorf("/healthz = %d %s", code, body)
+	}
+	for _, p := range []string{"/livez", "/metrics", "/proxyMode", "/svcnat/status"} {
+		if code, _ := httpGet(t, "http://"+addr+p); code != 200 {
+			t.Errorf("GET %s = %d", p, code)
+		}
+	}
+}

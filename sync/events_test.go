@@ -9,7 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 )
 
 // waitEvent waits until client holds an Event with reason, and returns it.
@@ -62,4 +64,36 @@ func TestEvents(t *testing.T) {
 		t.Errorf("Warning Event %+v", warn)
 	}
 	hasMetric(t, a, "svcnat_healthcheck_node_port_errors_total 1")
+}
+
+// TestEventsUnreachableStopPromptly: Events the API server cannot take
+// do not delay a shutdown.
+func TestEventsUnreachableStopPromptly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ln.Addr().String()
+	ln.Close() // refused from now on
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://" + host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{EventClient: client, Conntrack: &fakeConntrack{}}
+	cfg.Synth.NodeName = "node-1"
+	a := NewAgent(cfg, newFakeSource(dnsInput(time.Time{})), newFakeBackend())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	time.Sleep(500 * time.Millisecond) // the Starting Event is being refused
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(time.Second):
+		t.Error("Run still running a second after cancel")
+		<-done
+	}
 }

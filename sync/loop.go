@@ -33,7 +33,7 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.reportWarnings(res.Warnings)
 	a.health.SetNodeEligible(nodeEligible(st.Input.Nodes, a.cfg.Synth.NodeName))
 	rs := res.Rulesets()
-	fams := a.noteFamilies(rs, start)
+	fams := a.noteFamilies(rs)
 	if why.Full() {
 		// Compare against the kernel: repairs tampering, and after a
 		// failure the backend's cache cannot be trusted.
@@ -42,14 +42,7 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.unapplied = a.unapplied.Merge(res.Changed)
 	stats, err := a.apply(ctx, rs)
 	if err != nil {
-		a.observeDuration(fams, start, why.Full())
-		a.health.SyncFailed()
-		for _, f := range fams {
-			a.metrics.SyncFailed(f, !why.Full())
-		}
-		a.status.failed(a.cfg.Clock.Now(), err)
-		a.log.Error(err, "Sync failed; retrying with backoff", "full", why.Full())
-		return fmt.Errorf("apply %s rules: %w", a.be.Name(), err)
+		return a.syncFailed(fams, start, why, err)
 	}
 	a.unapplied = &synth.Changes{}
 	a.health.SyncSucceeded(fams...)
@@ -61,10 +54,22 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	return nil
 }
 
+// syncFailed records a failed apply and returns the runner's error.
+func (a *Agent) syncFailed(fams []string, start time.Time, why runner.Reason, err error) error {
+	a.observeDuration(fams, start, why.Full())
+	a.health.SyncFailed()
+	for _, f := range fams {
+		a.metrics.SyncFailed(f, !why.Full())
+	}
+	a.status.failed(a.cfg.Clock.Now(), err)
+	a.log.Error(err, "Sync failed; retrying with backoff", "full", why.Full())
+	return fmt.Errorf("apply %s rules: %w", a.be.Name(), err)
+}
+
 // noteFamilies returns the ip_family label values of rs's families and
 // remembers them for Changed. The first time, the last-queued time is the
 // agent's start (kube-proxy: "as the informers are syncing").
-func (a *Agent) noteFamilies(rs []*synth.Ruleset, now time.Time) []string {
+func (a *Agent) noteFamilies(rs []*synth.Ruleset) []string {
 	var fams []string
 	for _, r := range rs {
 		if r != nil {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
 	"github.com/svcnat/svcnat/backend"
@@ -31,6 +34,11 @@ type Agent struct {
 	runner  *runner.Runner
 	started time.Time
 	ready   chan struct{}
+	status  statusBoard
+	// families are the ip_family label values of the families the last
+	// Build produced; written by syncs, read by Changed.
+	families atomic.Pointer[[]string]
+	recorder events.EventRecorder // nil: no Events
 
 	// Touched only by syncs, which never overlap.
 	applied  []*synth.Ruleset
@@ -41,6 +49,7 @@ type Agent struct {
 	// successful Apply (nil: not known), for backends that can use it.
 	unapplied *synth.Changes
 	readyOnce stdsync.Once
+	hcFailing map[uint16]bool // health check node ports that failed to open
 }
 
 // NewAgent returns an agent that programs be from src. Call Run to start it.
@@ -51,12 +60,13 @@ func NewAgent(cfg Config, src source.Source, be backend.Backend) *Agent {
 		src:      src,
 		be:       be,
 		log:      cfg.Logger.WithName("agent").WithValues("backend", be.Name()),
-		metrics:  metrics.New(),
+		metrics:  metrics.New(metrics.Options{Mode: be.Name(), Version: cfg.Version, Revision: cfg.Revision}),
 		health:   healthcheck.NewProxyHealth(cfg.Clock, cfg.HealthTimeout),
 		ready:    make(chan struct{}),
 		warnings: map[string]bool{},
 		triggers: map[string]time.Time{},
 	}
+	a.health.OnProbe = a.countProbe
 	a.svcHC = healthcheck.NewServiceHealth(cfg.HealthCheckBindAddress, a.health, a.log.WithName("healthcheck"))
 	a.runner = runner.New(a.sync, runner.Config{
 		MinInterval: cfg.MinSyncPeriod,
@@ -73,6 +83,15 @@ func (a *Agent) Metrics() *metrics.Metrics { return a.metrics }
 // and /livez).
 func (a *Agent) Health() *healthcheck.ProxyHealth { return a.health }
 
+// countProbe counts the answers of /healthz and /livez.
+func (a *Agent) countProbe(path string, code int) {
+	c := a.metrics.ProxyLivezTotal
+	if path == "/healthz" {
+		c = a.metrics.ProxyHealthzTotal
+	}
+	c.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
 // Ready is closed after the first successful sync.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
 
@@ -85,11 +104,18 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a.started = a.cfg.Clock.Now()
+	// The initial state must be programmed within the health timeout, even
+	// when the source never syncs (an unreachable API server).
+	a.health.Queued()
 	stopServers, err := a.startServers()
 	if err != nil {
 		return err
 	}
 	defer stopServers()
+	recorder, stopEvents := a.startEvents(ctx)
+	defer stopEvents()
+	a.recorder = recorder
+	a.birthCry()
 	closeCT, err := a.openConntrack()
 	if err != nil {
 		return err
@@ -109,7 +135,6 @@ func (a *Agent) Run(ctx context.Context) error {
 	case err := <-srcErr:
 		return sourceError(err)
 	}
-	a.health.Queued() // the initial state must be programmed in time too
 	wg.Go(func() { _ = a.runner.Loop(ctx) })
 	select {
 	case <-ctx.Done():
@@ -151,7 +176,7 @@ func (a *Agent) Changed(kind source.Kind) {
 		a.metrics.EndpointChangesTotal.Inc()
 		a.metrics.EndpointChangesPending.Inc()
 	}
-	a.metrics.LastQueued.Set(unixSeconds(a.cfg.Clock.Now()))
+	a.setLastQueued(a.cfg.Clock.Now())
 	a.health.Queued()
 	a.runner.Trigger()
 }
@@ -160,6 +185,15 @@ func (a *Agent) Changed(kind source.Kind) {
 func (a *Agent) InputError(err error) {
 	a.metrics.SourceErrors.Inc()
 	a.log.Error(err, "Ignoring input; keeping the last good state")
+}
+
+// setLastQueued records when a sync was last queued, for every family.
+func (a *Agent) setLastQueued(t time.Time) {
+	if fams := a.families.Load(); fams != nil {
+		for _, f := range *fams {
+			a.metrics.SyncProxyRulesLastQueuedTimestamp.WithLabelValues(f).Set(unixSeconds(t))
+		}
+	}
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

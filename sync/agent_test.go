@@ -150,10 +150,10 @@ func TestBurstCoalescedAndPeriodicReconcile(t *testing.T) {
 			{"apply", time.Second + 100*time.Millisecond},                // the other 19, coalesced
 			{"reconcile", 30 * time.Second}, {"apply", 30 * time.Second}, // periodic full sync
 		})
-		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_endpoint_changes_total 20")
-		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_endpoint_changes_pending 0")
-		hasMetric(t, h.agent, "svcnat_sync_full_proxy_rules_duration_seconds_count 2")
-		hasMetric(t, h.agent, "svcnat_sync_partial_proxy_rules_duration_seconds_count 2")
+		hasMetric(t, h.agent, "kubeproxy_sync_proxy_rules_endpoint_changes_total 20")
+		hasMetric(t, h.agent, "kubeproxy_sync_proxy_rules_endpoint_changes_pending 0")
+		hasMetric(t, h.agent, `kubeproxy_sync_full_proxy_rules_duration_seconds_count{ip_family="IPv4"} 2`)
+		hasMetric(t, h.agent, `kubeproxy_sync_partial_proxy_rules_duration_seconds_count{ip_family="IPv6"} 2`)
 		hasMetric(t, h.agent, "svcnat_programmed_rules 7")
 	})
 }
@@ -161,7 +161,7 @@ func TestBurstCoalescedAndPeriodicReconcile(t *testing.T) {
 func TestRetryAfterFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: time.Hour})
-		h.be.fail = 2
+		h.be.setFail(2)
 		h.sync()
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
@@ -170,7 +170,7 @@ func TestRetryAfterFailure(t *testing.T) {
 			{"reconcile", 500 * time.Millisecond}, {"apply", 500 * time.Millisecond}, // fails
 			{"reconcile", 1500 * time.Millisecond}, {"apply", 1500 * time.Millisecond}, // succeeds
 		})
-		hasMetric(t, h.agent, "svcnat_sync_proxy_rules_failures_total 2")
+		hasMetric(t, h.agent, `kubeproxy_sync_proxy_rules_nftables_sync_failures_total{ip_family="IPv4"} 2`)
 		if !h.agent.Health().Healthy() {
 			t.Error("unhealthy after the retry succeeded")
 		}
@@ -192,7 +192,7 @@ func TestBackendToldWhatChanged(t *testing.T) {
 		h.src.set(with("10.244.1.6"), source.EndpointSlice)
 		synctest.Wait()
 		time.Sleep(time.Second)
-		h.be.fail = 1
+		h.be.setFail(1)
 		h.src.set(synth.Input{Services: []*corev1.Service{dnsService()}}, source.Service, source.EndpointSlice)
 		synctest.Wait()
 		time.Sleep(10 * time.Second)
@@ -216,7 +216,7 @@ func TestBackendToldWhatChanged(t *testing.T) {
 func TestUnhealthyWhenSyncsKeepFailing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: 10 * time.Second})
-		h.be.fail = 1000
+		h.be.setFail(1000)
 		h.sync()
 		time.Sleep(19 * time.Second)
 		if !h.agent.Health().Healthy() {
@@ -287,8 +287,8 @@ func TestConntrackAndProgrammingLatency(t *testing.T) {
 		if len(flows) != 1 || len(flows[0]) != 1 || flows[0][0].ReplySrc.Addr().String() != "10.244.2.6" {
 			t.Errorf("after removing 10.244.2.6: conntrack flows %+v", flows)
 		}
-		hasMetric(t, h.agent, `svcnat_network_programming_duration_seconds_bucket{le="0.5"} 1`)
-		hasMetric(t, h.agent, `svcnat_network_programming_duration_seconds_count 1`)
+		hasMetric(t, h.agent, `kubeproxy_network_programming_duration_seconds_bucket{ip_family="IPv4",le="0.5"} 1`)
+		hasMetric(t, h.agent, `kubeproxy_network_programming_duration_seconds_count{ip_family="IPv4"} 1`)
 	})
 }
 
@@ -313,6 +313,82 @@ func TestWarningsCountedOnce(t *testing.T) {
 		synctest.Wait()
 		if text := scrape(t, h.agent); strings.Contains(text, "svcnat_warnings{") {
 			t.Errorf("warning gauge not cleared:\n%s", text)
+		}
+	})
+}
+
+func probe(t *testing.T, a *Agent, path string) int {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.Health().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code
+}
+
+// TestUnhealthyWhenSourceNeverSyncs: an API server unreachable from the
+// start never gives a first sync: /healthz fails at once (nothing is
+// programmed), /livez one health timeout after the start.
+func TestUnhealthyWhenSourceNeverSyncs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{SyncPeriod: 10 * time.Second})
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 503 || lz != 200 {
+			t.Errorf("at the start: /healthz, /livez = %d, %d; want 503, 200", hz, lz)
+		}
+		time.Sleep(20 * time.Second)
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 503 || lz != 503 {
+			t.Errorf("after the health timeout: /healthz, /livez = %d, %d; want 503, 503", hz, lz)
+		}
+		hasMetric(t, h.agent, `kubeproxy_proxy_healthz_total{code="503"} 2`)
+		hasMetric(t, h.agent, `kubeproxy_proxy_livez_total{code="200"} 1`)
+		hasMetric(t, h.agent, `kubeproxy_proxy_livez_total{code="503"} 1`)
+		if st := h.agent.Status(); st.Healthy || st.LastSync != "" {
+			t.Errorf("status %+v", st)
+		}
+	})
+}
+
+// TestUnhealthyAfterFailingAfterOneGoodSync: applies failing for ten
+// minutes after one good sync (the periodic syncs and their retries), with
+// no change queued, make it unhealthy.
+func TestUnhealthyAfterFailingAfterOneGoodSync(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
+		h.sync()
+		if probe(t, h.agent, "/healthz") != 200 {
+			t.Fatal("unhealthy after the first sync")
+		}
+		h.be.setFail(1000)
+		time.Sleep(10 * time.Minute)
+		synctest.Wait()
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 503 || lz != 503 {
+			t.Errorf("/healthz, /livez = %d, %d; want 503", hz, lz)
+		}
+		st := h.agent.Status()
+		if st.Healthy || st.LastError == "" || st.LastErrorTime == "" || st.LastSync == "" {
+			t.Errorf("status %+v", st)
+		}
+	})
+}
+
+// TestNodeBeingDeleted: /healthz drains the node (nodeEligible false)
+// while its Node has a deletionTimestamp; /livez stays 200.
+func TestNodeBeingDeleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		in := dnsInput(time.Time{}, "10.244.1.5")
+		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}}
+		in.Nodes = []*corev1.Node{node}
+		h := startAgent(t, in, Config{})
+		h.sync()
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 200 || lz != 200 {
+			t.Errorf("before: /healthz, /livez = %d, %d; want 200, 200", hz, lz)
+		}
+		deleting := node.DeepCopy()
+		deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		in.Nodes = []*corev1.Node{deleting}
+		h.src.set(in, source.Node)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if hz, lz := probe(t, h.agent, "/healthz"), probe(t, h.agent, "/livez"); hz != 503 || lz != 200 {
+			t.Errorf("being deleted: /healthz, /livez = %d, %d; want 503, 200", hz, lz)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -48,6 +49,26 @@ type Config struct {
 	Logger logr.Logger
 	// Clock drives the runner, timestamps and health; nil means the real clock.
 	Clock clock.WithTicker
+
+	// Version and Revision describe the build: svcnat_build_info and
+	// /svcnat/status report them. Empty is allowed.
+	Version, Revision string
+	// ProxyMode is what /proxyMode answers; empty means the backend's
+	// name ("nftables", "iptables").
+	ProxyMode string
+	// Configz is the effective configuration /configz serves, as JSON
+	// under kube-proxy's key "kubeproxy.config.k8s.io" (e.g. a
+	// KubeProxyConfiguration); nil serves {}.
+	Configz any
+	// Flagz returns the flags /flagz lists (name -> value); nil means
+	// /flagz is not served.
+	Flagz func() map[string]string
+	// EnableProfiling serves /debug/pprof/ on MetricsAddr.
+	EnableProfiling bool
+	// EventClient, when set, receives the agent's Events (events.k8s.io/v1,
+	// like kube-proxy): "Starting" on this Node, and a Warning on a Service
+	// whose health check node port cannot be opened. Nil records none.
+	EventClient kubernetes.Interface
 }
 
 // ConntrackCleaner deletes the conntrack entries matching any of flows.

@@ -24,7 +24,15 @@
 //     Backend.Reconcile first, so it compares against the kernel and
 //     repairs rules someone else changed or flushed. It is never starved by
 //     a steady stream of changes.
-//   - Health timeout 2×SyncPeriod, like kube-proxy.
+//   - Health timeout 2×SyncPeriod, like kube-proxy. The initial state and
+//     every periodic sync count as queued work too, so an agent that never
+//     syncs, or whose applies keep failing, turns unhealthy.
+//
+// The observable surface is kube-proxy's (docs/METRICS.md): its metrics
+// (package metrics), its metrics server routes (/metrics, /healthz,
+// /proxyMode, /configz, /flagz, /debug/pprof/) plus /svcnat/status, its
+// /healthz and /livez bodies (package healthcheck) and its Events
+// (Config.EventClient).
 //
 // Start-up adopts the rules of a previous run without a gap: nothing is
 // programmed before the source has synced (a partial cache would delete

@@ -93,7 +93,8 @@ func (b *fakeBackend) record(op string) {
 	b.calls = append(b.calls, call{op, time.Since(b.t0)})
 }
 
-func (b *fakeBackend) Name() string                            { return "fake" }
+// Name is "nftables": the agent registers that mode's metrics.
+func (b *fakeBackend) Name() string                            { return "nftables" }
 func (b *fakeBackend) Render([]*synth.Ruleset) ([]byte, error) { return nil, nil }
 func (b *fakeBackend) Diff(context.Context, []*synth.Ruleset) ([]byte, error) {
 	return nil, nil
@@ -118,6 +119,13 @@ func (b *fakeBackend) Apply(_ context.Context, rs []*synth.Ruleset) (backend.Sta
 	}
 	b.last = rs
 	return backend.Stats{Full: len(b.calls) > 1 && b.calls[len(b.calls)-2].Op == "reconcile", Rules: 7, Elements: 3, Changes: 1}, nil
+}
+
+// setFail makes the next n Applies fail.
+func (b *fakeBackend) setFail(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail = n
 }
 
 func (b *fakeBackend) Reconcile() {
@@ -164,4 +172,11 @@ func (c *fakeConntrack) take() [][]conntrack.Flow {
 	f := c.flows
 	c.flows = nil
 	return f
+}
+
+// TableCounts splits the 7 rules and 3 elements Apply reports between the
+// families, all in one table.
+func (b *fakeBackend) TableCounts(fn func(fam synth.Family, table string, rules, elements, written int)) {
+	fn(synth.IPv4, "nat", 5, 2, 1)
+	fn(synth.IPv6, "nat", 2, 1, 0)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/sync/conntrack"
 	"github.com/svcnat/svcnat/sync/healthcheck"
+	"github.com/svcnat/svcnat/sync/metrics"
 	"github.com/svcnat/svcnat/sync/runner"
 	"github.com/svcnat/svcnat/sync/source"
 	"github.com/svcnat/svcnat/synth"
@@ -19,6 +20,10 @@ import (
 // sync is the runner's work function: one snapshot, one Build, one Apply.
 func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	start := a.cfg.Clock.Now()
+	// Every sync is work the health status waits for: a periodic sync
+	// that keeps failing makes the agent unhealthy even when nothing
+	// changes.
+	a.health.Queued()
 	a.health.SyncStarted()
 	a.metrics.ServiceChangesPending.Set(0)
 	a.metrics.EndpointChangesPending.Set(0)
@@ -28,6 +33,7 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.reportWarnings(res.Warnings)
 	a.health.SetNodeEligible(nodeEligible(st.Input.Nodes, a.cfg.Synth.NodeName))
 	rs := res.Rulesets()
+	fams := a.noteFamilies(rs)
 	if why.Full() {
 		// Compare against the kernel: repairs tampering, and after a
 		// failure the backend's cache cannot be trusted.
@@ -36,19 +42,46 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.unapplied = a.unapplied.Merge(res.Changed)
 	stats, err := a.apply(ctx, rs)
 	if err != nil {
-		a.health.SyncFailed()
-		a.metrics.SyncFailures.Inc()
-		a.log.Error(err, "Sync failed; retrying with backoff", "full", why.Full())
-		return fmt.Errorf("apply %s rules: %w", a.be.Name(), err)
+		return a.syncFailed(fams, start, why, err)
 	}
 	a.unapplied = &synth.Changes{}
-	a.health.SyncSucceeded()
+	a.health.SyncSucceeded(fams...)
 	a.afterApply(ctx, rs, st.Input.EndpointSlices)
-	a.observe(start, stats)
+	a.observe(fams, start, stats, rs)
 	a.log.V(2).Info("Synced", "full", stats.Full, "changes", stats.Changes,
 		"rules", stats.Rules, "elements", stats.Elements, "duration", a.cfg.Clock.Since(start))
 	a.readyOnce.Do(func() { close(a.ready) })
 	return nil
+}
+
+// syncFailed records a failed apply and returns the runner's error.
+func (a *Agent) syncFailed(fams []string, start time.Time, why runner.Reason, err error) error {
+	a.observeDuration(fams, start, why.Full())
+	a.health.SyncFailed()
+	for _, f := range fams {
+		a.metrics.SyncFailed(f, !why.Full())
+	}
+	a.status.failed(a.cfg.Clock.Now(), err)
+	a.log.Error(err, "Sync failed; retrying with backoff", "full", why.Full())
+	return fmt.Errorf("apply %s rules: %w", a.be.Name(), err)
+}
+
+// noteFamilies returns the ip_family label values of rs's families and
+// remembers them for Changed. The first time, the last-queued time is the
+// agent's start (kube-proxy: "as the informers are syncing").
+func (a *Agent) noteFamilies(rs []*synth.Ruleset) []string {
+	var fams []string
+	for _, r := range rs {
+		if r != nil {
+			f := metrics.IPFamily(r.Family)
+			fams = append(fams, f)
+			a.metrics.InitFamily(f)
+		}
+	}
+	if a.families.Swap(&fams) == nil {
+		a.setLastQueued(a.started)
+	}
+	return fams
 }
 
 // apply tells the backend which service ports changed when it can use
@@ -73,48 +106,75 @@ func (a *Agent) synthConfig(st source.State) synth.Config {
 // afterApply does what must follow the new rules being in place.
 func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, slices []*discoveryv1.EndpointSlice) {
 	a.cleanConntrack(ctx, rs)
-	if err := a.svcHC.Sync(healthcheck.FromRulesets(rs)); err != nil {
-		a.metrics.HealthCheckErrors.Inc()
-		a.log.Error(err, "Health check node ports")
-	}
+	a.reportListenErrors(a.svcHC.Sync(healthcheck.FromRulesets(rs)))
 	a.observeProgramming(slices)
 	a.applied = rs
 }
 
-// cleanConntrack deletes entries the change made stale. Failures are
-// logged, not retried: stale entries then expire by themselves.
+// cleanConntrack deletes entries the change made stale, one IP family at
+// a time (kube-proxy's conntrack reconciler metrics are per family).
+// Failures are logged, not retried: stale entries then expire by
+// themselves.
 func (a *Agent) cleanConntrack(ctx context.Context, rs []*synth.Ruleset) {
 	flows := conntrack.Changes(a.applied, rs)
-	if len(flows) == 0 {
-		return
+	for _, fam := range []synth.Family{synth.IPv4, synth.IPv6} {
+		var of []conntrack.Flow
+		for _, f := range flows {
+			if f.Family == fam {
+				of = append(of, f)
+			}
+		}
+		if len(of) == 0 {
+			continue
+		}
+		start := a.cfg.Clock.Now()
+		n, err := a.cfg.Conntrack.Delete(of)
+		label := metrics.IPFamily(fam)
+		a.metrics.ConntrackReconcileLatency.WithLabelValues(label).Observe(a.cfg.Clock.Since(start).Seconds())
+		a.metrics.ConntrackDeletedEntriesTotal.WithLabelValues(label).Add(float64(n))
+		if err != nil {
+			a.metrics.ConntrackErrors.Inc()
+			a.log.Error(err, "Conntrack cleanup", "family", fam, "filters", len(of))
+			continue
+		}
+		a.log.V(4).Info("Conntrack cleanup", "family", fam, "filters", len(of), "deleted", n)
 	}
-	n, err := a.cfg.Conntrack.Delete(flows)
-	a.metrics.ConntrackDeleted.Add(float64(n))
-	if err != nil {
-		a.metrics.ConntrackErrors.Inc()
-		a.log.Error(err, "Conntrack cleanup", "filters", len(flows))
-		return
-	}
-	a.log.V(4).Info("Conntrack cleanup", "filters", len(flows), "deleted", n)
 }
 
-// observe updates the metrics of a successful sync.
-func (a *Agent) observe(start time.Time, stats backend.Stats) {
-	now := a.cfg.Clock.Now()
-	d := now.Sub(start).Seconds()
-	a.metrics.SyncDuration.Observe(d)
-	if stats.Full {
-		a.metrics.SyncFullDuration.Observe(d)
-	} else {
-		a.metrics.SyncPartialDuration.Observe(d)
+// observeDuration records how long a sync took, for every family (svcnat
+// programs them all in one sync).
+func (a *Agent) observeDuration(fams []string, start time.Time, full bool) {
+	d := a.cfg.Clock.Since(start).Seconds()
+	for _, f := range fams {
+		a.metrics.SyncProxyRulesLatency.WithLabelValues(f).Observe(d)
+		if full {
+			a.metrics.SyncFullProxyRulesLatency.WithLabelValues(f).Observe(d)
+		} else {
+			a.metrics.SyncPartialProxyRulesLatency.WithLabelValues(f).Observe(d)
+		}
 	}
-	a.metrics.LastSync.Set(unixSeconds(now))
+}
+
+// observe updates the metrics and the status of a successful sync.
+func (a *Agent) observe(fams []string, start time.Time, stats backend.Stats, rs []*synth.Ruleset) {
+	a.observeDuration(fams, start, stats.Full)
+	now := a.cfg.Clock.Now()
+	for _, f := range fams {
+		a.metrics.SyncProxyRulesLastTimestamp.WithLabelValues(f).Set(unixSeconds(now))
+	}
 	a.metrics.Rules.Set(float64(stats.Rules))
 	a.metrics.Elements.Set(float64(stats.Elements))
 	a.metrics.Changes.Add(float64(stats.Changes))
-	internal, external := noLocalEndpoints(a.applied)
-	a.metrics.NoLocalEndpoints.WithLabelValues("internal").Set(float64(internal))
-	a.metrics.NoLocalEndpoints.WithLabelValues("external").Set(float64(external))
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		internal, external := noLocalEndpoints(r)
+		f := metrics.IPFamily(r.Family)
+		a.metrics.NoLocalEndpointsTotal.WithLabelValues(metrics.PolicyInternal, f).Set(float64(internal))
+		a.metrics.NoLocalEndpointsTotal.WithLabelValues(metrics.PolicyExternal, f).Set(float64(external))
+	}
+	a.status.synced(now, a.familyStatus(rs, stats))
 }
 
 // observeProgramming records network programming latency for every
@@ -132,7 +192,11 @@ func (a *Agent) observeProgramming(slices []*discoveryv1.EndpointSlice) {
 		key := s.Namespace + "/" + s.Name
 		seen[key] = t
 		if t.After(a.triggers[key]) && !t.Before(a.started) {
-			a.metrics.NetworkProgrammingDuration.Observe(now.Sub(t).Seconds())
+			fam := metrics.IPFamily(synth.IPv4)
+			if s.AddressType == discoveryv1.AddressTypeIPv6 {
+				fam = metrics.IPFamily(synth.IPv6)
+			}
+			a.metrics.NetworkProgrammingLatency.WithLabelValues(fam).Observe(now.Sub(t).Seconds())
 		}
 	}
 	a.triggers = seen
@@ -153,26 +217,22 @@ func (a *Agent) reportWarnings(ws []synth.Warning) {
 		}
 	}
 	a.warnings = seen
+	a.status.warned(ws)
 }
 
-// noLocalEndpoints counts the Local-policy service ports that have no local
-// endpoint (kube-proxy's sync_proxy_rules_no_local_endpoints_total).
-func noLocalEndpoints(rss []*synth.Ruleset) (internal, external int) {
-	for _, rs := range rss {
-		if rs == nil {
+// noLocalEndpoints counts rs's Local-policy service ports that have no
+// local endpoint (kube-proxy's sync_proxy_rules_no_local_endpoints_total).
+func noLocalEndpoints(rs *synth.Ruleset) (internal, external int) {
+	for i := range rs.Services {
+		sp := &rs.Services[i]
+		if len(sp.LocalEndpoints) > 0 || !sp.HasEndpoints() {
 			continue
 		}
-		for i := range rs.Services {
-			sp := &rs.Services[i]
-			if len(sp.LocalEndpoints) > 0 || !sp.HasEndpoints() {
-				continue
-			}
-			if sp.InternalPolicyLocal {
-				internal++
-			}
-			if sp.ExternalPolicyLocal && sp.HasExternal() {
-				external++
-			}
+		if sp.InternalPolicyLocal {
+			internal++
+		}
+		if sp.ExternalPolicyLocal && sp.HasExternal() {
+			external++
 		}
 	}
 	return internal, external

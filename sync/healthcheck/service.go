@@ -48,10 +48,44 @@ func NewServiceHealth(bindAddr string, proxy *ProxyHealth, log logr.Logger) *Ser
 	return &ServiceHealth{bindAddr: bindAddr, proxy: proxy, log: log, servers: map[uint16]*hcServer{}}
 }
 
+// ListenError says that the health check node port of a Service could
+// not be opened.
+type ListenError struct {
+	Port            uint16
+	Namespace, Name string
+	Err             error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("health check node port %d of Service %s/%s: %v", e.Port, e.Namespace, e.Name, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// ListenErrors returns the ListenErrors err (as returned by Sync) joins.
+func ListenErrors(err error) []*ListenError {
+	var out []*ListenError
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			out = append(out, ListenErrors(e)...)
+		}
+		return out
+	}
+	var le *ListenError
+	if errors.As(err, &le) {
+		out = append(out, le)
+	}
+	return out
+}
+
 // Sync makes the set of servers match services (keyed by port): it opens
 // missing servers, closes servers of ports no longer listed and updates
-// the counts. A port that cannot be opened is reported in the error and
-// tried again at the next Sync; the others are unaffected.
+// the counts. A port that cannot be opened is reported in the error (one
+// *ListenError each, see ListenErrors) and tried again at the next Sync;
+// the others are unaffected.
 func (s *ServiceHealth) Sync(services map[uint16]ServiceInfo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,7 +100,7 @@ func (s *ServiceHealth) Sync(services map[uint16]ServiceInfo) error {
 		if srv == nil {
 			var err error
 			if srv, err = s.open(port); err != nil {
-				errs = append(errs, err)
+				errs = append(errs, &ListenError{Port: port, Namespace: info.Namespace, Name: info.Name, Err: err})
 				continue
 			}
 		}
@@ -99,7 +133,7 @@ func (s *ServiceHealth) open(port uint16) (*hcServer, error) {
 	addr := net.JoinHostPort(s.bindAddr, strconv.Itoa(int(port)))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("health check node port %d: %w", port, err)
+		return nil, err
 	}
 	hs := &hcServer{done: make(chan struct{})}
 	hs.srv = &http.Server{Handler: s.handler(hs), ReadHeaderTimeout: 5 * time.Second}
@@ -143,7 +177,11 @@ func (s *ServiceHealth) handler(hs *hcServer) http.Handler {
 		st.LocalEndpoints = info.LocalEndpoints
 		st.ServiceProxyHealthy = s.proxy == nil || s.proxy.Healthy()
 		w.Header().Set("X-Load-Balancing-Endpoint-Weight", strconv.Itoa(info.LocalEndpoints))
-		writeJSON(w, st.LocalEndpoints > 0 && st.ServiceProxyHealthy, st)
+		code := http.StatusServiceUnavailable
+		if st.LocalEndpoints > 0 && st.ServiceProxyHealthy {
+			code = http.StatusOK
+		}
+		writeJSON(w, code, st)
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -122,7 +124,7 @@ func (a *APIServer) informers(ctx context.Context, h Handler) (*informerSet, err
 			return nil, err
 		}
 	}
-	if a.serviceCIDRsServed(ctx) {
+	if a.serviceCIDRsServed(ctx) && ctx.Err() == nil {
 		all := informers.NewSharedInformerFactoryWithOptions(a.client, 0)
 		set.factories = append(set.factories, all)
 		cidrs := all.Networking().V1().ServiceCIDRs()
@@ -140,16 +142,36 @@ func (s *informerSet) waitForSync(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), s.synced...)
 }
 
+// shutdownGrace bounds how long Run waits for the informers to stop after
+// ctx is done.
+const shutdownGrace = 500 * time.Millisecond
+
+// shutdown waits for the informers, at most shutdownGrace. They were
+// started with Run's ctx, so they are already told to stop; but a
+// reflector whose watch was refused sleeps its backoff (up to 30 s) without
+// watching ctx (client-go's Reflector.watchList), and a SIGTERM must not
+// wait for that: such a goroutine ends on its own when the sleep does.
 func (s *informerSet) shutdown() {
-	for _, f := range s.factories {
-		f.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, f := range s.factories {
+			f.Shutdown()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace):
 	}
 }
 
 // serviceCIDRsServed asks discovery whether the API serves ServiceCIDRs
 // (GA in Kubernetes 1.33); older servers simply do not get them watched.
+// The request honours ctx: client-go retries a refused connection for
+// seconds, which must not delay a shutdown.
 func (a *APIServer) serviceCIDRsServed(ctx context.Context) bool {
-	list, err := a.client.Discovery().ServerResourcesForGroupVersion(networkingv1.SchemeGroupVersion.String())
+	disco := discovery.ToDiscoveryInterfaceWithContext(a.client.Discovery())
+	list, err := disco.ServerResourcesForGroupVersionWithContext(ctx, networkingv1.SchemeGroupVersion.String())
 	if err != nil {
 		klog.FromContext(ctx).V(1).Info("No ServiceCIDRs from the API; using configured service CIDRs", "reason", err.Error())
 		return false

@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"slices"
 	"testing"
@@ -13,7 +14,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	fakediscovery "k8s.io/client-go/discovery/fake"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 )
 
 func svcObj(name string, labels map[string]string) *corev1.Service {
@@ -135,5 +138,50 @@ func TestAPIServerServiceCIDRs(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, a.Snapshot().ServiceCIDRs, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 		t.Errorf("ServiceCIDRs (-want +got):\n%s", diff)
+	}
+}
+
+// closedPort returns a loopback address nothing listens on: connections
+// are refused at once, which client-go retries for seconds.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// TestAPIServerUnreachableStopsPromptly: SIGTERM while the API server is
+// unreachable ends Run within a second, whatever call is in flight
+// (discovery first, then the informers' lists).
+func TestAPIServerUnreachableStopsPromptly(t *testing.T) {
+	for _, after := range []time.Duration{50 * time.Millisecond, 1500 * time.Millisecond} {
+		client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://" + closedPort(t), Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := NewAPIServer(client, "node-1")
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx, &recorder{}) }()
+		time.Sleep(after)
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("cancelled after %v: Run: %v", after, err)
+			}
+		case <-time.After(time.Second):
+			t.Errorf("cancelled after %v: Run still running a second later", after)
+			<-done // do not leak it into the next case
+		}
+		select {
+		case <-a.Synced():
+			t.Errorf("synced without an API server")
+		default:
+		}
 	}
 }

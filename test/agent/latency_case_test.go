@@ -85,14 +85,14 @@ func testLatency(t *testing.T, name string, o agentOpts, services int) {
 		name, services, len(lat), lat[len(lat)/2].Round(time.Millisecond),
 		lat[len(lat)-1].Round(time.Millisecond), roundAll(lat))
 	for _, kind := range []string{"partial", "full"} {
-		t.Logf("%s syncs: %s", kind, meanDuration(ctx, a, "svcnat_sync_"+kind+"_proxy_rules_duration_seconds"))
+		t.Logf("%s syncs: %s", kind, meanDuration(ctx, a, "kubeproxy_sync_"+kind+"_proxy_rules_duration_seconds", `{ip_family="IPv4"}`))
 	}
 }
 
 // meanDuration describes the agent's histogram name: count and mean.
-func meanDuration(ctx context.Context, a *agent, name string) string {
-	sum, err1 := a.metric(ctx, name+"_sum")
-	n, err2 := a.metric(ctx, name+"_count")
+func meanDuration(ctx context.Context, a *agent, name, labels string) string {
+	sum, err1 := a.metric(ctx, name+"_sum"+labels)
+	n, err2 := a.metric(ctx, name+"_count"+labels)
 	if err := errors.Join(err1, err2); err != nil {
 		return err.Error()
 	}

@@ -65,7 +65,7 @@ func restart(ctx context.Context, a *agent, sig syscall.Signal) error {
 		return err
 	}
 	_, err := eventually(ctx, time.Now(), startLimit, func(ctx context.Context) error {
-		return positive(ctx, a, "svcnat_sync_proxy_rules_last_timestamp_seconds")
+		return positive(ctx, a, `kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv4"}`)
 	})
 	return err
 }

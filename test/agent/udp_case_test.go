@@ -48,7 +48,7 @@ func testUDPEndpointSwap(t *testing.T, backend string) {
 	}
 	since := f.writer(t, dns(on("node-1", pod2)...))()
 	within(ctx, t, "swap the endpoint (same socket)", since, changeLimit, pingServedBy(conn.Ping, pod2))
-	if err := positive(ctx, a, "svcnat_conntrack_entries_deleted_total"); err != nil {
+	if err := positive(ctx, a, `kubeproxy_conntrack_reconciler_deleted_entries_total{ip_family="IPv4"}`); err != nil {
 		t.Error(err)
 	}
 }

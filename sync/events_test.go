@@ -1,0 +1,99 @@
+package sync
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+)
+
+// waitEvent waits until client holds an Event with reason, and returns it.
+func waitEvent(t *testing.T, client *fake.Clientset, reason string) *eventsv1.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		list, err := client.EventsV1().Events(metav1.NamespaceAll).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range list.Items {
+			if list.Items[i].Reason == reason {
+				return &list.Items[i]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s Event", reason)
+	return nil
+}
+
+// TestEvents: a Starting Event on the Node when the agent starts, and a
+// Warning on the Service whose health check node port is taken, through
+// the events.k8s.io API as kube-proxy records them.
+func TestEvents(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	in := dnsInput(time.Time{}, "10.244.1.5")
+	svc := in.Services[0]
+	svc.Spec.Type = corev1.ServiceTypeLoadBalancer
+	svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	svc.Spec.HealthCheckNodePort = int32(busy.Addr().(*net.TCPAddr).Port)
+	svc.Spec.Ports[0].NodePort = 30053
+
+	client := fake.NewClientset()
+	a := runAgent(t, Config{EventClient: client, Version: "v0.9.0", HealthCheckBindAddress: "127.0.0.1"}, newFakeSource(in))
+
+	start := waitEvent(t, client, "Starting")
+	if start.Type != corev1.EventTypeNormal || start.Action != "StartKubeProxy" || start.Note != "Starting svcnat v0.9.0." ||
+		start.Regarding.Kind != "Node" || start.Regarding.Name != "node-1" || start.ReportingController != "svcnat" {
+		t.Errorf("Starting Event %+v", start)
+	}
+	warn := waitEvent(t, client, "FailedToStartServiceHealthcheck")
+	if warn.Type != corev1.EventTypeWarning || warn.Action != "Listen" || warn.Regarding.Kind != "Service" ||
+		warn.Regarding.Namespace != "kube-system" || warn.Regarding.Name != "dns" {
+		t.Errorf("Warning Event %+v", warn)
+	}
+	hasMetric(t, a, "svcnat_healthcheck_node_port_errors_total 1")
+}
+
+// TestEventsUnreachableStopPromptly: Events the API server cannot take
+// do not delay a shutdown.
+func TestEventsUnreachableStopPromptly(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ln.Addr().String()
+	ln.Close() // refused from now on
+	client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://" + host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{EventClient: client, Conntrack: &fakeConntrack{}}
+	cfg.Synth.NodeName = "node-1"
+	a := NewAgent(cfg, newFakeSource(dnsInput(time.Time{})), newFakeBackend())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	time.Sleep(500 * time.Millisecond) // the Starting Event is being refused
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(time.Second):
+		t.Error("Run still running a second after cancel")
+		<-done
+	}
+}

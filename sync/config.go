@@ -35,6 +35,10 @@ type Config struct {
 	// MetricsAddr serves /metrics, HealthzAddr serves /healthz and /livez;
 	// empty disables the server. They may be equal (one server for both).
 	MetricsAddr, HealthzAddr string
+	// BindAddressHardFail makes an address that cannot be listened on an
+	// error of Run; otherwise it is retried every 5 s (kube-proxy's
+	// bindAddressHardFail).
+	BindAddressHardFail bool
 	// HealthCheckBindAddress is the address the healthCheckNodePort servers
 	// listen on; empty means every address of the agent's namespace.
 	HealthCheckBindAddress string

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 )
 
@@ -117,8 +118,15 @@ func textHeaders(w http.ResponseWriter) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 }
 
+// listenRetry is how often a server whose address is taken tries again
+// (kube-proxy's 5 s), unless Config.BindAddressHardFail.
+const listenRetry = 5 * time.Second
+
 // startServers serves the metrics and health routes on their addresses
 // (one server when both are equal) and returns a function that stops them.
+// Like kube-proxy, an address that is taken (e.g. by the kube-proxy being
+// replaced on this node) is retried every 5 s in the background, unless
+// BindAddressHardFail makes it an error.
 func (a *Agent) startServers() (stop func(), err error) {
 	routes := map[string]map[string]http.Handler{}
 	add := func(addr string, rs map[string]http.Handler) {
@@ -134,8 +142,13 @@ func (a *Agent) startServers() (stop func(), err error) {
 	}
 	add(a.cfg.MetricsAddr, a.metricsRoutes())
 	add(a.cfg.HealthzAddr, a.healthRoutes())
+	done := make(chan struct{})
+	var mu gosync.Mutex
 	var servers []*http.Server
 	stop = func() {
+		close(done)
+		mu.Lock()
+		defer mu.Unlock()
 		for _, s := range servers {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			if err := s.Shutdown(ctx); err != nil {
@@ -144,13 +157,18 @@ func (a *Agent) startServers() (stop func(), err error) {
 			cancel()
 		}
 	}
-	for addr, rs := range routes {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			stop()
-			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	// serve starts a server on ln unless stop was called; under mu, so
+	// that stop shuts down every server that started.
+	serve := func(addr string, ln net.Listener) {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case <-done:
+			ln.Close()
+			return
+		default:
 		}
-		s := &http.Server{Handler: newMux(rs), ReadHeaderTimeout: 5 * time.Second}
+		s := &http.Server{Handler: newMux(routes[addr]), ReadHeaderTimeout: 5 * time.Second}
 		servers = append(servers, s)
 		go func() {
 			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -159,5 +177,35 @@ func (a *Agent) startServers() (stop func(), err error) {
 		}()
 		a.log.Info("Serving", "addr", ln.Addr().String())
 	}
+	for addr := range routes {
+		ln, err := net.Listen("tcp", addr)
+		switch {
+		case err == nil:
+			serve(addr, ln)
+		case a.cfg.BindAddressHardFail:
+			stop()
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		default:
+			a.log.Error(err, "Cannot listen yet; retrying every 5s", "addr", addr)
+			go a.listenLater(addr, done, serve)
+		}
+	}
 	return stop, nil
+}
+
+// listenLater retries net.Listen on addr until it succeeds or done closes.
+func (a *Agent) listenLater(addr string, done <-chan struct{}, serve func(string, net.Listener)) {
+	tick := a.cfg.Clock.NewTicker(listenRetry)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C():
+		}
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			serve(addr, ln)
+			return
+		}
+	}
 }

@@ -15,7 +15,10 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	corev1 "k8s.io/api/core/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/svcnat/svcnat/synth"
 )
 
 func freePort(t *testing.T) int {
@@ -221,6 +224,7 @@ func TestStatusSchema(t *testing.T) {
 	}
 }
 
+// TestServerListenError: with BindAddressHardFail a taken address stops Run.
 func TestServerListenError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -228,9 +232,9 @@ func TestServerListenError(t *testing.T) {
 	}
 	defer ln.Close()
 	src := newFakeSource(dnsInput(time.Time{}))
-	a := NewAgent(Config{MetricsAddr: ln.Addr().String(), Conntrack: &fakeConntrack{}}, src, newFakeBackend())
+	a := NewAgent(Config{MetricsAddr: ln.Addr().String(), BindAddressHardFail: true, Conntrack: &fakeConntrack{}}, src, newFakeBackend())
 	if err := a.Run(t.Context()); err == nil {
-		t.Error("Run succeeded although the metrics address is taken")
+		t.Error("Run succeeded although the metrics address is taken and BindAddressHardFail is set")
 	}
 }
 
@@ -246,5 +250,50 @@ func TestOneAddressForBoth(t *testing.T) {
 		if code, _ := httpGet(t, "http://"+addr+p); code != 200 {
 			t.Errorf("GET %s = %d", p, code)
 		}
+	}
+}
+
+// TestTakenAddress: like kube-proxy, a metrics or health address held by
+// another process (the kube-proxy being replaced) is retried until it is
+// free, unless BindAddressHardFail makes it an error of Run.
+func TestTakenAddress(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := held.Addr().String()
+	fc := clocktesting.NewFakeClock(time.Now())
+	a := NewAgent(Config{MetricsAddr: addr, Clock: fc, Logger: funcr.New(func(p, a string) { t.Log(p, a) }, funcr.Options{})},
+		newFakeSource(synth.Input{}), newFakeBackend())
+	stop, err := a.startServers()
+	if err != nil {
+		t.Fatalf("a taken address without hard fail: %v", err)
+	}
+	defer stop()
+	held.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fc.Step(listenRetry) // the ticker of the retry loop
+		resp, err := (&http.Client{Timeout: time.Second}).Get("http://" + addr + "/proxyMode")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still not serving on %s after it was freed: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	again, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	hard := NewAgent(Config{MetricsAddr: again.Addr().String(), BindAddressHardFail: true},
+		newFakeSource(synth.Input{}), newFakeBackend())
+	if stop, err := hard.startServers(); err == nil {
+		stop()
+		t.Error("BindAddressHardFail: a taken address is no error")
 	}
 }

@@ -36,6 +36,9 @@ type Backend struct {
 	// family; valid only when known.
 	applied [2]*rendered
 	known   bool
+	// written counts, per family and table, the rules the last successful
+	// Apply wrote (kube-proxy's sync_proxy_rules_iptables_last).
+	written [2]map[string]int
 	// cache holds each family's per-ServicePort renderings (see
 	// renderCache); it depends only on the Rulesets, not on the kernel.
 	cache [2]*renderCache
@@ -169,6 +172,10 @@ func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats
 		}
 		n, err := b.applyFamily(ctx, p)
 		st.Changes += n
+		b.written[i] = map[string]int{}
+		for name, d := range p.diffs {
+			b.written[i][name] = d.changes()
+		}
 		if err != nil {
 			b.known = false // the kernel may hold anything now: read it next time
 			return st, fmt.Errorf("apply %s: %w", p.fam, err)
@@ -240,4 +247,24 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// TableCounts calls fn with the rules svcnat holds in each family and
+// table after the last successful Apply, jump rules included, and the
+// rules that Apply wrote (the agent's status and kube-proxy's
+// sync_proxy_rules_iptables_total / _last metrics).
+func (b *Backend) TableCounts(fn func(fam synth.Family, table string, rules, elements, written int)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.known {
+		return
+	}
+	for i, r := range b.applied {
+		if r == nil {
+			continue
+		}
+		for _, name := range tableNames {
+			fn(r.family, name, r.tables[name].ruleCount()+len(r.jumps[name]), 0, b.written[i][name])
+		}
+	}
 }

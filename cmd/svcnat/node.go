@@ -31,6 +31,8 @@ type node struct {
 	cfg   synth.Config
 	be    backend.Backend
 	src   source.Source
+	// events receives the agent's Events; nil without an API server.
+	events kubernetes.Interface
 }
 
 // prepareNode does kube-proxy's privileged start-up in the target
@@ -57,7 +59,7 @@ func prepareNode(ctx context.Context, s *kubeproxy.Settings, logger logr.Logger)
 	if n.cfg, err = synthConfig(s, n.netns, logger); err != nil {
 		return nil, err
 	}
-	if n.src, err = openSource(s); err != nil {
+	if n.src, n.events, err = openSource(s); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -74,14 +76,22 @@ func (n *node) run(ctx context.Context, logger logr.Logger) error {
 		minSync = time.Nanosecond // like kube-proxy, 0 means no minimum; the library reads 0 as "default"
 	}
 	agent := svcsync.NewAgent(svcsync.Config{
-		Synth:         n.cfg,
-		MinSyncPeriod: minSync,
-		SyncPeriod:    s.SyncPeriod,
-		HealthTimeout: s.HealthTimeout,
-		MetricsAddr:   s.MetricsBindAddress,
-		HealthzAddr:   s.HealthzBindAddress,
-		NetNS:         n.netns,
-		Logger:        logger,
+		Synth:               n.cfg,
+		MinSyncPeriod:       minSync,
+		SyncPeriod:          s.SyncPeriod,
+		HealthTimeout:       s.HealthTimeout,
+		MetricsAddr:         s.MetricsBindAddress,
+		HealthzAddr:         s.HealthzBindAddress,
+		BindAddressHardFail: s.BindAddressHardFail,
+		NetNS:               n.netns,
+		Logger:              logger,
+		Version:             version.Version(),
+		Revision:            version.Revision(),
+		ProxyMode:           s.Mode,
+		Configz:             s.Config,
+		Flagz:               func() map[string]string { return s.Flags },
+		EnableProfiling:     s.EnableProfiling,
+		EventClient:         n.events,
 	}, n.src, n.be)
 	if err := agent.Run(ctx); err != nil {
 		return err
@@ -132,23 +142,24 @@ func sourceName(s *kubeproxy.Settings) string {
 	return "api server"
 }
 
-// openSource picks the manifest folder or the API server.
-func openSource(s *kubeproxy.Settings) (source.Source, error) {
+// openSource picks the manifest folder or the API server; with the API
+// server it also returns the client that records Events.
+func openSource(s *kubeproxy.Settings) (source.Source, kubernetes.Interface, error) {
 	if s.Manifests != "" {
 		if s.Client.Kubeconfig != "" || s.Client.Master != "" {
-			return nil, usagef("--manifests and an API server (--kubeconfig, --master, clientConnection.kubeconfig) exclude each other")
+			return nil, nil, usagef("--manifests and an API server (--kubeconfig, --master, clientConnection.kubeconfig) exclude each other")
 		}
-		return source.NewDir(s.Manifests, 0, nil), nil
+		return source.NewDir(s.Manifests, 0, nil), nil, nil
 	}
 	rc, err := restConfig(s.Client)
 	if err != nil {
-		return nil, usagef("API server config: %v (give --kubeconfig, or --manifests DIR to run without a cluster)", err)
+		return nil, nil, usagef("API server config: %v (give --kubeconfig, or --manifests DIR to run without a cluster)", err)
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, fmt.Errorf("API client: %w", err)
+		return nil, nil, fmt.Errorf("API client: %w", err)
 	}
-	return source.NewAPIServer(client, s.NodeName), nil
+	return source.NewAPIServer(client, s.NodeName), client, nil
 }
 
 // restConfig is kube-proxy's client: the kubeconfig (or the in-cluster

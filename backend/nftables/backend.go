@@ -232,12 +232,7 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 			delete(b.index, f)
 		case fast[f]:
 			for _, ch := range m.changes { // fastDelta used them
-				if ch.prev != nil {
-					idx.remove(ch.prev)
-				}
-				if ch.next != nil {
-					idx.add(ch.next)
-				}
+				idx.change(ch.prev, ch.next)
 			}
 		default:
 			b.index[f] = newElemIndex(m)

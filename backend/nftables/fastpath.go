@@ -55,8 +55,8 @@ func newElemIndex(m *model) *elemIndex {
 }
 
 func (x *elemIndex) add(f *fragment) {
-	for _, k := range f.hairpinKeys() {
-		x.refs[k]++
+	for _, a := range f.hairpinAddrs() {
+		x.refs[hairpinKey(a)]++
 	}
 	x.addOwned(f)
 }
@@ -74,16 +74,45 @@ func (x *elemIndex) addOwned(f *fragment) {
 }
 
 func (x *elemIndex) remove(f *fragment) {
-	for _, k := range f.hairpinKeys() {
+	x.unref(f.hairpinAddrs())
+	x.removeOwned(f)
+}
+
+func (x *elemIndex) unref(hairpin []netip.Addr) {
+	for _, a := range hairpin {
+		k := hairpinKey(a)
 		if x.refs[k]--; x.refs[k] <= 0 {
 			delete(x.refs, k)
 		}
 	}
+}
+
+func (x *elemIndex) removeOwned(f *fragment) {
 	for _, e := range f.elems {
 		k := keyOf(e)
 		if x.owner[k] == f.sp.ID {
 			delete(x.owner, k)
 		}
+	}
+}
+
+// change records that port prev became next (either may be nil). For a
+// changed port only the hairpin keys that differ are visited, so that a
+// one-endpoint change of a big Service stays cheap.
+func (x *elemIndex) change(prev, next *fragment) {
+	switch {
+	case prev == nil:
+		x.add(next)
+	case next == nil:
+		x.remove(prev)
+	default:
+		added, gone := keyedDiff(prev.hairpinAddrs(), next.hairpinAddrs(), netip.Addr.Compare)
+		x.unref(gone)
+		for _, a := range added {
+			x.refs[hairpinKey(a)]++
+		}
+		x.removeOwned(prev)
+		x.addOwned(next)
 	}
 }
 
@@ -215,8 +244,9 @@ func (d *delta) fragDiff(prev, next *fragment) bool {
 	if next != nil {
 		nc, ns = next.chains, next.sets
 	}
+	prevChains, nextChains := chainsByName(pc), chainsByName(nc)
 	for _, c := range nc {
-		switch p := findChain(pc, c.name); {
+		switch p := prevChains[c.name]; {
 		case p == nil:
 			d.newChains = append(d.newChains, c)
 		case !sameRules(p, c):
@@ -224,12 +254,13 @@ func (d *delta) fragDiff(prev, next *fragment) bool {
 		}
 	}
 	for _, c := range pc {
-		if findChain(nc, c.name) == nil {
+		if nextChains[c.name] == nil {
 			d.goneChain = append(d.goneChain, c)
 		}
 	}
+	prevSets, nextSets := setsByName(ps), setsByName(ns)
 	for _, s := range ns {
-		switch p := findSet(ps, s.name); {
+		switch p := prevSets[s.name]; {
 		case p == nil:
 			d.newSets = append(d.newSets, s)
 		case !sameDecl(p, s):
@@ -237,42 +268,113 @@ func (d *delta) fragDiff(prev, next *fragment) bool {
 		}
 	}
 	for _, s := range ps {
-		if findSet(ns, s.name) == nil {
+		if nextSets[s.name] == nil {
 			d.goneSets = append(d.goneSets, s)
 		}
 	}
 	return true
 }
 
-func findChain(cs []*chain, name string) *chain {
+// chainsByName and setsByName index a port's chains and sets: a port with
+// session affinity has one of each per endpoint, so a search per object
+// would be quadratic in its endpoints.
+func chainsByName(cs []*chain) map[string]*chain {
+	m := make(map[string]*chain, len(cs))
 	for _, c := range cs {
-		if c.name == name {
-			return c
-		}
+		m[c.name] = c
 	}
-	return nil
+	return m
 }
 
-func findSet(ss []*set, name string) *set {
+func setsByName(ss []*set) map[string]*set {
+	m := make(map[string]*set, len(ss))
 	for _, s := range ss {
-		if s.name == name {
-			return s
-		}
+		m[s.name] = s
 	}
-	return nil
+	return m
 }
 
-// fragElemDiff compares the map elements of one service port (both lists
-// sorted by set, then key).
+// fragElemDiff compares the map elements of one service port. A port
+// that is new or gone adds or deletes all of them (sorted by set, then
+// key); a changed port is compared part by part, in time linear in its
+// endpoints and without sorting them: its own elements, its hairpin keys,
+// then its endpoint lists slot by slot (elemDiffChanged).
 func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
-	var pe, ne []mapElem
-	if prev != nil {
-		pe = prev.allElems()
+	if prev == nil || next == nil {
+		var pe, ne []mapElem
+		if prev != nil {
+			pe = prev.allElems()
+		}
+		if next != nil {
+			ne = next.allElems()
+		}
+		return keyedDiff(pe, ne, mapElemCmp)
 	}
-	if next != nil {
-		ne = next.allElems()
+	return elemDiffChanged(prev, next)
+}
+
+func elemDiffChanged(prev, next *fragment) (add, del []mapElem) {
+	add, del = keyedDiff(prev.elems, next.elems, mapElemCmp)
+	ha, hd := keyedDiff(prev.hairpinAddrs(), next.hairpinAddrs(), netip.Addr.Compare)
+	for _, a := range ha {
+		add = append(add, hairpinElem(a))
 	}
-	return keyedDiff(pe, ne, mapElemCmp)
+	for _, a := range hd {
+		del = append(del, hairpinElem(a))
+	}
+	addTo := func(e mapElem) { add = append(add, e) }
+	delTo := func(e mapElem) { del = append(del, e) }
+	for _, local := range []bool{false, true} {
+		pl, pok := prev.mapList(local)
+		nl, nok := next.mapList(local)
+		switch {
+		case pok && nok:
+			slotDiff(endpointElems(&prev.sp, pl), endpointElems(&next.sp, nl), addTo, delTo)
+		case pok:
+			eachEndpointElem(&prev.sp, pl, delTo)
+		case nok:
+			eachEndpointElem(&next.sp, nl, addTo)
+		}
+	}
+	return add, del
+}
+
+// mapList returns f's endpoint list that fills the endpoint maps of the
+// cluster (local false) or local endpoints, if it has one.
+func (f *fragment) mapList(local bool) (epList, bool) {
+	for _, l := range f.lists {
+		if l.maps && l.local == local {
+			return l, true
+		}
+	}
+	return epList{}, false
+}
+
+// slotDiff compares two endpoint lists of one port slot by slot: with
+// the same keys only the slots whose endpoint differs change (and those
+// past the shorter list); otherwise every element does.
+func slotDiff(p, n epElems, add, del func(mapElem)) {
+	np, nn := len(p.l.endpoints(p.sp)), len(n.l.endpoints(n.sp))
+	if !p.sameKeys(&n) {
+		for i := range np {
+			p.slot(i, del)
+		}
+		for i := range nn {
+			n.slot(i, add)
+		}
+		return
+	}
+	for i := range max(np, nn) {
+		switch {
+		case i >= nn:
+			p.slot(i, del)
+		case i >= np:
+			n.slot(i, add)
+		case p.target(i) != n.target(i):
+			p.slot(i, del)
+			n.slot(i, add)
+		}
+	}
 }
 
 // mapElemCmp orders a fragment's elements: by set, then key.

@@ -96,28 +96,44 @@ func (x *elemIndex) removeOwned(f *fragment) {
 	}
 }
 
-// change records that port prev became next (either may be nil). For a
-// changed port only the hairpin keys that differ are visited, so that a
-// one-endpoint change of a big Service stays cheap.
-func (x *elemIndex) change(prev, next *fragment) {
+// change records that port ch.prev became ch.next (either may be nil).
+// For a changed port only the hairpin keys that differ are visited, so
+// that a one-endpoint change of a big Service stays cheap.
+func (x *elemIndex) change(ch *fragChange) {
 	switch {
-	case prev == nil:
-		x.add(next)
-	case next == nil:
-		x.remove(prev)
+	case ch.prev == nil:
+		x.add(ch.next)
+	case ch.next == nil:
+		x.remove(ch.prev)
 	default:
-		added, gone := keyedDiff(prev.hairpinAddrs(), next.hairpinAddrs(), netip.Addr.Compare)
-		x.unref(gone)
-		for _, a := range added {
+		h := ch.hairpinDelta()
+		x.unref(h.del)
+		for _, a := range h.add {
 			x.refs[hairpinKey(a)]++
 		}
-		x.removeOwned(prev)
-		x.addOwned(next)
+		x.removeOwned(ch.prev)
+		x.addOwned(ch.next)
 	}
 }
 
+// hairpinDelta compares the hairpin keys of a changed port once.
+func (ch *fragChange) hairpinDelta() *hairpinDelta {
+	if ch.hairpin == nil {
+		add, del := keyedDiff(ch.prev.hairpinAddrs(), ch.next.hairpinAddrs(), netip.Addr.Compare)
+		ch.hairpin = &hairpinDelta{add, del}
+	}
+	return ch.hairpin
+}
+
 // fragChange is one service port that is new, changed or gone (nil side).
-type fragChange struct{ prev, next *fragment }
+type fragChange struct {
+	prev, next *fragment
+	// hairpin is the hairpin keys next gains and loses, when fastDelta
+	// compared them; commit reuses it (a big Service has many).
+	hairpin *hairpinDelta
+}
+
+type hairpinDelta struct{ add, del []netip.Addr }
 
 // fastDelta compares two models fragment by fragment: unchanged ports are
 // the same *fragment (buildModel reused it) and cost one pointer compare.
@@ -146,11 +162,12 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 	adds, dels := map[string][]elem{}, map[string][]elem{}
 	newKeys := map[mapKey]bool{}
 	shared := sharedChanges{}
-	for _, ch := range changes {
+	for i := range changes {
+		ch := &changes[i]
 		if !d.fragDiff(ch.prev, ch.next) {
 			return nil, false
 		}
-		add, del := fragElemDiff(ch.prev, ch.next)
+		add, del := fragElemDiff(ch)
 		add, del = shared.take(add, +1), shared.take(del, -1)
 		for _, e := range add {
 			if k := keyOf(e); !derivedSet(e.set) {
@@ -299,7 +316,8 @@ func setsByName(ss []*set) map[string]*set {
 // key); a changed port is compared part by part, in time linear in its
 // endpoints and without sorting them: its own elements, its hairpin keys,
 // then its endpoint lists slot by slot (elemDiffChanged).
-func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
+func fragElemDiff(ch *fragChange) (add, del []mapElem) {
+	prev, next := ch.prev, ch.next
 	if prev == nil || next == nil {
 		var pe, ne []mapElem
 		if prev != nil {
@@ -310,16 +328,17 @@ func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
 		}
 		return keyedDiff(pe, ne, mapElemCmp)
 	}
-	return elemDiffChanged(prev, next)
+	return elemDiffChanged(ch)
 }
 
-func elemDiffChanged(prev, next *fragment) (add, del []mapElem) {
+func elemDiffChanged(ch *fragChange) (add, del []mapElem) {
+	prev, next := ch.prev, ch.next
 	add, del = keyedDiff(prev.elems, next.elems, mapElemCmp)
-	ha, hd := keyedDiff(prev.hairpinAddrs(), next.hairpinAddrs(), netip.Addr.Compare)
-	for _, a := range ha {
+	h := ch.hairpinDelta()
+	for _, a := range h.add {
 		add = append(add, hairpinElem(a))
 	}
-	for _, a := range hd {
+	for _, a := range h.del {
 		del = append(del, hairpinElem(a))
 	}
 	addTo := func(e mapElem) { add = append(add, e) }

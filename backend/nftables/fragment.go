@@ -84,15 +84,48 @@ func (f *fragment) allElems() []mapElem {
 	return sortMapElems(out)
 }
 
+// countElems counts f's elements without making the derived ones: a
+// big Service has hundreds of thousands, and a one-endpoint change must
+// not enumerate them.
 func (f *fragment) countElems() {
 	f.owned, f.shared = 0, 0
-	f.eachElem(func(e mapElem) {
+	for _, e := range f.elems {
 		if sharedSet(e.set) {
 			f.shared++
 		} else {
 			f.owned++
 		}
-	})
+	}
+	f.shared += f.hairpinCount()
+	for _, l := range f.lists {
+		if l.maps {
+			e := endpointElems(&f.sp, l)
+			perSlot := len(e.addrs)
+			if e.nodePort {
+				perSlot++
+			}
+			f.owned += perSlot * len(l.endpoints(&f.sp))
+		}
+	}
+}
+
+// hairpinCount is len(f.hairpinAddrs()), without allocating in the
+// common case of one sorted list.
+func (f *fragment) hairpinCount() int {
+	if len(f.lists) != 1 {
+		return len(f.hairpinAddrs())
+	}
+	eps := f.lists[0].endpoints(&f.sp)
+	n := min(len(eps), 1)
+	for i := 1; i < len(eps); i++ {
+		switch c := eps[i].Addr.Unmap().Compare(eps[i-1].Addr.Unmap()); {
+		case c < 0:
+			return len(f.hairpinAddrs()) // not sorted
+		case c > 0:
+			n++
+		}
+	}
+	return n
 }
 
 // hairpinAddrs returns the addresses f holds in the shared hairpin set,
@@ -235,7 +268,7 @@ func (m *model) record(old, f *fragment) {
 		m.count(f, +1)
 	}
 	if m.changesFrom != nil {
-		m.changes = append(m.changes, fragChange{old, f})
+		m.changes = append(m.changes, fragChange{prev: old, next: f})
 	}
 }
 

@@ -195,3 +195,31 @@ func cpuTime(t *testing.T) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestCountElems checks the arithmetic count of a fragment's elements
+// against enumerating them, for ports of every shape.
+func TestCountElems(t *testing.T) {
+	big := oneBigService(50)
+	big.Services[0].ExternalIPs = addrs("203.0.113.1", "203.0.113.1")
+	big.Services[0].ExternalPolicyLocal = true
+	big.Services[0].LocalEndpoints = big.Services[0].ClusterEndpoints[:3]
+	for _, rs := range []*synth.Ruleset{handRuleset(), handRuleset6(), handRulesetB(), big, bigRuleset(20)} {
+		m, err := buildModel(rs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range m.frags.all() {
+			owned, shared := 0, 0
+			f.eachElem(func(e mapElem) {
+				if sharedSet(e.set) {
+					shared++
+				} else {
+					owned++
+				}
+			})
+			if f.owned != owned || f.shared != shared {
+				t.Errorf("%s: counted %d owned, %d shared; enumerated %d, %d", f.sp.Name, f.owned, f.shared, owned, shared)
+			}
+		}
+	}
+}

@@ -38,10 +38,9 @@ func newBuilder() *builder { return &builder{seen: map[objectKey]string{}} }
 
 // addFile splits, decodes and adds the objects of one file.
 func (b *builder) addFile(name string, data []byte) {
-	units, err := splitFile(name, data)
-	if err != nil {
+	units, errs := splitFile(name, data)
+	for _, err := range errs {
 		b.problem(name, err)
-		return
 	}
 	objs, errs := decodeUnits(units)
 	for _, err := range errs {

@@ -241,11 +241,13 @@ func isManifestName(name string) bool {
 
 // splitFile cuts a file into units. A .json file must be JSON; elsewhere a
 // document that looks like JSON but does not parse as JSON is read as YAML
-// (a flow mapping like {kind: Service} is YAML, not JSON).
-func splitFile(name string, data []byte) ([]unit, error) {
+// (a flow mapping like {kind: Service} is YAML, not JSON). A document that
+// cannot be split is skipped with its error; the others are kept.
+func splitFile(name string, data []byte) ([]unit, []error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	strictJSON := strings.EqualFold(filepath.Ext(name), ".json")
 	var units []unit
+	var errs []error
 	for _, d := range splitDocs(data) {
 		if rawJSON(d.data) {
 			us, err := splitJSON(name, d.base, d.data)
@@ -254,12 +256,13 @@ func splitFile(name string, data []byte) ([]unit, error) {
 				continue
 			}
 			if strictJSON || !isSyntaxError(err) {
-				return nil, err
+				errs = append(errs, err)
+				continue
 			}
 		}
 		units = append(units, splitYAML(name, d))
 	}
-	return units, nil
+	return units, errs
 }
 
 // isSyntaxError reports whether err says the text is not JSON, as opposed

@@ -8,12 +8,6 @@ import (
 	"testing"
 )
 
-const goodSvc = `apiVersion: v1
-kind: Service
-metadata: {name: %s}
-spec: {clusterIP: 10.96.0.%d, ports: [{port: 80}]}
-`
-
 // TestBadObjectsSkipped: one object with a field of the wrong type, one
 // without a name and one duplicate cost only themselves, in every layout;
 // each is reported at its FILE:LINE.
@@ -90,6 +84,22 @@ func TestFileSizeCap(t *testing.T) {
 		}
 		if len(l.Errors) != 1 || !strings.Contains(l.Errors[0].Error(), "larger than 1000 bytes") {
 			t.Errorf("%s: errors %v, want one about the size", arg, l.Errors)
+		}
+	}
+}
+
+// TestBadDocumentCostsOnlyItself: a document that is JSON but not an
+// object (found by FuzzBuild: "[") dropped the whole file.
+func TestBadDocumentCostsOnlyItself(t *testing.T) {
+	for _, bad := range []string{"[", "[1, 2]", "\"text\"", "{\"kind\": "} {
+		var l Loader
+		in, err := l.Read("x.yaml", strings.NewReader(
+			"apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {clusterIP: 10.96.0.1, ports: [{port: 80}]}\n---\n"+bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := summary(in); !slices.Equal(got, []string{"Service default/a"}) || len(l.Errors) != 1 {
+			t.Errorf("%q: objects %v, errors %v; want Service a and one error", bad, got, l.Errors)
 		}
 	}
 }

@@ -10,7 +10,7 @@ TESTFLAGS ?= -timeout 20m
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 LDFLAGS  := -X github.com/svcnat/svcnat/internal/version.version=$(VERSION)
 
-.PHONY: all build test vet fmt-check update demo bench e2e clean
+.PHONY: all build test vet fmt-check update demo bench fuzz e2e clean
 
 all: build
 
@@ -43,9 +43,24 @@ fmt-check:
 
 ## bench: Go benchmarks and the one-table driver (root; throwaway namespaces only).
 ## Takes tens of minutes at 50k Services; docs/BENCHMARKS.md has the figures.
+## The OneBigService rows are one Service with 1k, 10k and 100k endpoints
+## (render, full apply, one endpoint removed or moved).
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
+	SVCNAT_BENCH_100K=1 $(GO) test -run '^$$' -bench 'OneBigService' -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
 	$(GO) run ./cmd/svcnat-bench --sizes 1000,10000,50000 --svcnat $(BIN)/svcnat
+
+## fuzz: each fuzz target for FUZZTIME (root: the renderers' output is
+## loaded in throwaway namespaces). `make test` runs the seed corpora.
+FUZZTIME ?= 5m
+FUZZ_TARGETS := ./manifest:FuzzStreamMatchesWhole ./synth:FuzzBuild \
+	./backend/nftables:FuzzRenderLoads ./backend/iptables:FuzzRenderLoads
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 ## update: rewrite golden sections of testdata/*.txtar.
 update:

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -12,11 +13,23 @@ import (
 	"github.com/svcnat/svcnat/synth"
 )
 
-// builder gathers the objects of several files into one Input.
+// builder gathers the objects of several files into one Input. An object
+// that cannot be used (it does not decode, has no name, repeats another)
+// is skipped and its error kept in errs; the others are kept.
 type builder struct {
 	in      synth.Input
 	ignored []Ignored
+	errs    []*Error
 	seen    map[objectKey]string // where each object was first seen
+}
+
+// problem records err (an *Error, or one about file) and goes on.
+func (b *builder) problem(file string, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{File: file, Err: err}
+	}
+	b.errs = append(b.errs, e)
 }
 
 type objectKey struct{ kind, namespace, name string }
@@ -24,36 +37,35 @@ type objectKey struct{ kind, namespace, name string }
 func newBuilder() *builder { return &builder{seen: map[objectKey]string{}} }
 
 // addFile splits, decodes and adds the objects of one file.
-func (b *builder) addFile(name string, data []byte) error {
-	units, err := splitFile(name, data)
-	if err != nil {
-		return err
+func (b *builder) addFile(name string, data []byte) {
+	units, errs := splitFile(name, data)
+	for _, err := range errs {
+		b.problem(name, err)
 	}
-	objs, err := decodeUnits(units)
-	if err != nil {
-		return err
+	objs, errs := decodeUnits(units)
+	for _, err := range errs {
+		b.problem(name, err)
 	}
 	for _, o := range objs {
-		if err := b.add(name, o); err != nil {
-			return err
-		}
+		b.add(name, o)
 	}
-	return nil
 }
 
-func (b *builder) add(file string, o object) error {
+func (b *builder) add(file string, o object) {
 	if o.obj == nil {
 		b.ignored = append(b.ignored, Ignored{File: file, Line: o.line, APIVersion: o.apiVersion,
 			Kind: o.kind, Namespace: o.namespace, Name: o.name})
-		return nil
+		return
 	}
 	if o.name == "" {
-		return &Error{File: file, Line: o.line, Err: fmt.Errorf("%s has no metadata.name", o.kind)}
+		b.problem(file, &Error{File: file, Line: o.line, Err: fmt.Errorf("%s has no metadata.name", o.kind)})
+		return
 	}
 	key := objectKey{o.kind, o.namespace, o.name}
 	where := fmt.Sprintf("%s:%d", file, o.line)
 	if first, ok := b.seen[key]; ok {
-		return &Error{File: file, Line: o.line, Err: fmt.Errorf("duplicate %s %s (first at %s)", o.kind, o.id(), first)}
+		b.problem(file, &Error{File: file, Line: o.line, Err: fmt.Errorf("duplicate %s %s (first at %s)", o.kind, o.id(), first)})
+		return
 	}
 	b.seen[key] = where
 	switch v := o.obj.(type) {
@@ -64,7 +76,6 @@ func (b *builder) add(file string, o object) error {
 	case *corev1.Node:
 		b.in.Nodes = append(b.in.Nodes, v)
 	}
-	return nil
 }
 
 func (o object) id() string {
@@ -77,46 +88,42 @@ func (o object) id() string {
 // result is the outcome of decoding one piece.
 type result struct {
 	objs []object
-	err  error
+	errs []error
 }
 
 // decodeUnits decodes every piece in parallel and returns the objects in
-// order. When a piece of a unit with a fallback fails, the fallback is
-// decoded instead; if that fails too, the piece's (more precise) error wins.
-// Of several failing units, the first in the file is reported.
-func decodeUnits(units []unit) ([]object, error) {
+// order, and the errors of the objects it skipped. When a piece of a unit
+// with a fallback fails, the fallback is decoded too and wins if it has
+// fewer errors; otherwise the pieces' (more precise) errors are kept.
+func decodeUnits(units []unit) ([]object, []error) {
 	var pieces []piece
 	for _, u := range units {
 		pieces = append(pieces, u.pieces...)
 	}
 	results := decodeParallel(pieces)
 	var out []object
+	var errs []error
 	for _, u := range units {
 		rs := results[:len(u.pieces)]
 		results = results[len(u.pieces):]
-		objs, err := gather(rs)
-		if err != nil && u.fallback != nil {
-			if fb, fbErr := decodePiece(*u.fallback); fbErr == nil {
-				objs, err = fb, nil
+		objs, uerrs := gather(rs)
+		if len(uerrs) > 0 && u.fallback != nil {
+			if fb, fbErrs := decodePiece(*u.fallback); len(fbErrs) < len(uerrs) {
+				objs, uerrs = fb, fbErrs
 			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, objs...)
+		out, errs = append(out, objs...), append(errs, uerrs...)
 	}
-	return out, nil
+	return out, errs
 }
 
-func gather(rs []result) ([]object, error) {
+func gather(rs []result) ([]object, []error) {
 	var objs []object
+	var errs []error
 	for _, r := range rs {
-		if r.err != nil {
-			return nil, r.err
-		}
-		objs = append(objs, r.objs...)
+		objs, errs = append(objs, r.objs...), append(errs, r.errs...)
 	}
-	return objs, nil
+	return objs, errs
 }
 
 // decodeParallel decodes pieces on every CPU; results[i] belongs to pieces[i].
@@ -131,8 +138,8 @@ func decodeParallel(pieces []piece) []result {
 				if i >= len(pieces) {
 					return
 				}
-				objs, err := decodePiece(pieces[i])
-				results[i] = result{objs, err}
+				objs, errs := decodePiece(pieces[i])
+				results[i] = result{objs, errs}
 			}
 		})
 	}

@@ -37,13 +37,14 @@ type metaHead struct {
 }
 
 // decodePiece decodes one piece into the objects it holds (none for an
-// empty document, several for a list that was not split).
-func decodePiece(p piece) ([]object, error) {
+// empty document, several for a list that was not split) and the errors
+// of those it could not decode, which are skipped.
+func decodePiece(p piece) ([]object, []error) {
 	raw := p.data
 	if !p.json {
 		var err error
 		if raw, err = yaml.YAMLToJSON(p.data); err != nil {
-			return nil, yamlError(p.file, p.base, err)
+			return nil, []error{yamlError(p.file, p.base, err)}
 		}
 	}
 	raw = bytes.TrimSpace(raw)
@@ -55,13 +56,14 @@ func decodePiece(p piece) ([]object, error) {
 
 // decodeValue decodes one JSON value. whole tells whether raw is the
 // entire piece (so JSON offsets and a YAML retry apply).
-func decodeValue(p piece, raw []byte, line int, whole bool) ([]object, error) {
+func decodeValue(p piece, raw []byte, line int, whole bool) ([]object, []error) {
+	fail := func(err error) ([]object, []error) { return nil, []error{err} }
 	if raw[0] != '{' {
-		return nil, &Error{File: p.file, Line: line, Err: errors.New("document is not an object")}
+		return fail(&Error{File: p.file, Line: line, Err: errors.New("document is not an object")})
 	}
 	h, err := p.typeMeta(raw, line, whole)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if h.Kind == "" {
 		h.Kind = p.defKind
@@ -71,15 +73,18 @@ func decodeValue(p piece, raw []byte, line int, whole bool) ([]object, error) {
 	}
 	switch {
 	case h.Kind == "":
-		return nil, &Error{File: p.file, Line: line, Err: errors.New("document has no kind")}
-	case h.APIVersion == "":
-		return nil, &Error{File: p.file, Line: line, Err: fmt.Errorf("%s has no apiVersion", h.Kind)}
+		return fail(&Error{File: p.file, Line: line, Err: errors.New("document has no kind")})
 	case isList(h.Kind):
+		// A list's apiVersion is only the default of its items' (kubectl
+		// writes "v1"; a list without one is read as the streamed reader
+		// reads it).
 		return decodeItems(p, h, line)
+	case h.APIVersion == "":
+		return fail(&Error{File: p.file, Line: line, Err: fmt.Errorf("%s has no apiVersion", h.Kind)})
 	}
 	o, err := decodeKind(p, raw, line, whole, h)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	return []object{o}, nil
 }
@@ -98,25 +103,23 @@ func (p piece) typeMeta(raw []byte, line int, whole bool) (typeMeta, error) {
 
 // decodeItems decodes the items of a list that was not split: they all
 // share the list's line.
-func decodeItems(p piece, h typeMeta, line int) ([]object, error) {
+func decodeItems(p piece, h typeMeta, line int) ([]object, []error) {
 	if h.Items == nil {
 		return nil, nil
 	}
 	item := p
 	item.defKind, item.defAPIVersion = itemKind(h.Kind), h.APIVersion
 	var out []object
+	var errs []error
 	for _, raw := range *h.Items {
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 || string(raw) == "null" {
 			continue
 		}
-		objs, err := decodeValue(item, raw, line, false)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, objs...)
+		objs, more := decodeValue(item, raw, line, false)
+		out, errs = append(out, objs...), append(errs, more...)
 	}
-	return out, nil
+	return out, errs
 }
 
 // decodeKind decodes raw into the typed object its head names.

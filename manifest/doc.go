@@ -19,8 +19,16 @@
 // decoded item by item as it is read (stream.go), so that a large
 // cluster's manifest is never in memory whole.
 //
+// One bad object never costs the others. An object that does not decode, has
+// no name or repeats an earlier one, a document that does not parse, and a
+// file over Loader.MaxFileBytes are skipped, and their errors collected in
+// Loader.Errors; the Loader's methods fail only for a file that cannot be
+// read. (The package-level Load, Read and LoadDir return the collected
+// errors as their error, with the Input of the good objects.)
+//
 // Every error is one line that names the file and the line of the offending
-// document (or of the list item, or of the exact syntax error when known):
+// document (or of the list item, or of the exact syntax error when known),
+// with control characters escaped:
 //
 //	svc.yaml:14: Service: json: cannot unmarshal string into Go struct field ServicePort.spec.ports.port of type int32
 //	svc.yaml:27: yaml: mapping values are not allowed in this context

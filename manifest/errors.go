@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/svcnat/svcnat/synth"
 )
 
 // Error is a problem with one file. Its text is a single line
@@ -27,10 +29,12 @@ func (e *Error) Error() string {
 		msg = pe.Op + ": " + pe.Err.Error()
 	}
 	msg = oneLine(msg)
+	// Names in the message come from the file: escaped, they cannot
+	// forge lines or terminal escapes.
 	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg)
+		return synth.EscapeControl(fmt.Sprintf("%s:%d: %s", e.File, e.Line, msg))
 	}
-	return fmt.Sprintf("%s: %s", e.File, msg)
+	return synth.EscapeControl(fmt.Sprintf("%s: %s", e.File, msg))
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -14,32 +14,88 @@ import (
 )
 
 // Load reads the given files ("-" is standard input) into one Input.
-// Objects of other kinds are skipped; use a Loader to see them.
+// Objects of other kinds are skipped; use a Loader to see them. Objects
+// that cannot be used are skipped too, and the error (Errors) lists them
+// with the Input of the others; use a Loader to tell them from a file
+// that cannot be read.
 func Load(paths ...string) (synth.Input, error) {
 	var l Loader
-	return l.Load(paths...)
+	return l.strict(l.Load(paths...))
 }
 
-// Read reads one stream; name is used in errors.
+// Read reads one stream; name is used in errors. Errors as for Load.
 func Read(name string, r io.Reader) (synth.Input, error) {
 	var l Loader
-	return l.Read(name, r)
+	return l.strict(l.Read(name, r))
 }
 
-// LoadDir reads the manifest files of a directory (see Files).
+// LoadDir reads the manifest files of a directory (see Files). Errors as
+// for Load.
 func LoadDir(dir string) (synth.Input, error) {
 	var l Loader
-	return l.LoadDir(dir)
+	return l.strict(l.LoadDir(dir))
+}
+
+// strict turns the per-object errors into the error.
+func (l *Loader) strict(in synth.Input, err error) (synth.Input, error) {
+	if err == nil && len(l.Errors) > 0 {
+		err = l.Errors
+	}
+	return in, err
 }
 
 // Loader reads manifests and keeps the objects it skipped. The zero value
 // is ready to use. A Loader is not safe for concurrent use.
+//
+// One bad object never costs the others: an object that does not decode
+// (a field of the wrong type), has no name, or repeats an object read
+// before is skipped and its error added to Errors; so is a document that
+// is not YAML or JSON, and a file over MaxFileBytes. The methods return
+// an error only when a file cannot be read at all.
 type Loader struct {
 	// Stdin is read for the path "-"; nil means os.Stdin.
 	Stdin io.Reader
+	// MaxFileBytes caps the size of one file or stream (0: DefaultMaxFileBytes).
+	MaxFileBytes int64
 	// Ignored collects, across calls, the objects of kinds svcnat does not
 	// use, in order of appearance.
 	Ignored []Ignored
+	// Errors collects, across calls, the objects and documents skipped
+	// because they cannot be used, in order of appearance.
+	Errors Errors
+}
+
+// DefaultMaxFileBytes is the largest manifest file read: a dump of 50k
+// Services and their EndpointSlices is ~70 MB of YAML. A bigger file is
+// reported and skipped instead of taking the memory of several times its
+// size (a 300 MB file of junk took 1.7 GB).
+const DefaultMaxFileBytes = 256 << 20
+
+func (l *Loader) maxBytes() int64 {
+	if l.MaxFileBytes > 0 {
+		return l.MaxFileBytes
+	}
+	return DefaultMaxFileBytes
+}
+
+// Errors is the errors of the objects a read skipped, one per line.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.As find each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // Ignored is an object that was read but skipped because svcnat does not
@@ -62,7 +118,7 @@ func (i Ignored) String() string {
 func (l *Loader) Load(paths ...string) (synth.Input, error) {
 	b := newBuilder()
 	for _, path := range paths {
-		if path != "-" && strings.EqualFold(filepath.Ext(path), ".json") {
+		if path != "-" && strings.EqualFold(filepath.Ext(path), ".json") && l.fits(path) {
 			if err := b.streamJSONList(path); err != errNoStream {
 				if err != nil {
 					return synth.Input{}, err
@@ -74,26 +130,48 @@ func (l *Loader) Load(paths ...string) (synth.Input, error) {
 		if err != nil {
 			return synth.Input{}, err
 		}
-		if err := b.addFile(name, data); err != nil {
-			return synth.Input{}, err
-		}
+		l.addFile(b, name, data)
 	}
-	l.Ignored = append(l.Ignored, b.ignored...)
+	l.finish(b)
 	return b.in, nil
+}
+
+// fits reports whether the file at path is within the size limit.
+func (l *Loader) fits(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Size() <= l.maxBytes()
+}
+
+// addFile adds data, unless it is over the size limit (then data is one
+// byte more than the limit: readLimited read no further).
+func (l *Loader) addFile(b *builder, name string, data []byte) {
+	if int64(len(data)) > l.maxBytes() {
+		b.problem(name, &Error{File: name, Err: fmt.Errorf("file is larger than %d bytes; it is skipped", l.maxBytes())})
+		return
+	}
+	b.addFile(name, data)
+}
+
+func (l *Loader) finish(b *builder) {
+	l.Ignored = append(l.Ignored, b.ignored...)
+	l.Errors = append(l.Errors, b.errs...)
 }
 
 // Read reads one stream; name is used in errors.
 func (l *Loader) Read(name string, r io.Reader) (synth.Input, error) {
-	data, err := io.ReadAll(r)
+	data, err := l.readLimited(r)
 	if err != nil {
 		return synth.Input{}, &Error{File: name, Err: fmt.Errorf("read: %w", err)}
 	}
 	b := newBuilder()
-	if err := b.addFile(name, data); err != nil {
-		return synth.Input{}, err
-	}
-	l.Ignored = append(l.Ignored, b.ignored...)
+	l.addFile(b, name, data)
+	l.finish(b)
 	return b.in, nil
+}
+
+// readLimited reads r up to one byte past the size limit.
+func (l *Loader) readLimited(r io.Reader) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r, l.maxBytes()+1))
 }
 
 // LoadDir reads the manifest files of a directory (see Files).
@@ -110,7 +188,12 @@ const stdinName = "<stdin>"
 
 func (l *Loader) readPath(path string) (string, []byte, error) {
 	if path != "-" {
-		data, err := os.ReadFile(path)
+		f, err := os.Open(path)
+		if err != nil {
+			return path, nil, &Error{File: path, Err: err}
+		}
+		defer f.Close()
+		data, err := l.readLimited(f)
 		if err != nil {
 			return path, nil, &Error{File: path, Err: err}
 		}
@@ -120,7 +203,7 @@ func (l *Loader) readPath(path string) (string, []byte, error) {
 	if r == nil {
 		r = os.Stdin
 	}
-	data, err := io.ReadAll(r)
+	data, err := l.readLimited(r)
 	if err != nil {
 		return stdinName, nil, &Error{File: stdinName, Err: fmt.Errorf("read: %w", err)}
 	}
@@ -158,11 +241,13 @@ func isManifestName(name string) bool {
 
 // splitFile cuts a file into units. A .json file must be JSON; elsewhere a
 // document that looks like JSON but does not parse as JSON is read as YAML
-// (a flow mapping like {kind: Service} is YAML, not JSON).
-func splitFile(name string, data []byte) ([]unit, error) {
+// (a flow mapping like {kind: Service} is YAML, not JSON). A document that
+// cannot be split is skipped with its error; the others are kept.
+func splitFile(name string, data []byte) ([]unit, []error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	strictJSON := strings.EqualFold(filepath.Ext(name), ".json")
 	var units []unit
+	var errs []error
 	for _, d := range splitDocs(data) {
 		if rawJSON(d.data) {
 			us, err := splitJSON(name, d.base, d.data)
@@ -171,12 +256,13 @@ func splitFile(name string, data []byte) ([]unit, error) {
 				continue
 			}
 			if strictJSON || !isSyntaxError(err) {
-				return nil, err
+				errs = append(errs, err)
+				continue
 			}
 		}
 		units = append(units, splitYAML(name, d))
 	}
-	return units, nil
+	return units, errs
 }
 
 // isSyntaxError reports whether err says the text is not JSON, as opposed

@@ -204,8 +204,11 @@ func TestStdin(t *testing.T) {
 	if len(l.Ignored) != 2 || l.Ignored[0].File != "<stdin>" {
 		t.Errorf("ignored %v", l.Ignored)
 	}
-	_, err = (&Loader{Stdin: strings.NewReader("kind: [")}).Load("-")
-	if err == nil || !strings.HasPrefix(err.Error(), "<stdin>:1: yaml: ") {
+	bad := &Loader{Stdin: strings.NewReader("kind: [")}
+	if _, err := bad.Load("-"); err != nil {
+		t.Fatalf("a document that does not parse is not a read error: %v", err)
+	}
+	if err := bad.Errors; len(err) != 1 || !strings.HasPrefix(err.Error(), "<stdin>:1: yaml: ") {
 		t.Errorf("error %v, want one about <stdin>:1", err)
 	}
 }

@@ -52,9 +52,8 @@ func splitJSON(file string, base int, data []byte) ([]unit, error) {
 			units = append(units, unit{pieces: []piece{p}})
 			continue
 		}
-		if h.apiVersion == "" {
-			return nil, &Error{File: file, Line: line, Err: fmt.Errorf("%s has no apiVersion", h.kind)}
-		}
+		// A list without an apiVersion is fine: only an item that lacks
+		// one of its own fails (as in the streamed reader).
 		u := unit{}
 		for _, it := range h.items {
 			l := lc.at(it.start)

@@ -37,9 +37,7 @@ func (b *builder) streamJSONList(path string) error {
 		return errNoStream
 	}
 	for _, o := range objs {
-		if err := b.add(path, o); err != nil {
-			return err
-		}
+		b.add(path, o)
 	}
 	return nil
 }
@@ -89,9 +87,12 @@ func streamArray(path string, dec *json.Decoder, lines *newlineReader) ([]object
 	flush := func() error {
 		rs := decodeParallel(batch)
 		batch = batch[:0]
-		more, err := gather(rs)
+		more, errs := gather(rs)
 		objs = append(objs, more...)
-		return err
+		if len(errs) > 0 {
+			return errNoStream // the whole-file reader reports them
+		}
+		return nil
 	}
 	for dec.More() {
 		var raw json.RawMessage

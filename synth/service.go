@@ -72,13 +72,38 @@ func parseService(svc *corev1.Service, cfg Config, w *warnings) *serviceInfo {
 		return nil
 	}
 	si.parsePorts(w)
+	si.checkNodePortRange(cfg.NodePortRange, w)
 	if len(si.ports) == 0 {
 		w.add(si.object, "NoValidPorts", "no valid port; the Service is skipped")
 		return nil
 	}
 	si.parseExternal(cfg, w)
 	si.parsePolicies()
+	if si.affinity > MaxAffinitySeconds {
+		w.add(si.object, "InvalidAffinityTimeout", "sessionAffinityConfig.clientIP.timeoutSeconds %d is above the maximum %d; %d is used",
+			si.affinity, MaxAffinitySeconds, MaxAffinitySeconds)
+		si.affinity = MaxAffinitySeconds
+	}
 	return si
+}
+
+// MaxAffinitySeconds is the API server's limit on a Service's session
+// affinity timeout (one day). Manifests are not validated by it, and an
+// nft set timeout above ~49 days does not even load.
+const MaxAffinitySeconds = 86400
+
+// checkNodePortRange warns about nodePorts outside the cluster's range
+// (the API server's --service-node-port-range), which the API server
+// would have refused; they are still programmed, as written.
+func (si *serviceInfo) checkNodePortRange(r PortRange, w *warnings) {
+	if r.Max == 0 {
+		return
+	}
+	for _, pi := range si.ports {
+		if pi.nodePort != 0 && (pi.nodePort < r.Min || pi.nodePort > r.Max) {
+			w.add(si.object, "NodePortOutOfRange", "nodePort %d of port %q is outside the node port range %s", pi.nodePort, pi.name, r)
+		}
+	}
 }
 
 func (si *serviceInfo) parseClusterIPs(w *warnings) bool {
@@ -168,6 +193,8 @@ func (si *serviceInfo) parseExternal(cfg Config, w *warnings) {
 		switch {
 		case err != nil:
 			w.add(si.object, "InvalidExternalIP", "externalIP %q: %v", s, err)
+		case specialAddr(ip) != "":
+			w.add(si.object, "InvalidExternalIP", "externalIP %s is %s; it is skipped", ip, specialAddr(ip))
 		case len(cfg.ExternalIPAllowList) > 0 && !prefixesContain(cfg.ExternalIPAllowList, ip):
 			w.add(si.object, "ExternalIPNotAllowed", "externalIP %s is outside the allowed ranges", ip)
 		default:
@@ -196,6 +223,23 @@ func (si *serviceInfo) parseExternal(cfg Config, w *warnings) {
 		}
 		si.ranges = append(si.ranges, p)
 	}
+}
+
+// specialAddr says why the API server refuses ip as an externalIP
+// (ValidateNonSpecialIP), and also refuses multicast, which cannot be a
+// DNAT destination: "" for an ordinary address.
+func specialAddr(ip netip.Addr) string {
+	switch {
+	case ip.IsUnspecified():
+		return "unspecified"
+	case ip.IsLoopback():
+		return "a loopback address"
+	case ip.IsLinkLocalUnicast():
+		return "link-local"
+	case ip.IsMulticast():
+		return "multicast"
+	}
+	return ""
 }
 
 func (si *serviceInfo) parsePolicies() {

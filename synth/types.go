@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -110,6 +114,34 @@ type Config struct {
 	// ExternalIPAllowList, when not empty, keeps only externalIPs inside
 	// these prefixes; others are skipped with a warning.
 	ExternalIPAllowList []netip.Prefix
+	// NodePortRange, when set (Max > 0), is the cluster's node port range
+	// (the API server's --service-node-port-range, DefaultNodePortRange
+	// unless changed); a nodePort outside it is warned about. The API
+	// server refuses such Services, so only manifests can hold one.
+	NodePortRange PortRange
+}
+
+// PortRange is an inclusive range of ports.
+type PortRange struct{ Min, Max uint16 }
+
+// DefaultNodePortRange is the API server's default node port range.
+var DefaultNodePortRange = PortRange{30000, 32767}
+
+func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Min, r.Max) }
+
+// ParsePortRange parses "MIN-MAX" (as --service-node-port-range does; a
+// single port is a range of one).
+func ParsePortRange(s string) (PortRange, error) {
+	lo, hi, found := strings.Cut(strings.TrimSpace(s), "-")
+	if !found {
+		hi = lo
+	}
+	a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+	b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+	if err1 != nil || err2 != nil || a == 0 || a > b {
+		return PortRange{}, fmt.Errorf("port range %q: want MIN-MAX with 1 <= MIN <= MAX <= 65535", s)
+	}
+	return PortRange{uint16(a), uint16(b)}, nil
 }
 
 // Input is the cluster state the model reads.
@@ -150,8 +182,30 @@ type Warning struct {
 	Message string
 }
 
+// String is the warning as one line: control characters and other
+// unprintable runes in names are escaped (\n, \x1b), so a name cannot
+// forge further lines or terminal escapes.
 func (w Warning) String() string {
-	return fmt.Sprintf("%s: %s: %s", w.Object, w.Reason, w.Message)
+	return EscapeControl(fmt.Sprintf("%s: %s: %s", w.Object, w.Reason, w.Message))
+}
+
+// EscapeControl returns s with every rune that is not printable (control
+// characters, invalid UTF-8) written as a Go escape, so text that names
+// objects prints as one harmless line.
+func EscapeControl(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	q := strconv.QuoteToGraphic(s)
+	q = q[1 : len(q)-1]
+	return strings.ReplaceAll(q, `\"`, `"`)
 }
 
 // Changes describes how a Result differs from an earlier one, so that a
@@ -343,8 +397,21 @@ func shortHash(s string) string {
 	return base32.StdEncoding.EncodeToString(sum[:])[:16]
 }
 
+// portID hashes the port's name. name.String() is ambiguous when a field
+// holds a separator: namespace a, Service "b:c" without a port name and
+// Service b with port c are both "a/b:c/tcp", and sharing an ID they
+// shared chains, sending one's ClusterIP to the other's pods. Names the
+// API server accepts never hold ':', '/' or '|', so they keep the
+// readable form (and the chain names they always had); any other name
+// hashes each field with its length, a form no readable one can take
+// (after the family it starts with '|', which a readable namespace
+// cannot).
 func portID(name ServicePortName, f Family) string {
-	return shortHash(f.String() + "|" + name.String())
+	if !strings.ContainsAny(name.Namespace+name.Name+name.Port, ":/|") {
+		return shortHash(f.String() + "|" + name.String())
+	}
+	return shortHash(fmt.Sprintf("%s||%d|%s|%d|%s|%d|%s|%s", f, len(name.Namespace), name.Namespace,
+		len(name.Name), name.Name, len(name.Port), name.Port, name.Protocol))
 }
 
 // Equal reports whether sp and o describe the same service port, field by

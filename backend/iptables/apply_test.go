@@ -179,3 +179,24 @@ func TestCleanupAndFamilies(t *testing.T) {
 		_ = before6
 	})
 }
+
+// TestApplyIdempotentOddComments re-applies names whose comments
+// iptables-save prints in other forms: a namespace so long that the
+// truncated comment has no space (printed bare), and quotes, backslashes,
+// newlines and non-ASCII (sanitized). A comment that differed from the
+// saved form made every sync rewrite the chain.
+func TestApplyIdempotentOddComments(t *testing.T) {
+	forEachFlavour(t, func(t *testing.T, netns string, mode Mode) {
+		b := newBackend(t, netns, mode)
+		rs := handRuleset()
+		names := []string{strings.Repeat("n", 300), "a\"b\\c\nd é", "-A_x", ""}
+		for i := range rs.Services {
+			rs.Services[i].Name.Namespace = names[i%len(names)]
+		}
+		apply(t, b, rs)
+		b.Reconcile()
+		if st := apply(t, b, rs); st.Changes != 0 {
+			t.Fatalf("re-apply after Reconcile changed %d things (want 0)", st.Changes)
+		}
+	})
+}

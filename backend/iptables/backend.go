@@ -198,7 +198,7 @@ func (b *Backend) applyFamily(ctx context.Context, p familyPlan) (int, error) {
 	for _, name := range tableNames {
 		d := p.diffs[name]
 		for _, s := range d.scripts(name, b.flavour) {
-			if _, err := b.run.exec(ctx, strings.NewReader(s), b.flavour.binary(p.fam, "restore"), "--noflush", "--wait"); err != nil {
+			if _, err := b.run.exec(ctx, strings.NewReader(s), b.flavour.binary(p.fam, "restore"), "--noflush", waitArg); err != nil {
 				return changes, fmt.Errorf("restore %s table: %w", name, err)
 			}
 		}

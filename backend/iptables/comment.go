@@ -12,12 +12,24 @@ const maxComment = 255
 // whitespace, honours double quotes and backslashes, and treats a line as
 // a command. So only a conservative set of bytes survives; anything else,
 // including quotes, backslashes, newlines and non-ASCII, becomes '_'. The
-// text is always double-quoted, which is also how iptables-save prints it,
-// so a leading "-A" or "--" is just text. It is truncated to the kernel's
-// limit so the restore never fails on length.
+// text is double-quoted, so a leading "-A" or "--" is just text, unless
+// it is only letters, digits, '_' and '-': iptables-save prints such a
+// comment bare, and the rendered rule must be what iptables-save prints
+// (parseSave compares rules verbatim), or an unchanged rule would be
+// rewritten on every sync (a name truncated before its first space did
+// that). It is truncated to the kernel's limit so the restore never
+// fails on length.
 func comment(text string) string {
-	return `-m comment --comment "` + sanitizeComment(text) + `"`
+	s := sanitizeComment(text)
+	if s != "" && strings.Trim(s, bareCommentChars) == "" {
+		return `-m comment --comment ` + s
+	}
+	return `-m comment --comment "` + s + `"`
 }
+
+// bareCommentChars are the bytes iptables-save prints unquoted when a
+// comment has no other (xtables_save_string).
+const bareCommentChars = "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 func sanitizeComment(text string) string {
 	var b strings.Builder

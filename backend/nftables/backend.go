@@ -231,13 +231,8 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 		case m == nil:
 			delete(b.index, f)
 		case fast[f]:
-			for _, ch := range m.changes { // fastDelta used them
-				if ch.prev != nil {
-					idx.remove(ch.prev)
-				}
-				if ch.next != nil {
-					idx.add(ch.next)
-				}
+			for i := range m.changes { // fastDelta used them
+				idx.change(&m.changes[i])
 			}
 		default:
 			b.index[f] = newElemIndex(m)

@@ -71,7 +71,7 @@ func (m *model) replace(old *fragment, sp *synth.ServicePort) (*fragment, error)
 		return old, nil
 	default:
 		var err error
-		if f, err = buildFragment(sp, m.params); err != nil {
+		if f, err = buildFragment(sp, m.params, old); err != nil {
 			return nil, err
 		}
 	}

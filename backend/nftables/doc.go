@@ -24,7 +24,10 @@
 //     table's chain list, whatever it changes (shared.go).
 //   - Endpoints: four endpoint maps (cluster and local lists, keyed by
 //     entry address or by NodePort) map entry key . slot to the endpoint's
-//     address . port; slot i is endpoint i of the list. The shared chain
+//     address . port; slots 0..N-1 hold the N endpoints, in list order
+//     when a port is first built, and a rebuilt port keeps its endpoints'
+//     slots so a change of k endpoints changes O(k) elements (slots.go).
+//     The shared chain
 //     dnat-N (local-dnat-N) does `dnat to <entry key> . numgen random mod
 //     N map @...`. Replacing an endpoint changes elements only: the kernel
 //     revalidates the table's rules only when a rule or a verdict changes.

@@ -55,8 +55,8 @@ func newElemIndex(m *model) *elemIndex {
 }
 
 func (x *elemIndex) add(f *fragment) {
-	for _, k := range f.hairpinKeys() {
-		x.refs[k]++
+	for _, a := range f.hairpinAddrs() {
+		x.refs[hairpinKey(a)]++
 	}
 	x.addOwned(f)
 }
@@ -74,11 +74,20 @@ func (x *elemIndex) addOwned(f *fragment) {
 }
 
 func (x *elemIndex) remove(f *fragment) {
-	for _, k := range f.hairpinKeys() {
+	x.unref(f.hairpinAddrs())
+	x.removeOwned(f)
+}
+
+func (x *elemIndex) unref(hairpin []netip.Addr) {
+	for _, a := range hairpin {
+		k := hairpinKey(a)
 		if x.refs[k]--; x.refs[k] <= 0 {
 			delete(x.refs, k)
 		}
 	}
+}
+
+func (x *elemIndex) removeOwned(f *fragment) {
 	for _, e := range f.elems {
 		k := keyOf(e)
 		if x.owner[k] == f.sp.ID {
@@ -87,8 +96,44 @@ func (x *elemIndex) remove(f *fragment) {
 	}
 }
 
+// change records that port ch.prev became ch.next (either may be nil).
+// For a changed port only the hairpin keys that differ are visited, so
+// that a one-endpoint change of a big Service stays cheap.
+func (x *elemIndex) change(ch *fragChange) {
+	switch {
+	case ch.prev == nil:
+		x.add(ch.next)
+	case ch.next == nil:
+		x.remove(ch.prev)
+	default:
+		h := ch.hairpinDelta()
+		x.unref(h.del)
+		for _, a := range h.add {
+			x.refs[hairpinKey(a)]++
+		}
+		x.removeOwned(ch.prev)
+		x.addOwned(ch.next)
+	}
+}
+
+// hairpinDelta compares the hairpin keys of a changed port once.
+func (ch *fragChange) hairpinDelta() *hairpinDelta {
+	if ch.hairpin == nil {
+		add, del := keyedDiff(ch.prev.hairpinAddrs(), ch.next.hairpinAddrs(), netip.Addr.Compare)
+		ch.hairpin = &hairpinDelta{add, del}
+	}
+	return ch.hairpin
+}
+
 // fragChange is one service port that is new, changed or gone (nil side).
-type fragChange struct{ prev, next *fragment }
+type fragChange struct {
+	prev, next *fragment
+	// hairpin is the hairpin keys next gains and loses, when fastDelta
+	// compared them; commit reuses it (a big Service has many).
+	hairpin *hairpinDelta
+}
+
+type hairpinDelta struct{ add, del []netip.Addr }
 
 // fastDelta compares two models fragment by fragment: unchanged ports are
 // the same *fragment (buildModel reused it) and cost one pointer compare.
@@ -117,11 +162,12 @@ func fastDelta(prev, next *model, idx *elemIndex) (*delta, bool) {
 	adds, dels := map[string][]elem{}, map[string][]elem{}
 	newKeys := map[mapKey]bool{}
 	shared := sharedChanges{}
-	for _, ch := range changes {
+	for i := range changes {
+		ch := &changes[i]
 		if !d.fragDiff(ch.prev, ch.next) {
 			return nil, false
 		}
-		add, del := fragElemDiff(ch.prev, ch.next)
+		add, del := fragElemDiff(ch)
 		add, del = shared.take(add, +1), shared.take(del, -1)
 		for _, e := range add {
 			if k := keyOf(e); !derivedSet(e.set) {
@@ -215,8 +261,9 @@ func (d *delta) fragDiff(prev, next *fragment) bool {
 	if next != nil {
 		nc, ns = next.chains, next.sets
 	}
+	prevChains, nextChains := chainsByName(pc), chainsByName(nc)
 	for _, c := range nc {
-		switch p := findChain(pc, c.name); {
+		switch p := prevChains[c.name]; {
 		case p == nil:
 			d.newChains = append(d.newChains, c)
 		case !sameRules(p, c):
@@ -224,12 +271,13 @@ func (d *delta) fragDiff(prev, next *fragment) bool {
 		}
 	}
 	for _, c := range pc {
-		if findChain(nc, c.name) == nil {
+		if nextChains[c.name] == nil {
 			d.goneChain = append(d.goneChain, c)
 		}
 	}
+	prevSets, nextSets := setsByName(ps), setsByName(ns)
 	for _, s := range ns {
-		switch p := findSet(ps, s.name); {
+		switch p := prevSets[s.name]; {
 		case p == nil:
 			d.newSets = append(d.newSets, s)
 		case !sameDecl(p, s):
@@ -237,42 +285,115 @@ func (d *delta) fragDiff(prev, next *fragment) bool {
 		}
 	}
 	for _, s := range ps {
-		if findSet(ns, s.name) == nil {
+		if nextSets[s.name] == nil {
 			d.goneSets = append(d.goneSets, s)
 		}
 	}
 	return true
 }
 
-func findChain(cs []*chain, name string) *chain {
+// chainsByName and setsByName index a port's chains and sets: a port with
+// session affinity has one of each per endpoint, so a search per object
+// would be quadratic in its endpoints.
+func chainsByName(cs []*chain) map[string]*chain {
+	m := make(map[string]*chain, len(cs))
 	for _, c := range cs {
-		if c.name == name {
-			return c
-		}
+		m[c.name] = c
 	}
-	return nil
+	return m
 }
 
-func findSet(ss []*set, name string) *set {
+func setsByName(ss []*set) map[string]*set {
+	m := make(map[string]*set, len(ss))
 	for _, s := range ss {
-		if s.name == name {
-			return s
-		}
+		m[s.name] = s
 	}
-	return nil
+	return m
 }
 
-// fragElemDiff compares the map elements of one service port (both lists
-// sorted by set, then key).
-func fragElemDiff(prev, next *fragment) (add, del []mapElem) {
-	var pe, ne []mapElem
-	if prev != nil {
-		pe = prev.allElems()
+// fragElemDiff compares the map elements of one service port. A port
+// that is new or gone adds or deletes all of them (sorted by set, then
+// key); a changed port is compared part by part, in time linear in its
+// endpoints and without sorting them: its own elements, its hairpin keys,
+// then its endpoint lists slot by slot (elemDiffChanged).
+func fragElemDiff(ch *fragChange) (add, del []mapElem) {
+	prev, next := ch.prev, ch.next
+	if prev == nil || next == nil {
+		var pe, ne []mapElem
+		if prev != nil {
+			pe = prev.allElems()
+		}
+		if next != nil {
+			ne = next.allElems()
+		}
+		return keyedDiff(pe, ne, mapElemCmp)
 	}
-	if next != nil {
-		ne = next.allElems()
+	return elemDiffChanged(ch)
+}
+
+func elemDiffChanged(ch *fragChange) (add, del []mapElem) {
+	prev, next := ch.prev, ch.next
+	add, del = keyedDiff(prev.elems, next.elems, mapElemCmp)
+	h := ch.hairpinDelta()
+	for _, a := range h.add {
+		add = append(add, hairpinElem(a))
 	}
-	return keyedDiff(pe, ne, mapElemCmp)
+	for _, a := range h.del {
+		del = append(del, hairpinElem(a))
+	}
+	addTo := func(e mapElem) { add = append(add, e) }
+	delTo := func(e mapElem) { del = append(del, e) }
+	for _, local := range []bool{false, true} {
+		pl, pok := prev.mapList(local)
+		nl, nok := next.mapList(local)
+		switch {
+		case pok && nok:
+			slotDiff(endpointElems(&prev.sp, pl), endpointElems(&next.sp, nl), addTo, delTo)
+		case pok:
+			eachEndpointElem(&prev.sp, pl, delTo)
+		case nok:
+			eachEndpointElem(&next.sp, nl, addTo)
+		}
+	}
+	return add, del
+}
+
+// mapList returns f's endpoint list that fills the endpoint maps of the
+// cluster (local false) or local endpoints, if it has one.
+func (f *fragment) mapList(local bool) (epList, bool) {
+	for _, l := range f.lists {
+		if l.maps && l.local == local {
+			return l, true
+		}
+	}
+	return epList{}, false
+}
+
+// slotDiff compares two endpoint lists of one port slot by slot: with
+// the same keys only the slots whose endpoint differs change (and those
+// past the shorter list); otherwise every element does.
+func slotDiff(p, n epElems, add, del func(mapElem)) {
+	np, nn := len(p.l.endpoints(p.sp)), len(n.l.endpoints(n.sp))
+	if !p.sameKeys(&n) {
+		for i := range np {
+			p.slot(i, del)
+		}
+		for i := range nn {
+			n.slot(i, add)
+		}
+		return
+	}
+	for i := range max(np, nn) {
+		switch {
+		case i >= nn:
+			p.slot(i, del)
+		case i >= np:
+			n.slot(i, add)
+		case p.target(i) != n.target(i):
+			p.slot(i, del)
+			n.slot(i, add)
+		}
+	}
 }
 
 // mapElemCmp orders a fragment's elements: by set, then key.

@@ -31,6 +31,9 @@ type fragment struct {
 // uses only the hairpin set.
 type epList struct {
 	local, maps bool
+	// slots holds, for each slot of the endpoint maps, the index of its
+	// endpoint in the list; nil means slot i is endpoint i (slots.go).
+	slots []int32
 }
 
 func (l epList) endpoints(sp *synth.ServicePort) []synth.Endpoint {
@@ -60,8 +63,8 @@ func (f *fragment) eachElem(yield func(mapElem)) {
 	for _, e := range f.elems {
 		yield(e)
 	}
-	for _, k := range f.hairpinKeys() {
-		yield(mapElem{setHairpin, elem{addr: k.addr, pair: true}})
+	for _, a := range f.hairpinAddrs() {
+		yield(hairpinElem(a))
 	}
 	for _, l := range f.lists {
 		if l.maps {
@@ -81,30 +84,78 @@ func (f *fragment) allElems() []mapElem {
 	return sortMapElems(out)
 }
 
+// countElems counts f's elements without making the derived ones: a
+// big Service has hundreds of thousands, and a one-endpoint change must
+// not enumerate them.
 func (f *fragment) countElems() {
 	f.owned, f.shared = 0, 0
-	f.eachElem(func(e mapElem) {
+	for _, e := range f.elems {
 		if sharedSet(e.set) {
 			f.shared++
 		} else {
 			f.owned++
 		}
-	})
-}
-
-// hairpinKeys returns the keys f holds in the shared hairpin set.
-func (f *fragment) hairpinKeys() []mapKey {
-	var out []mapKey
+	}
+	f.shared += f.hairpinCount()
 	for _, l := range f.lists {
-		for _, ep := range l.endpoints(&f.sp) {
-			k := mapKey{set: setHairpin, addr: ep.Addr.Unmap()}
-			if !slices.Contains(out, k) {
-				out = append(out, k)
+		if l.maps {
+			e := endpointElems(&f.sp, l)
+			perSlot := len(e.addrs)
+			if e.nodePort {
+				perSlot++
 			}
+			f.owned += perSlot * len(l.endpoints(&f.sp))
 		}
 	}
-	return out
 }
+
+// hairpinCount is len(f.hairpinAddrs()), without allocating in the
+// common case of one sorted list.
+func (f *fragment) hairpinCount() int {
+	if len(f.lists) != 1 {
+		return len(f.hairpinAddrs())
+	}
+	eps := f.lists[0].endpoints(&f.sp)
+	n := min(len(eps), 1)
+	for i := 1; i < len(eps); i++ {
+		switch c := eps[i].Addr.Unmap().Compare(eps[i-1].Addr.Unmap()); {
+		case c < 0:
+			return len(f.hairpinAddrs()) // not sorted
+		case c > 0:
+			n++
+		}
+	}
+	return n
+}
+
+// hairpinAddrs returns the addresses f holds in the shared hairpin set,
+// sorted and distinct. Endpoint lists are sorted by address (synth), so
+// this is linear in the endpoints (a list that is not, possible only for
+// a hand-made Ruleset, is sorted); a search per endpoint for duplicates
+// made a 100k-endpoint Service take 40 s.
+func (f *fragment) hairpinAddrs() []netip.Addr {
+	n := 0
+	for _, l := range f.lists {
+		n += len(l.endpoints(&f.sp))
+	}
+	if n == 0 {
+		return nil
+	}
+	addrs := make([]netip.Addr, 0, n)
+	for _, l := range f.lists {
+		for _, ep := range l.endpoints(&f.sp) {
+			addrs = append(addrs, ep.Addr.Unmap())
+		}
+	}
+	if len(f.lists) > 1 || !slices.IsSortedFunc(addrs, netip.Addr.Compare) {
+		slices.SortFunc(addrs, netip.Addr.Compare)
+	}
+	return slices.Compact(addrs)
+}
+
+func hairpinKey(a netip.Addr) mapKey { return mapKey{set: setHairpin, addr: a} }
+
+func hairpinElem(a netip.Addr) mapElem { return mapElem{setHairpin, elem{addr: a, pair: true}} }
 
 // model is one family's table split the way it changes: a fixed part that
 // depends on Ruleset-wide fields, and one fragment per service port.
@@ -178,7 +229,7 @@ func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
 				continue
 			}
 		}
-		f, err := buildFragment(sp, m.params)
+		f, err := buildFragment(sp, m.params, old)
 		if err != nil {
 			return nil, fmt.Errorf("build %s table: %w", rs.Family, err)
 		}
@@ -217,7 +268,7 @@ func (m *model) record(old, f *fragment) {
 		m.count(f, +1)
 	}
 	if m.changesFrom != nil {
-		m.changes = append(m.changes, fragChange{old, f})
+		m.changes = append(m.changes, fragChange{prev: old, next: f})
 	}
 }
 

@@ -17,26 +17,22 @@ type fragBuilder struct {
 	p      params
 	sp     *synth.ServicePort
 	f      *fragment
-	suffix string  // readable(portSuffix(sp)), shared by every chain name
-	lb     [2]bool // endpoint list handled (elements, or affinity chains made): [cluster, local]
-	eps    []epChainRef
+	suffix string                    // readable(portSuffix(sp)), shared by every chain name
+	lb     [2]bool                   // endpoint list handled (elements, or affinity chains made): [cluster, local]
+	eps    map[netip.AddrPort]string // endpoint chains made (affinity)
 	err    error
 }
 
-// epChainRef remembers an endpoint chain already made; a linear search is
-// cheaper than a map for the ~10 endpoints of a port.
-type epChainRef struct {
-	ap   netip.AddrPort
-	name string
-}
-
 // buildFragment builds everything one service port adds to the table.
-func buildFragment(sp *synth.ServicePort, p params) (*fragment, error) {
+// old (may be nil) is the port's previous fragment, whose endpoints keep
+// their slots (slots.go).
+func buildFragment(sp *synth.ServicePort, p params, old *fragment) (*fragment, error) {
 	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
 	b.servicePort()
 	if b.err != nil {
 		return nil, b.err
 	}
+	b.f.inheritSlots(old)
 	b.f.elems = sortMapElems(b.f.elems)
 	b.f.countElems()
 	return b.f, nil
@@ -225,22 +221,55 @@ func entries(sp *synth.ServicePort, local bool) (addrs []netip.Addr, nodePort bo
 
 // eachEndpointElem calls yield for each endpoint-map element of list l
 // of port sp: one per entry point and endpoint. Slot i of every entry
-// point is endpoint i, so replacing an endpoint changes elements only.
+// point is the same endpoint (the list's i-th unless it has slots of its
+// own, slots.go), so replacing an endpoint changes elements only.
 func eachEndpointElem(sp *synth.ServicePort, l epList, yield func(mapElem)) {
-	addrMap, portMap := mapEndpoints, mapNPEndpoints
-	if l.local {
-		addrMap, portMap = mapLocalEps, mapLocalNPEps
+	e := endpointElems(sp, l)
+	for i := range l.endpoints(sp) {
+		e.slot(i, yield)
 	}
-	addrs, nodePort := entries(sp, l.local)
-	addrs = distinctAddrs(addrs) // an external IP may also be a load-balancer IP
-	for i, ep := range l.endpoints(sp) {
-		to := netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)
-		for _, a := range addrs {
-			yield(mapElem{addrMap, elem{addr: a, proto: sp.Name.Protocol, port: sp.Port, slot: uint32(i), to: to}})
-		}
-		if nodePort {
-			yield(mapElem{portMap, elem{proto: sp.Name.Protocol, port: sp.NodePort, slot: uint32(i), to: to}})
-		}
+}
+
+// epElems makes the endpoint-map elements of one list, slot by slot.
+type epElems struct {
+	sp               *synth.ServicePort
+	l                epList
+	addrMap, portMap string
+	addrs            []netip.Addr // entry addresses, distinct
+	nodePort         bool
+}
+
+func endpointElems(sp *synth.ServicePort, l epList) epElems {
+	e := epElems{sp: sp, l: l, addrMap: mapEndpoints, portMap: mapNPEndpoints}
+	if l.local {
+		e.addrMap, e.portMap = mapLocalEps, mapLocalNPEps
+	}
+	e.addrs, e.nodePort = entries(sp, l.local)
+	e.addrs = distinctAddrs(e.addrs) // an external IP may also be a load-balancer IP
+	return e
+}
+
+// sameKeys reports whether slot i has the same keys in e and o: the same
+// entry points, Service port and NodePort.
+func (e *epElems) sameKeys(o *epElems) bool {
+	return e.addrMap == o.addrMap && slices.Equal(e.addrs, o.addrs) && e.nodePort == o.nodePort &&
+		e.sp.Port == o.sp.Port && e.sp.Name.Protocol == o.sp.Name.Protocol && (!e.nodePort || e.sp.NodePort == o.sp.NodePort)
+}
+
+// target returns where slot i sends traffic.
+func (e *epElems) target(i int) netip.AddrPort {
+	ep := e.l.endpointAt(e.sp, i)
+	return netip.AddrPortFrom(ep.Addr.Unmap(), ep.Port)
+}
+
+// slot calls yield for the elements of slot i.
+func (e *epElems) slot(i int, yield func(mapElem)) {
+	sp, to := e.sp, e.target(i)
+	for _, a := range e.addrs {
+		yield(mapElem{e.addrMap, elem{addr: a, proto: sp.Name.Protocol, port: sp.Port, slot: uint32(i), to: to}})
+	}
+	if e.nodePort {
+		yield(mapElem{e.portMap, elem{proto: sp.Name.Protocol, port: sp.NodePort, slot: uint32(i), to: to}})
 	}
 }
 
@@ -276,14 +305,15 @@ func (b *fragBuilder) affinityBalance(c *chain, eps []synth.Endpoint) {
 // and its affinity set on first use.
 func (b *fragBuilder) endpoint(ep synth.Endpoint) string {
 	sp, ap := b.sp, ep.AddrPort()
-	for _, r := range b.eps {
-		if r.ap == ap {
-			return r.name
-		}
+	if name, ok := b.eps[ap]; ok {
+		return name
 	}
 	id := sp.EndpointID(ep)
 	c := b.newChain("ep", id, "/"+readable(ap.String()))
-	b.eps = append(b.eps, epChainRef{ap: ap, name: c.name})
+	if b.eps == nil {
+		b.eps = map[netip.AddrPort]string{}
+	}
+	b.eps[ap] = c.name
 	s := &set{name: "aff-" + id, kind: kindAffinity, timeout: sp.AffinitySeconds}
 	b.f.sets = append(b.f.sets, s)
 	c.add("", updateStmt{set: s.name})

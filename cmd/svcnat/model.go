@@ -111,23 +111,26 @@ func (m *modelFlags) load(e *env) (synth.Input, synth.Result, error) {
 	return in, res, nil
 }
 
-// readManifests loads every file; "-" reads the command's stdin.
+// readManifests loads every file; "-" reads the command's stdin. An
+// object that cannot be used is a warning and is skipped; it is an error
+// only when nothing usable was read at all (or a file cannot be read).
 func readManifests(e *env, files []string) (synth.Input, error) {
 	var all synth.Input
+	l := manifest.Loader{Stdin: e.stdin}
 	for _, f := range files {
-		var in synth.Input
-		var err error
-		if f == "-" {
-			in, err = manifest.Read("<stdin>", e.stdin)
-		} else {
-			in, err = manifest.Load(f)
-		}
+		in, err := l.Load(f)
 		if err != nil {
 			return all, err
 		}
 		all.Services = append(all.Services, in.Services...)
 		all.EndpointSlices = append(all.EndpointSlices, in.EndpointSlices...)
 		all.Nodes = append(all.Nodes, in.Nodes...)
+	}
+	if len(l.Errors) > 0 && len(all.Services)+len(all.EndpointSlices)+len(all.Nodes) == 0 {
+		return all, l.Errors
+	}
+	for _, err := range l.Errors {
+		fmt.Fprintf(e.stderr, "warning: %s\n", err)
 	}
 	return all, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"syscall"
@@ -19,6 +20,11 @@ import (
 
 // DefaultPollInterval keeps edits visible well within a second.
 const DefaultPollInterval = 200 * time.Millisecond
+
+// SettleTime is how long a file written in place must stay unchanged
+// before its new content is taken (doc.go): long enough for a writer's
+// pauses between writes, short enough for an edit to show within a second.
+const SettleTime = 500 * time.Millisecond
 
 // Dir is a Source reading the manifest files of a directory (see
 // manifest.Files for which files count).
@@ -39,8 +45,12 @@ type Dir struct {
 
 // dirFile is what is known about one file.
 type dirFile struct {
-	sig fileSig
+	sig fileSig     // of the version last taken (or reported as unusable)
 	in  synth.Input // last good content; zero if it never parsed
+	// pending is a newer version, seen since pendingSince, that is not
+	// taken until it has settled.
+	pending      fileSig
+	pendingSince time.Time
 }
 
 // fileSig changes when a file is rewritten, replaced or touched.
@@ -81,33 +91,51 @@ func (d *Dir) Run(ctx context.Context, h Handler) error {
 		return fmt.Errorf("manifest directory: %w", err)
 	}
 	var wake <-chan struct{}
+	var w *dirWatch
 	if d.watch {
-		var stop func()
 		var err error
-		if wake, stop, err = watchDir(d.dir); err != nil {
+		if w, err = watchDir(d.dir); err != nil {
 			h.InputError(fmt.Errorf("%w; edits are picked up by polling every %s", err, d.interval))
 		} else {
-			defer stop()
+			defer w.stop()
+			wake = w.wake
 		}
 	}
-	d.scan(h)
+	d.scan(h, nil, true)
 	close(d.synced)
 	t := d.clock.NewTicker(d.interval)
 	defer t.Stop()
+	var settle <-chan time.Time // armed while a version waits to settle
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C():
-			d.scan(h)
 		case <-wake: // nil without inotify: never ready
-			d.scan(h)
+		case <-settle:
+			settle = nil
+		}
+		d.scan(h, w.takeRenamed(), false)
+		if settle == nil && d.pending() {
+			settle = d.clock.After(SettleTime)
 		}
 	}
 }
 
-// scan picks up new, changed and removed files.
-func (d *Dir) scan(h Handler) {
+// pending reports whether some file has a version waiting to settle.
+func (d *Dir) pending() bool {
+	for _, f := range d.files {
+		if f.pending != (fileSig{}) {
+			return true
+		}
+	}
+	return false
+}
+
+// scan picks up new, changed and removed files. renamed names the files
+// renamed into place since the last scan; on the first scan every file is
+// taken as it is.
+func (d *Dir) scan(h Handler, renamed map[string]bool, first bool) {
 	paths, err := manifest.Files(d.dir)
 	if err != nil {
 		h.InputError(err)
@@ -121,7 +149,10 @@ func (d *Dir) scan(h Handler) {
 		}
 	}
 	for _, path := range paths {
-		changed = append(changed, d.update(path, h)...)
+		// A ConfigMap volume swaps its ..data link: every file changes
+		// at once, complete.
+		atomic := first || renamed[filepath.Base(path)] || renamed["..data"]
+		changed = append(changed, d.update(path, h, atomic)...)
 	}
 	if len(changed) == 0 {
 		return
@@ -133,8 +164,10 @@ func (d *Dir) scan(h Handler) {
 	}
 }
 
-// update re-reads path if its signature changed and returns what changed.
-func (d *Dir) update(path string, h Handler) []Kind {
+// update re-reads path if its signature changed and the new version is
+// complete (atomic: it was renamed into place) or has settled, and returns
+// what changed.
+func (d *Dir) update(path string, h Handler, atomic bool) []Kind {
 	f := d.files[path]
 	if f == nil {
 		f = &dirFile{}
@@ -148,18 +181,40 @@ func (d *Dir) update(path string, h Handler) []Kind {
 		return nil
 	}
 	if sig == f.sig {
+		f.pending = fileSig{}
 		return nil
 	}
-	f.sig = sig
-	in, err := manifest.Load(path)
+	if !atomic && !d.settled(f, sig) {
+		return nil
+	}
+	f.sig, f.pending = sig, fileSig{}
+	l := manifest.Loader{}
+	in, err := l.Load(path)
 	if err != nil {
 		// Keep the last good content; the error is reported once per version.
 		h.InputError(err)
 		return nil
 	}
+	for _, err := range l.Errors {
+		h.InputError(err) // the object is skipped, the others are taken
+	}
+	if len(l.Errors) > 0 && len(in.Services)+len(in.EndpointSlices)+len(in.Nodes) == 0 {
+		return nil // nothing usable: keep the last good content
+	}
 	kinds := kindsOf(f.in, in)
 	f.in = in
 	return kinds
+}
+
+// settled reports whether version sig of f has stayed unchanged for
+// SettleTime, starting the count when it is new.
+func (d *Dir) settled(f *dirFile, sig fileSig) bool {
+	now := d.clock.Now()
+	if sig != f.pending {
+		f.pending, f.pendingSince = sig, now
+		return false
+	}
+	return now.Sub(f.pendingSince) >= SettleTime
 }
 
 func stat(path string) (fileSig, error) {

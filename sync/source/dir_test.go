@@ -84,9 +84,9 @@ func startDir(t *testing.T, dir string, rec *recorder) *Dir {
 	return d
 }
 
-// poll lets one poll interval pass.
+// poll lets a file written in place settle and be scanned again.
 func poll() {
-	time.Sleep(DefaultPollInterval + time.Millisecond)
+	time.Sleep(SettleTime + 2*DefaultPollInterval + time.Millisecond)
 	synctest.Wait()
 }
 
@@ -217,4 +217,20 @@ func TestDirWatch(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	t.Fatalf("edit not seen within 5s (poll interval 1h): %v", ports(d))
+}
+
+// TestDirBadObjectCostsOnlyItself: one Service with a port of the wrong
+// type is reported and skipped; the rest of its file is taken.
+func TestDirBadObjectCostsOnlyItself(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		bad := strings.Replace(service("bad", 80), "port: 80", `port: "eighty"`, 1)
+		write(t, dir, "svc.yaml", service("web", 80)+"---\n"+bad+"---\n"+service("db", 5432))
+		rec := &recorder{}
+		d := startDir(t, dir, rec)
+		expectKinds(t, rec, []Kind{Service}, 1)
+		if diff := cmp.Diff([]string{"db:5432", "web:80"}, ports(d)); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
 }

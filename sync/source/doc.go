@@ -18,8 +18,18 @@
 //     directory (so an edit costs no poll delay), and also compares sizes,
 //     modification times and inodes every 200 ms, which keeps working on
 //     network and bind-mounted file systems where inotify is unreliable.
-//     A file that does not parse is reported and that file's
-//     last good content is kept, so a half-written or broken edit never
-//     removes Services. Write files atomically (write and rename) to avoid
-//     a truncated file that happens to parse.
+//
+// Dir keeps the last good content of a file until a new version is
+// complete. A version is complete when it was renamed into place (an
+// editor's write-and-rename, a ConfigMap volume's ..data swap: inotify
+// reports the rename) or, for a file written in place (cp, `kubectl get
+// -o yaml > file`), when its size, modification time and inode have stayed
+// the same for SettleTime (500 ms). A file is never read half-written
+// unless its writer pauses longer than that; files present at start are
+// taken as they are. A complete version replaces the old one object by
+// object: an object that does not decode (or has no name, or repeats
+// another) is reported and skipped, the others are taken; a version with
+// nothing usable and errors (a broken edit) is reported once and the
+// last good content is kept. An object defined in two files is taken
+// from the first file in name order and reported.
 package source

@@ -1,0 +1,35 @@
+package iptables
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/svcnat/svcnat/manifest"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// FuzzRenderLoads renders whatever synth makes of arbitrary manifests and
+// checks that each family's restore input loads: iptables-legacy-restore
+// --test inside a scratch namespace (legacy checks every match and target
+// with the kernel's xtables modules).
+func FuzzRenderLoads(f *testing.F) {
+	netns := newNetNS(f)
+	cfg := synth.Config{NodeName: "node-1", NodeIPs: []netip.Addr{mustAddr("192.168.1.1"), mustAddr("fd00::1")},
+		ClusterCIDRs: []netip.Prefix{mustPrefix("10.128.0.0/9")}}
+	checked := map[string]bool{} // scripts already loaded: most inputs repeat one
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, _ := (&manifest.Loader{}).Read("fuzz.yaml", strings.NewReader(string(data)))
+		res := synth.Build(in, cfg)
+		for _, rs := range res.Rulesets() {
+			r, err := renderRuleset(rs, goldenOpts)
+			if err != nil {
+				t.Fatalf("render %s: %v", rs.Family, err)
+			}
+			if text := r.text(); len(rs.Services) > 0 && !checked[text] {
+				restoreTest(t, netns, "legacy", rs.Family, []byte(text))
+				checked[text] = true
+			}
+		}
+	})
+}

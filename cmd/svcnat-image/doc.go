@@ -35,6 +35,10 @@
 // reads it too. With --layout DIR the layout is also left unpacked in DIR,
 // which `crane push DIR REF` pushes with the same digest.
 //
+// With --rootfs DIR it writes no image but each layer's files into DIR/1
+// and DIR/2: the Containerfile at the repository's root runs it so that a
+// container engine builds the same file system in the same two layers.
+//
 // The config runs /usr/local/bin/svcnat with the argument run (the node
 // agent); the DaemonSet in deploy/ sets its own command. Labels carry
 // org.opencontainers.image.{version,revision,source,created,title}.

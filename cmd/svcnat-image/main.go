@@ -23,6 +23,7 @@ type options struct {
 	binary string
 	out    string
 	layout string
+	rootfs string
 	meta   meta
 	debs   []string
 }
@@ -33,6 +34,7 @@ func parse(args []string) (options, error) {
 	fs.StringVar(&o.binary, "binary", "", "the static svcnat binary (CGO_ENABLED=0)")
 	fs.StringVar(&o.out, "o", "bin/svcnat-image.tar", "the oci-archive to write")
 	fs.StringVar(&o.layout, "layout", "", "also leave the OCI layout unpacked in this folder (replaced)")
+	fs.StringVar(&o.rootfs, "rootfs", "", "instead of an image, write each layer's files into this folder's 1/, 2/ (for the Containerfile)")
 	fs.StringVar(&o.meta.Version, "version", "", "the release (git describe); the image's ref name and version label")
 	fs.StringVar(&o.meta.Revision, "revision", "", "the source revision (commit)")
 	fs.StringVar(&o.meta.Source, "source", "https://github.com/svcnat/svcnat", "the source repository URL")
@@ -61,6 +63,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	layers, err := layers(ctx, o)
 	if err != nil {
 		return err
+	}
+	if o.rootfs != "" {
+		return writeRootfs(o.rootfs, layers)
 	}
 	img, err := buildImage(o.meta, layers)
 	if err != nil {

@@ -243,3 +243,37 @@ func TestBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestRootfs: the Containerfile's folders hold what the layers hold.
+func TestRootfs(t *testing.T) {
+	deb := fakeDeb(t, "iptables", iptablesFiles())
+	bin := filepath.Join(t.TempDir(), "svcnat")
+	if err := os.WriteFile(bin, []byte("static"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	if err := run(context.Background(), []string{"--binary", bin, "--version", "v1", "--rootfs", dir, deb}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"1/usr/sbin/iptables":        "-> /etc/alternatives/iptables",
+		"1/usr/sbin/iptables-nft":    "0755 nft iptables",
+		"2/usr/local/bin/svcnat":     "0755 static",
+		"2/usr/local/bin/kube-proxy": "-> svcnat",
+	} {
+		p := filepath.Join(dir, name)
+		got := ""
+		if target, err := os.Readlink(p); err == nil {
+			got = "-> " + target
+		} else if info, err := os.Stat(p); err == nil {
+			data, _ := os.ReadFile(p)
+			got = modeString(int64(info.Mode().Perm())) + " " + string(data)
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "1/usr/share/man")); err == nil {
+		t.Error("manual pages in the rootfs")
+	}
+}

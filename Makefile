@@ -5,12 +5,19 @@ GO       ?= go
 BIN      := bin
 PKGS     := ./...
 TESTFLAGS ?= -timeout 20m
-# VERSION is what `svcnat --version` prints; without git (a source archive)
-# the binary falls back to what the Go toolchain recorded.
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+# VERSION is what `svcnat --version` prints and the image is labelled with:
+# `git describe` of the tree (a tag vX.Y.Z at a release; the VERSION file
+# names the release deploy/ pins). Without git the binary falls back to what
+# the Go toolchain recorded.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || cat VERSION)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+# Every date in the image: the commit's, so that rebuilding gives the same digest.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 LDFLAGS  := -X github.com/svcnat/svcnat/internal/version.version=$(VERSION)
+IMAGE    ?= $(BIN)/svcnat-image.tar
+IMAGE_LAYOUT ?= $(BIN)/svcnat-image
 
-.PHONY: all build test vet fmt-check update demo bench fuzz e2e clean
+.PHONY: all build test vet fmt-check update demo bench fuzz e2e clean image test-image print-version
 
 all: build
 
@@ -31,6 +38,7 @@ test: fmt-check vet
 vet:
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./test/e2e
+	$(GO) vet -tags image ./test/image
 
 ## e2e: svcnat run against a real kube-apiserver + etcd in network namespaces (root).
 ## Builds kube-apiserver once into .cache/bin (about 10 minutes cold, then reused).
@@ -66,6 +74,25 @@ fuzz:
 update:
 	$(GO) test ./synth ./backend/nftables ./backend/iptables -run 'Golden|Scenario' -update
 	$(GO) test ./explain ./cmd/svcnat -run 'Golden|Status' -update
+
+## image: the container image as an OCI archive, $(IMAGE) (and the layout in
+## $(IMAGE_LAYOUT)/), without a container engine: the static binary plus
+## Debian's iptables packages (downloaded with apt-get into .cache/debs).
+## Same tree, same digest. deploy/README.md tells how to push it.
+image:
+	@mkdir -p $(BIN)/image
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(BIN)/image/svcnat ./cmd/svcnat
+	tools/image/debs.sh .cache/debs > $(BIN)/image/debs.txt
+	$(GO) run ./cmd/svcnat-image --binary $(BIN)/image/svcnat --version $(VERSION) --revision "$(REVISION)" \
+		--created $(SOURCE_DATE_EPOCH) --layout $(IMAGE_LAYOUT) -o $(IMAGE) $$(cat $(BIN)/image/debs.txt)
+
+## test-image: builds the image twice (same digest), runs it chrooted in a lab
+## node with the DaemonSet's arguments and capabilities, both backends (root).
+test-image:
+	IMAGE_REQUIRED=1 $(GO) test -tags image -count=1 -v -timeout 15m ./test/image
+
+print-version:
+	@echo $(VERSION)
 
 clean:
 	rm -rf $(BIN)

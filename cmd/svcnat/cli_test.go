@@ -234,3 +234,33 @@ func TestKubeProxyInvocation(t *testing.T) {
 		t.Errorf("kube-proxy --node-ip not-an-ip: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestNodePortRange: offline commands warn about nodePorts outside the
+// cluster's range, the API server's default unless told otherwise.
+func TestNodePortRange(t *testing.T) {
+	svc := `apiVersion: v1
+kind: Service
+metadata: {name: high, namespace: default}
+spec:
+  type: NodePort
+  clusterIP: 10.96.0.9
+  ports: [{name: http, port: 80, targetPort: 8080, nodePort: 40000}]
+`
+	for _, tc := range []struct {
+		args []string
+		warn bool
+	}{
+		{nil, true},
+		{[]string{"--service-node-port-range", "30000-50000"}, false},
+		{[]string{"--service-node-port-range", ""}, false},
+	} {
+		args := append([]string{"render", "-f", "-", "--node-ip", "192.168.1.100"}, tc.args...)
+		code, _, errOut := run(t, svc, args...)
+		if code != 0 || strings.Contains(errOut, "NodePortOutOfRange") != tc.warn {
+			t.Errorf("%q: exit %d, stderr %q; want a NodePortOutOfRange warning: %v", args, code, errOut, tc.warn)
+		}
+	}
+	if code, _, _ := run(t, svc, "render", "-f", "-", "--service-node-port-range", "high"); code != 2 {
+		t.Errorf("--service-node-port-range high: exit %d, want 2", code)
+	}
+}

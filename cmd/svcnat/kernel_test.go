@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"k8s.io/klog/v2"
+
+	"github.com/svcnat/svcnat/internal/nslock"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -182,4 +187,25 @@ func statusJSON(t *testing.T, args ...string) statusReport {
 		t.Fatalf("status -o json: %v:\n%s", err, out)
 	}
 	return st
+}
+
+// TestOneAgentPerNamespace: a second agent for the same namespace is
+// refused with the holder's pid; after the first stops, one may start.
+func TestOneAgentPerNamespace(t *testing.T) {
+	ns := netns.Scratch(t, "lock")
+	nslock.Dir = t.TempDir()
+	logger := klog.Background()
+	unlock, err := lockNamespace(ns, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockNamespace(ns, logger); !errors.Is(err, nslock.ErrHeld) || !strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
+		t.Errorf("second agent: %v, want ErrHeld naming pid %d", err, os.Getpid())
+	}
+	unlock()
+	again, err := lockNamespace(ns, logger)
+	if err != nil {
+		t.Fatalf("after the first stopped: %v", err)
+	}
+	again()
 }

@@ -20,6 +20,7 @@ type modelFlags struct {
 	clusterCIDRs  []string
 	serviceCIDRs  []string
 	nodePortAddrs []string
+	nodePortRange string
 	masqAll       bool
 }
 
@@ -40,6 +41,8 @@ func (m *modelFlags) registerNode(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&m.serviceCIDRs, "service-cidr", nil, "service `CIDR` (unallocated addresses are dropped); repeatable")
 	fs.StringArrayVar(&m.nodePortAddrs, "nodeport-addresses", nil, "`CIDR` of node addresses that answer NodePorts (default: all); repeatable")
 	fs.BoolVar(&m.masqAll, "masquerade-all", false, "masquerade every packet sent to a Service")
+	fs.StringVar(&m.nodePortRange, "service-node-port-range", synth.DefaultNodePortRange.String(),
+		"the cluster's node port `RANGE` (the API server's flag): nodePorts outside it get a warning; empty: no check")
 }
 
 // alias registers flag name as a second spelling of flag of: both set the
@@ -61,6 +64,13 @@ func defaultNodeName() string {
 // config builds the synth.Config the flags describe.
 func (m *modelFlags) config() (synth.Config, error) {
 	cfg := synth.Config{NodeName: m.nodeName, MasqueradeAll: m.masqAll}
+	if m.nodePortRange != "" {
+		r, err := synth.ParsePortRange(m.nodePortRange)
+		if err != nil {
+			return cfg, usagef("--service-node-port-range %q: %v", m.nodePortRange, err)
+		}
+		cfg.NodePortRange = r
+	}
 	for _, s := range m.nodeIPs {
 		a, err := synth.ParseAddrSloppy(s)
 		if err != nil {

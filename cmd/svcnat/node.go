@@ -59,13 +59,11 @@ func prepareNode(ctx context.Context, s *kubeproxy.Settings, logger logr.Logger)
 	if n.cfg, err = synthConfig(s, n.netns, logger); err != nil {
 		return nil, err
 	}
-	if n.src, n.events, err = openSource(s); err != nil {
+	if n.src, n.events, err = openSource(s, logger); err != nil {
 		return nil, err
 	}
 	return n, nil
 }
-
-func (n *node) release() {}
 
 // run runs the agent until ctx ends; the rules stay in place after it.
 func (n *node) run(ctx context.Context, logger logr.Logger) error {
@@ -115,6 +113,11 @@ func synthConfig(s *kubeproxy.Settings, netns string, logger logr.Logger) (synth
 		MasqueradeAll:       s.MasqueradeAll,
 		ExternalIPAllowList: s.ExternalIPAllow,
 	}
+	if s.Manifests != "" {
+		// No API server validated the files: warn about nodePorts outside
+		// the default range, as the API server would refuse them.
+		cfg.NodePortRange = synth.DefaultNodePortRange
+	}
 	if s.Manifests != "" && len(s.NodeIPs) == 0 {
 		// No Node object to read addresses from: use the namespace's own.
 		ips, err := localAddrs(netns)
@@ -144,10 +147,12 @@ func sourceName(s *kubeproxy.Settings) string {
 
 // openSource picks the manifest folder or the API server; with the API
 // server it also returns the client that records Events.
-func openSource(s *kubeproxy.Settings) (source.Source, kubernetes.Interface, error) {
+// --manifests wins over the configuration's API server settings, so that a
+// DaemonSet's own configuration runs in a lab without an API server.
+func openSource(s *kubeproxy.Settings, logger logr.Logger) (source.Source, kubernetes.Interface, error) {
 	if s.Manifests != "" {
 		if s.Client.Kubeconfig != "" || s.Client.Master != "" {
-			return nil, nil, usagef("--manifests and an API server (--kubeconfig, --master, clientConnection.kubeconfig) exclude each other")
+			logger.Info("--manifests: the API server settings are not used", "kubeconfig", s.Client.Kubeconfig, "master", s.Client.Master)
 		}
 		return source.NewDir(s.Manifests, 0, nil), nil, nil
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"github.com/svcnat/svcnat/internal/nslock"
 	"github.com/svcnat/svcnat/kubeproxy"
 )
 
@@ -108,11 +110,15 @@ func runAgent(ctx context.Context, e *env, s *kubeproxy.Settings) error {
 	if s.NodeName == "" {
 		return usagef("no node name: set --hostname-override (or --node-name) or NODE_NAME")
 	}
+	unlock, err := lockNamespace(netnsPath(s.NetNS), logger)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	p, err := prepareNode(ctx, s, logger)
 	if err != nil || s.InitOnly {
 		return err
 	}
-	defer p.release()
 	return runUntilConfigChanges(ctx, s, func(ctx context.Context) error { return p.run(ctx, logger) })
 }
 
@@ -151,4 +157,20 @@ func writeConfigFile(s *kubeproxy.Settings) error {
 		return fmt.Errorf("--write-config-to: %w", err)
 	}
 	return f.Close()
+}
+
+// lockNamespace makes this agent the only one programming the namespace:
+// a second one fails at once with the holder's pid. When the lock folder
+// cannot be written (a read-only /run without the DaemonSet's /run/svcnat
+// volume) the agent runs unlocked, with a warning.
+func lockNamespace(netns string, logger klog.Logger) (unlock func(), err error) {
+	release, err := nslock.Acquire(netns)
+	switch {
+	case err == nil:
+		return release, nil
+	case errors.Is(err, nslock.ErrHeld):
+		return nil, err
+	}
+	logger.Info("Warning: running without the one-agent-per-namespace lock", "err", err)
+	return func() {}, nil
 }

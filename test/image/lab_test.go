@@ -78,7 +78,7 @@ func TestDaemonSetInLab(t *testing.T) {
 				}
 			}
 			l := podLaunch(t, o, manifestFolder(t))
-			l.Argv = append(configAsFlags(t, o, l.Argv), "--manifests="+manifestsDir)
+			l.Argv = append(l.Argv, "--manifests="+manifestsDir)
 			startContainer(t, lab.Node, l)
 			ctx, cancel := context.WithTimeout(t.Context(), trafficLimit)
 			defer cancel()

@@ -6,12 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	kubeproxyv1alpha1 "k8s.io/kube-proxy/config/v1alpha1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/svcnat/svcnat/deploy"
 )
@@ -102,6 +99,9 @@ func volumeMount(t *testing.T, o *deploy.Objects, m corev1.VolumeMount) mount {
 			t.Fatal(err)
 		}
 		return mount{Type: "bind", Source: f, Target: m.MountPath, File: true, ReadOnly: m.ReadOnly}
+	case vol.HostPath != nil && vol.HostPath.Type != nil && *vol.HostPath.Type == corev1.HostPathDirectoryOrCreate:
+		// A folder of the test's own (svcnat's lock): the host's is not the lab's business.
+		return mount{Type: "bind", Source: t.TempDir(), Target: m.MountPath, ReadOnly: m.ReadOnly}
 	case vol.HostPath != nil:
 		src := vol.HostPath.Path
 		if _, err := os.Stat(src); err != nil {
@@ -127,27 +127,4 @@ func expand(s string, env map[string]string) string {
 		}
 		return ref
 	})
-}
-
-// configAsFlags replaces --config=FILE in argv by the flags of svcnat run
-// that say what FILE (from the rendered ConfigMap) says, for a binary whose
-// run command does not read kube-proxy's configuration file itself. The
-// kubeconfig is left out: the lab serves manifests, not an API server.
-func configAsFlags(t *testing.T, o *deploy.Objects, argv []string) []string {
-	t.Helper()
-	var out []string
-	for _, arg := range argv {
-		file, ok := strings.CutPrefix(arg, "--config=")
-		if !ok {
-			out = append(out, arg)
-			continue
-		}
-		var cfg kubeproxyv1alpha1.KubeProxyConfiguration
-		if err := yaml.UnmarshalStrict([]byte(o.ConfigMapFile(file)), &cfg); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		out = append(out, "--backend="+string(cfg.Mode), "--cluster-cidr="+cfg.ClusterCIDR,
-			"--metrics-bind-address="+cfg.MetricsBindAddress, "--healthz-bind-address="+cfg.HealthzBindAddress)
-	}
-	return out
 }

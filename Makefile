@@ -17,7 +17,7 @@ LDFLAGS  := -X github.com/svcnat/svcnat/internal/version.version=$(VERSION)
 IMAGE    ?= $(BIN)/svcnat-image.tar
 IMAGE_LAYOUT ?= $(BIN)/svcnat-image
 
-.PHONY: all build test vet fmt-check update demo bench fuzz e2e clean image test-image print-version
+.PHONY: all build test vet fmt-check tidy-check update demo bench fuzz e2e clean image test-image print-version
 
 all: build
 
@@ -32,8 +32,12 @@ demo: build
 	$(BIN)/svcnat-demo --svcnat $(BIN)/svcnat
 
 ## test: everything CI runs: formatting, vet, unit, golden, netns and smoke tests.
-test: fmt-check vet
+test: fmt-check tidy-check vet
 	$(GO) test $(TESTFLAGS) $(PKGS)
+
+## tidy-check: go.mod and go.sum are what the imports need, nothing more.
+tidy-check:
+	$(GO) mod tidy -diff
 
 vet:
 	$(GO) vet $(PKGS)

@@ -307,7 +307,7 @@ func TestFlags(t *testing.T) {
 			if s.Client != want || s.ConfigSyncPeriod != time.Minute {
 				t.Errorf("%+v, resync %v", s.Client, s.ConfigSyncPeriod)
 			}
-		}, nil},
+		}, []string{"configSyncPeriod \"1m0s\": svcnat's informers do not resync"}},
 		{"servers", []string{"--profiling", "--bind-address-hard-fail", "--oom-score-adj", "-500", "--proxy-mode", "iptables"}, func(t *testing.T, s *Settings) {
 			if !s.EnableProfiling || !s.BindAddressHardFail || *s.OOMScoreAdj != -500 {
 				t.Errorf("%+v", s)

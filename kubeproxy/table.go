@@ -115,7 +115,7 @@ var fieldEntries = []Entry{
 	{KindField, "conntrack.tcpBeLiberal", Honoured, "", "nf_conntrack_tcp_be_liberal = 1"},
 	{KindField, "conntrack.udpTimeout", Honoured, "", "nf_conntrack_udp_timeout; 0 leaves it"},
 	{KindField, "conntrack.udpStreamTimeout", Honoured, "", "nf_conntrack_udp_timeout_stream; 0 leaves it"},
-	{KindField, "configSyncPeriod", Honoured, "", "the informers' resync period; default 15m"},
+	{KindField, "configSyncPeriod", Ignored, "", "svcnat's informers do not resync: a resync only replays the local cache, and the periodic reconcile (syncPeriod) already repairs the kernel"},
 	{KindField, "portRange", Ignored, "", "kube-proxy v1.37 ignores it too (it belonged to the removed userspace proxy): ignored"},
 	{KindField, "windowsRunAsService", Ignored, "", "Windows only: ignored on Linux"},
 }

@@ -49,7 +49,7 @@ var flagEntries = []Entry{
 	{KindFlag, "conntrack-tcp-be-liberal", Honoured, "conntrack.tcpBeLiberal", ignoredWithConfig},
 	{KindFlag, "conntrack-udp-timeout", Honoured, "conntrack.udpTimeout", ignoredWithConfig},
 	{KindFlag, "conntrack-udp-timeout-stream", Honoured, "conntrack.udpStreamTimeout", ignoredWithConfig},
-	{KindFlag, "config-sync-period", Honoured, "configSyncPeriod", ignoredWithConfig},
+	{KindFlag, "config-sync-period", Ignored, "configSyncPeriod", "accepted; see the field"},
 	{KindFlag, "healthz-port", Honoured, "healthzBindAddress", "deprecated: 0 turns the server off, another port applies only when --healthz-bind-address has no port (like kube-proxy); " + ignoredWithConfig},
 	{KindFlag, "metrics-port", Honoured, "metricsBindAddress", "deprecated: another port applies only when --metrics-bind-address has no port; 0 empties the address, which validation then refuses, exactly like kube-proxy; " + ignoredWithConfig},
 	{KindFlag, "logging-format", Honoured, "logging.format", "overrides the file"},

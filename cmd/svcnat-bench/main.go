@@ -10,10 +10,12 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/svcnat/svcnat/internal/cliexit"
 )
 
 func main() {
-	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout), os.Stderr))
+	os.Exit(cliexit.Code("svcnat-bench", run(context.Background(), os.Args[1:], os.Stdout), os.Stderr))
 }
 
 const usageText = `svcnat-bench measures svcnat on synthetic clusters and prints one Markdown
@@ -36,26 +38,6 @@ const exitText = `
 Exit status: 0 success (a failed row is reported in the table), 1 failure,
 2 usage error.
 `
-
-// usageError makes the command exit 2.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-// exitCode prints err and maps it to the exit status: 0 for none or
-// --help, 2 for a usage error, else 1.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, pflag.ErrHelp):
-		return 0
-	case errors.As(err, new(usageError)):
-		fmt.Fprintf(stderr, "svcnat-bench: %v (see svcnat-bench --help)\n", err)
-		return 2
-	}
-	fmt.Fprintln(stderr, "svcnat-bench:", err)
-	return 1
-}
 
 // options are the command line.
 type options struct {
@@ -85,15 +67,15 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 			fmt.Fprint(stdout, usageText+fs.FlagUsages()+exitText)
 			return o, err
 		}
-		return o, usageError{err}
+		return o, cliexit.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+		return o, cliexit.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	for _, s := range strings.Split(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
-			return o, usageError{fmt.Errorf("--sizes: bad size %q", s)}
+			return o, cliexit.UsageError{Err: fmt.Errorf("--sizes: bad size %q", s)}
 		}
 		o.sizes = append(o.sizes, n)
 	}

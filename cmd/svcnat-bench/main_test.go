@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/svcnat/svcnat/internal/cliexit"
 )
 
 // TestSmoke runs the whole driver on 100 Services with both backends, so
@@ -32,7 +34,7 @@ func TestSmoke(t *testing.T) {
 
 func TestCommandLine(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := exitCode(run(context.Background(), []string{"--help"}, &stdout), &stderr); code != 0 || stderr.Len() != 0 {
+	if code := cliexit.Code("svcnat-bench", run(context.Background(), []string{"--help"}, &stdout), &stderr); code != 0 || stderr.Len() != 0 {
 		t.Errorf("--help: exit %d, stderr %q", code, stderr.String())
 	}
 	for _, want := range []string{"Usage:\n  svcnat-bench [flags]", "Examples:", "--sizes string", "Exit status"} {
@@ -42,7 +44,7 @@ func TestCommandLine(t *testing.T) {
 	}
 	for _, args := range [][]string{{"--bogus"}, {"--sizes", "ten"}, {"extra"}} {
 		stderr.Reset()
-		if code := exitCode(run(context.Background(), args, &bytes.Buffer{}), &stderr); code != 2 {
+		if code := cliexit.Code("svcnat-bench", run(context.Background(), args, &bytes.Buffer{}), &stderr); code != 2 {
 			t.Errorf("%q: exit %d, want 2 (%s)", args, code, stderr.String())
 		}
 	}

@@ -9,11 +9,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/svcnat/svcnat/internal/cliexit"
 	"github.com/svcnat/svcnat/internal/gen"
 )
 
 func main() {
-	os.Exit(exitCode(run(os.Args[1:], os.Stdout), os.Stderr))
+	os.Exit(cliexit.Code("svcnat-gen", run(os.Args[1:], os.Stdout), os.Stderr))
 }
 
 const usageText = `svcnat-gen writes a synthetic cluster (Services, EndpointSlices and Nodes)
@@ -33,26 +34,6 @@ Flags:
 const exitText = `
 Exit status: 0 success, 1 failure, 2 usage error.
 `
-
-// usageError makes the command exit 2.
-type usageError struct{ err error }
-
-func (u usageError) Error() string { return u.err.Error() }
-func (u usageError) Unwrap() error { return u.err }
-
-// exitCode prints err and maps it to the exit status: 0 for none or
-// --help, 2 for a usage error, else 1.
-func exitCode(err error, stderr io.Writer) int {
-	switch {
-	case err == nil, errors.Is(err, pflag.ErrHelp):
-		return 0
-	case errors.As(err, new(usageError)):
-		fmt.Fprintf(stderr, "svcnat-gen: %v (see svcnat-gen --help)\n", err)
-		return 2
-	}
-	fmt.Fprintln(stderr, "svcnat-gen:", err)
-	return 1
-}
 
 // options are the command line, before conversion into a gen.Config.
 type options struct {
@@ -82,13 +63,13 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 			fmt.Fprint(stdout, usageText+fs.FlagUsages()+exitText)
 			return o, err
 		}
-		return o, usageError{err}
+		return o, cliexit.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return o, usageError{fmt.Errorf("unexpected arguments %q", fs.Args())}
+		return o, cliexit.UsageError{Err: fmt.Errorf("unexpected arguments %q", fs.Args())}
 	}
 	if err := o.finish(); err != nil {
-		return o, usageError{err}
+		return o, cliexit.UsageError{Err: err}
 	}
 	return o, nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/svcnat/svcnat/manifest"
+
+	"github.com/svcnat/svcnat/internal/cliexit"
 )
 
 func TestRun(t *testing.T) {
@@ -54,7 +56,7 @@ func TestRunErrors(t *testing.T) {
 		{"--services", "300", "--service-cidr", "10.0.0.0/24"},
 	} {
 		var stderr bytes.Buffer
-		if code := exitCode(run(args, &bytes.Buffer{}), &stderr); code != 2 || strings.Count(stderr.String(), "\n") != 1 {
+		if code := cliexit.Code("svcnat-gen", run(args, &bytes.Buffer{}), &stderr); code != 2 || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("run(%q): exit %d, stderr %q; want 2 and one line", args, code, stderr.String())
 		}
 	}
@@ -64,7 +66,7 @@ func TestHelp(t *testing.T) {
 	t.Parallel()
 	for _, arg := range []string{"--help", "-h"} {
 		var stdout, stderr bytes.Buffer
-		code := exitCode(run([]string{arg}, &stdout), &stderr)
+		code := cliexit.Code("svcnat-gen", run([]string{arg}, &stdout), &stderr)
 		if code != 0 || stderr.Len() != 0 {
 			t.Errorf("%s: exit %d, stderr %q", arg, code, stderr.String())
 		}

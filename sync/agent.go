@@ -107,14 +107,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	// The initial state must be programmed within the health timeout, even
 	// when the source never syncs (an unreachable API server).
 	a.health.Queued()
+	recorder, stopEvents := a.startEvents(ctx)
+	defer stopEvents()
+	a.recorder = recorder
 	stopServers, err := a.startServers()
 	if err != nil {
 		return err
 	}
 	defer stopServers()
-	recorder, stopEvents := a.startEvents(ctx)
-	defer stopEvents()
-	a.recorder = recorder
 	a.birthCry()
 	closeCT, err := a.openConntrack()
 	if err != nil {

@@ -22,6 +22,8 @@ const (
 	actionStart             = "StartKubeProxy"
 	reasonHealthCheckFailed = "FailedToStartServiceHealthcheck"
 	actionListen            = "Listen"
+	reasonHealthzFailed     = "FailedToStartProxierHealthcheck"
+	reasonMetricsFailed     = "FailedToStartMetricServer"
 )
 
 // startEvents starts recording Events through cfg.EventClient and returns
@@ -71,4 +73,17 @@ func (a *Agent) reportListenErrors(err error) {
 		}
 	}
 	a.hcFailing = failing
+}
+
+// reportServerFailure records kube-proxy's Warning Event on the Node when
+// the health or the metrics server cannot listen on addr.
+func (a *Agent) reportServerFailure(addr string, err error) {
+	if a.recorder == nil || a.cfg.Synth.NodeName == "" {
+		return
+	}
+	reason := reasonMetricsFailed
+	if addr == a.cfg.HealthzAddr {
+		reason = reasonHealthzFailed
+	}
+	a.recorder.Eventf(a.nodeRef(), nil, corev1.EventTypeWarning, reason, actionStart, "%s", err.Error())
 }

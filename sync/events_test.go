@@ -50,8 +50,15 @@ func TestEvents(t *testing.T) {
 	svc.Spec.HealthCheckNodePort = int32(busy.Addr().(*net.TCPAddr).Port)
 	svc.Spec.Ports[0].NodePort = 30053
 
+	busyHealthz, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busyHealthz.Close()
+
 	client := fake.NewClientset()
-	a := runAgent(t, Config{EventClient: client, Version: "v0.9.0", HealthCheckBindAddress: "127.0.0.1"}, newFakeSource(in))
+	a := runAgent(t, Config{EventClient: client, Version: "v0.9.0", HealthCheckBindAddress: "127.0.0.1",
+		HealthzAddr: busyHealthz.Addr().String()}, newFakeSource(in))
 
 	start := waitEvent(t, client, "Starting")
 	if start.Type != corev1.EventTypeNormal || start.Action != "StartKubeProxy" || start.Note != "Starting svcnat v0.9.0." ||
@@ -64,6 +71,12 @@ func TestEvents(t *testing.T) {
 		t.Errorf("Warning Event %+v", warn)
 	}
 	hasMetric(t, a, "svcnat_healthcheck_node_port_errors_total 1")
+	// The health server's address is taken (as by the kube-proxy being
+	// replaced): kube-proxy's Warning on the Node, and a retry.
+	hz := waitEvent(t, client, "FailedToStartProxierHealthcheck")
+	if hz.Type != corev1.EventTypeWarning || hz.Action != "StartKubeProxy" || hz.Regarding.Kind != "Node" {
+		t.Errorf("FailedToStartProxierHealthcheck Event %+v", hz)
+	}
 }
 
 // TestEventsUnreachableStopPromptly: Events the API server cannot take

@@ -183,9 +183,11 @@ func (a *Agent) startServers() (stop func(), err error) {
 		case err == nil:
 			serve(addr, ln)
 		case a.cfg.BindAddressHardFail:
+			a.reportServerFailure(addr, err)
 			stop()
 			return nil, fmt.Errorf("listen on %s: %w", addr, err)
 		default:
+			a.reportServerFailure(addr, err)
 			a.log.Error(err, "Cannot listen yet; retrying every 5s", "addr", addr)
 			go a.listenLater(addr, done, serve)
 		}

@@ -81,7 +81,7 @@ func TestFiles(t *testing.T) {
 	}
 	for _, argv := range [][]string{
 		{"/usr/local/bin/svcnat", "version"},
-		{"/usr/local/bin/kube-proxy", "version"},
+		{"/usr/local/bin/kube-proxy", "--version"}, // kube-proxy's spelling: the link is `svcnat run`
 		{"/usr/sbin/iptables", "--version"},
 		{"/usr/sbin/iptables-legacy-save", "--version"},
 		{"/usr/sbin/ip6tables-nft-restore", "--version"},

@@ -31,7 +31,11 @@
 //     dnat-N (local-dnat-N) does `dnat to <entry key> . numgen random mod
 //     N map @...`. Replacing an endpoint changes elements only: the kernel
 //     revalidates the table's rules only when a rule or a verdict changes.
-//     Sharing the DNAT chains keeps the maps' bindings few.
+//     Sharing the DNAT chains keeps the maps' bindings few. A port with a
+//     long list (ownDNATMin endpoints or more) has its own svc-, ext- and
+//     dnat- chains instead, so that a change of its length replaces the
+//     rules of one chain rather than moving the port to new shared chains
+//     (each new rule that looks a map up makes the kernel walk that map).
 //   - Hairpin: one postrouting rule marks DNATed packets whose source .
 //     destination is in the hairpin set of endpoint address pairs; the
 //     set's elements are shared by the ports that select an endpoint and

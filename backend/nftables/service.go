@@ -19,6 +19,7 @@ type fragBuilder struct {
 	f      *fragment
 	suffix string                    // readable(portSuffix(sp)), shared by every chain name
 	lb     [2]bool                   // endpoint list handled (elements, or affinity chains made): [cluster, local]
+	own    bool                      // the port balances in chains of its own (affinity or a long list)
 	eps    map[netip.AddrPort]string // endpoint chains made (affinity)
 	err    error
 }
@@ -28,6 +29,7 @@ type fragBuilder struct {
 // their slots (slots.go).
 func buildFragment(sp *synth.ServicePort, p params, old *fragment) (*fragment, error) {
 	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
+	b.own = sp.AffinitySeconds > 0 || ownDNAT(sp)
 	b.servicePort()
 	if b.err != nil {
 		return nil, b.err
@@ -111,11 +113,12 @@ func (b *fragBuilder) entryPoints(addrMap, npMap string, internal, external verd
 // serviceVerdict returns where ClusterIP traffic goes: the shared chain
 // for the port's policy and list length, which decides about masquerade
 // and balances over the internal endpoints. A port with session affinity
-// has a chain of its own, since it balances with its own chains.
+// or a long endpoint list has a chain of its own, since it balances with
+// its own chains.
 func (b *fragBuilder) serviceVerdict() verdict {
 	sp := b.sp
 	lb := b.balance(sp.InternalPolicyLocal)
-	if sp.AffinitySeconds > 0 {
+	if b.own {
 		c := b.newChain("svc", sp.ID, "")
 		serviceRules(c, b.p, lb)
 		return goTo(c.name)
@@ -133,7 +136,7 @@ func (b *fragBuilder) externalVerdict() verdict {
 	if sp.ExternalPolicyLocal {
 		local = b.balance(true)
 	}
-	if sp.AffinitySeconds > 0 {
+	if b.own {
 		c := b.newChain("ext", sp.ID, "")
 		externalRules(c, b.p, sp.ExternalPolicyLocal, cluster, local)
 		return goTo(c.name)
@@ -167,10 +170,11 @@ func (b *fragBuilder) firewall(name string) {
 
 // balance returns the verdict that picks one of the cluster (local=false)
 // or local endpoints. No endpoints means drop. Without session affinity
-// the choice is made by a shared DNAT chain for lists of that length
-// (shared.go) from the endpoint maps, whose elements the fragment derives
-// from its list (epList); with affinity the port has its own
-// load-balancing and endpoint chains.
+// the choice is made by a DNAT chain from the endpoint maps, whose
+// elements the fragment derives from its list (epList): the shared chain
+// for lists of that length (shared.go), or, for a long list, a chain of the
+// port's own (ownDNAT). With affinity the port has its own load-balancing
+// and endpoint chains.
 func (b *fragBuilder) balance(local bool) verdict {
 	sp := b.sp
 	eps, kind, made := sp.ClusterEndpoints, "lb", &b.lb[0]
@@ -181,8 +185,11 @@ func (b *fragBuilder) balance(local bool) verdict {
 		return dropVerdict
 	}
 	ref := dnatRef(local, len(eps))
+	if sp.AffinitySeconds == 0 && b.own {
+		kind = ref.kindName()
+	}
 	switch {
-	case *made && sp.AffinitySeconds > 0:
+	case *made && b.own:
 		return goTo(chainName(kind, sp.ID, b.suffix))
 	case *made:
 		return goTo(ref.chainName())
@@ -192,9 +199,17 @@ func (b *fragBuilder) balance(local bool) verdict {
 		b.checkAddr(ep.Addr)
 	}
 	b.f.lists = append(b.f.lists, epList{local: local, maps: sp.AffinitySeconds == 0})
-	if sp.AffinitySeconds > 0 {
+	switch {
+	case sp.AffinitySeconds > 0:
 		c := b.newChain(kind, sp.ID, "")
 		b.affinityBalance(c, eps)
+		return goTo(c.name)
+	case b.own:
+		c := b.newChain(kind, sp.ID, "")
+		// Only the maps the list has elements in: each rule that looks a
+		// map up costs a walk of the whole map when it is (re)added.
+		addrs, nodePort := entries(sp, local)
+		ref.portDNATRules(c, sp.Name.Protocol, len(addrs) == 0 && nodePort, !nodePort)
 		return goTo(c.name)
 	}
 	b.useShared(ref)

@@ -43,17 +43,24 @@ func dnatRef(local bool, n int) sharedRef {
 	return sharedRef{kind: sharedDNAT, local: local, n: uint32(n)}
 }
 
-func (r sharedRef) chainName() string {
+// kindName is the first part of the chain's name: "dnat", "local-dnat",
+// "svc", "svc-local", "ext" or "ext-local".
+func (r sharedRef) kindName() string {
 	prefix := [...]string{sharedDNAT: "dnat", sharedSvc: "svc", sharedExt: "ext"}[r.kind]
 	switch {
 	case r.kind == sharedDNAT && r.local:
-		return fmt.Sprintf("local-dnat-%d", r.n)
-	case r.kind == sharedExt && r.local:
-		return fmt.Sprintf("ext-local-%d-%d", r.n, r.nLocal)
+		return "local-dnat"
 	case r.local:
-		return fmt.Sprintf("%s-local-%d", prefix, r.n)
+		return prefix + "-local"
 	}
-	return fmt.Sprintf("%s-%d", prefix, r.n)
+	return prefix
+}
+
+func (r sharedRef) chainName() string {
+	if r.kind == sharedExt && r.local {
+		return fmt.Sprintf("%s-%d-%d", r.kindName(), r.n, r.nLocal)
+	}
+	return fmt.Sprintf("%s-%d", r.kindName(), r.n)
 }
 
 func sharedRefCmp(x, y sharedRef) int {
@@ -80,14 +87,47 @@ func (r sharedRef) chain(p params) *chain {
 // load-balancer IPs), then the NodePort-keyed one; a key that is not in a
 // map does not match, so a packet falls through to the next rule.
 func (r sharedRef) dnatRules(c *chain) {
+	for _, p := range dnatProtocols {
+		r.portDNATRules(c, p, false, false)
+	}
+}
+
+// portDNATRules are the DNAT rules for protocol p, for the address-keyed
+// map unless noAddrs and the NodePort-keyed one unless noNodePort.
+func (r sharedRef) portDNATRules(c *chain, p synth.Protocol, noAddrs, noNodePort bool) {
 	addrMap, portMap := mapEndpoints, mapNPEndpoints
 	if r.local {
 		addrMap, portMap = mapLocalEps, mapLocalNPEps
 	}
-	for _, p := range dnatProtocols {
+	if !noAddrs {
 		c.add("", l4protoStmt{proto: p}, mapDNATStmt{withAddr: true, mod: r.n, set: addrMap})
+	}
+	if !noNodePort {
 		c.add("", l4protoStmt{proto: p}, mapDNATStmt{mod: r.n, set: portMap})
 	}
+}
+
+// ownDNATMin is the length from which an endpoint list is balanced by a
+// DNAT chain of its port's own instead of the shared dnat-N.
+//
+// With the shared chains a list that grows or shrinks moves its port to
+// dnat-(N±1) (and to other svc- and ext- chains): chains created and
+// deleted, and six new rules that look the endpoint maps up, each of which
+// makes the kernel walk the whole map to check its elements against the
+// new binding (nf_tables_bind_set; its shortcut for a map already bound
+// from the same chain compares with the new binding's chain before setting
+// it, so it never applies). A port's own chain keeps its name: only its
+// rules are replaced (flushed and added in one batch), and it has rules
+// only for the maps the port fills, so a NodePort Service pays two walks
+// instead of six. Long lists are few, so these chains and their bindings
+// (every new map element is checked against each binding) stay few; short
+// lists keep sharing, which keeps the chain count flat at many Services.
+const ownDNATMin = 256
+
+// ownDNAT reports whether port sp balances in chains of its own because
+// one of its endpoint lists is long (ownDNATMin).
+func ownDNAT(sp *synth.ServicePort) bool {
+	return len(sp.ClusterEndpoints) >= ownDNATMin || len(sp.LocalEndpoints) >= ownDNATMin
 }
 
 // balanceVerdict goes to the DNAT chain for a list of n cluster or local

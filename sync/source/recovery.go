@@ -83,7 +83,8 @@ func (a *APIServer) probe(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	err := rc.Get().AbsPath("/readyz").Do(ctx).Error()
+	// No retries: a refused connection is the answer.
+	err := rc.Get().AbsPath("/readyz").MaxRetries(0).Do(ctx).Error()
 	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) {
 		return nil
 	}

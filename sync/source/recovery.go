@@ -30,10 +30,6 @@ const (
 	// restartJitter spreads the relists of a fleet of agents that all saw
 	// the same outage.
 	restartJitter = time.Second
-	// restartSyncTimeout bounds the wait for a new set to list; when it
-	// cannot (the API server went away again) the old set keeps serving
-	// and the next ready probe tries again.
-	restartSyncTimeout = 30 * time.Second
 )
 
 // recoverOutages probes the API server until ctx is done and restarts the
@@ -94,8 +90,8 @@ func (a *APIServer) probe(ctx context.Context) error {
 // restart starts a new informer set, waits for it to list, then makes it
 // serve Snapshot in place of old and tells h that everything may have
 // changed. Snapshot never sees a partial cache: until the swap it reads
-// old's. It returns nil, and old keeps serving, when the new set does not
-// sync in time or ctx is done.
+// old's. It returns nil, and old keeps serving, when ctx is done or the
+// API server goes away again before the new set is synced.
 func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *informerSet {
 	log := klog.FromContext(ctx)
 	select {
@@ -108,12 +104,10 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 		log.Error(err, "Restarting the informers; keeping the old ones")
 		return nil
 	}
-	syncCtx, cancel := context.WithTimeout(ctx, restartSyncTimeout)
-	defer cancel()
-	if !next.waitForSync(syncCtx) {
+	if !a.awaitSync(ctx, next) {
 		go next.shutdown() // bounded; Run must not wait for it
 		if ctx.Err() == nil {
-			log.Info("New informers did not sync; keeping the old ones", "timeout", restartSyncTimeout)
+			log.Info("API server unreachable again before the new informers listed; keeping the old ones")
 		}
 		return nil
 	}
@@ -138,4 +132,32 @@ func changedKinds(old, next *informerSet) []Kind {
 		kinds = append(kinds, ServiceCIDR)
 	}
 	return kinds
+}
+
+// awaitSync waits for set to sync while probing the API server. There is
+// no time limit: a large cluster may take long to list, and starting over
+// would only list it again. An outage during the wait ends it (false).
+func (a *APIServer) awaitSync(ctx context.Context, set *informerSet) bool {
+	waitCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	synced := make(chan bool, 1)
+	go func() { synced <- set.waitForSync(waitCtx) }()
+	tick := time.NewTicker(a.probeEvery)
+	defer tick.Stop()
+	failed := 0
+	for {
+		select {
+		case ok := <-synced:
+			return ok
+		case <-tick.C:
+		}
+		if a.probe(ctx) != nil {
+			failed++
+		} else {
+			failed = 0
+		}
+		if failed >= outageProbes {
+			return false
+		}
+	}
 }

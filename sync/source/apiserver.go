@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,25 +38,39 @@ type APIServer struct {
 	client   kubernetes.Interface
 	nodeName string
 	synced   chan struct{}
+	// listers are those of the informer set Snapshot reads: set by Run
+	// before synced is closed, swapped when the informers are restarted.
+	listers atomic.Pointer[listers]
+	// probeEvery is how often Run asks whether the API server is ready,
+	// to restart the informers after an outage; 0 disables that.
+	probeEvery time.Duration
+}
 
-	// Set by Run before synced is closed.
+type listers struct {
 	services corelisters.ServiceLister
 	slices   discoverylisters.EndpointSliceLister
-	nodes    corelisters.NodeLister
+	nodes    corelisters.NodeLister              // nil when no node is watched
 	cidrs    networkinglisters.ServiceCIDRLister // nil when the API lacks ServiceCIDRs
 }
 
-// informerSet is the factories of one Run and the handler registrations
-// whose initial lists must be delivered before the source is synced.
+// informerSet is the factories of one generation of informers, the
+// handler registrations whose initial lists must be delivered before the
+// set is synced, and its listers.
 type informerSet struct {
 	factories []informers.SharedInformerFactory
 	synced    []cache.InformerSynced
+	listers   listers
+	// live: the set's events reach the handler. A replacement set is not
+	// live while it lists (the old set still serves Snapshot), and a
+	// replaced set is not live any more.
+	live atomic.Bool
+	stop context.CancelFunc
 }
 
 // NewAPIServer returns a source for the node nodeName (empty: no Node is
 // watched, so node IPs must be configured).
 func NewAPIServer(client kubernetes.Interface, nodeName string) *APIServer {
-	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{})}
+	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{}), probeEvery: probeEvery}
 }
 
 // Synced is closed once every informer cache has synced.
@@ -75,42 +90,57 @@ func proxySelector() string {
 }
 
 // Run starts the informers, waits for their caches and notifies h until
-// ctx is done.
+// ctx is done. After an outage of the API server it restarts them (see
+// recoverOutages).
 func (a *APIServer) Run(ctx context.Context, h Handler) error {
 	log := klog.FromContext(ctx)
-	set, err := a.informers(ctx, h)
+	set, err := a.startSet(ctx, h, true)
 	if err != nil {
 		return err
 	}
-	defer set.shutdown()
-	for _, f := range set.factories {
-		f.Start(ctx.Done())
-	}
+	a.listers.Store(&set.listers)
+	defer func() { set.shutdown() }() // the set serving when Run ends
 	if !set.waitForSync(ctx) {
 		return nil // ctx done before the caches synced
 	}
 	log.V(1).Info("Informer caches synced")
 	close(a.synced)
-	<-ctx.Done()
+	a.recoverOutages(ctx, h, &set)
 	return nil
+}
+
+// startSet creates and starts a set of informers; live says whether its
+// events reach h from the start.
+func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*informerSet, error) {
+	setCtx, stop := context.WithCancel(ctx)
+	set := &informerSet{stop: stop}
+	set.live.Store(live)
+	if err := a.informers(setCtx, h, set); err != nil {
+		stop()
+		return nil, err
+	}
+	for _, f := range set.factories {
+		f.Start(setCtx.Done())
+	}
+	return set, nil
 }
 
 // informers creates the informers and registers h. No informer resyncs:
 // the agent's periodic full sync already repairs drift, and resyncs would
 // only produce no-op update events.
-func (a *APIServer) informers(ctx context.Context, h Handler) (*informerSet, error) {
+func (a *APIServer) informers(ctx context.Context, h Handler, set *informerSet) error {
 	sel := proxySelector()
 	proxied := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
-	set := &informerSet{factories: []informers.SharedInformerFactory{proxied}}
+	set.factories = []informers.SharedInformerFactory{proxied}
 	svc := proxied.Core().V1().Services()
 	eps := proxied.Discovery().V1().EndpointSlices()
-	a.services, a.slices = svc.Lister(), eps.Lister()
+	set.listers.services, set.listers.slices = svc.Lister(), eps.Lister()
 	if err := set.watch(svc.Informer(), h, Service); err != nil {
-		return nil, err
+		return err
 	}
 	if err := set.watch(eps.Informer(), h, EndpointSlice); err != nil {
-		return nil, err
+		return err
 	}
 	if a.nodeName != "" {
 		byName := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
@@ -119,21 +149,21 @@ func (a *APIServer) informers(ctx context.Context, h Handler) (*informerSet, err
 			}))
 		set.factories = append(set.factories, byName)
 		nodes := byName.Core().V1().Nodes()
-		a.nodes = nodes.Lister()
+		set.listers.nodes = nodes.Lister()
 		if err := set.watch(nodes.Informer(), h, Node); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if a.serviceCIDRsServed(ctx) && ctx.Err() == nil {
 		all := informers.NewSharedInformerFactoryWithOptions(a.client, 0)
 		set.factories = append(set.factories, all)
 		cidrs := all.Networking().V1().ServiceCIDRs()
-		a.cidrs = cidrs.Lister()
+		set.listers.cidrs = cidrs.Lister()
 		if err := set.watch(cidrs.Informer(), h, ServiceCIDR); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return set, nil
+	return nil
 }
 
 // waitForSync waits until every handler has seen its informer's initial
@@ -152,6 +182,7 @@ const shutdownGrace = 500 * time.Millisecond
 // watching ctx (client-go's Reflector.watchList), and a SIGTERM must not
 // wait for that: such a goroutine ends on its own when the sleep does.
 func (s *informerSet) shutdown() {
+	s.stop()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -185,17 +216,26 @@ func (a *APIServer) serviceCIDRsServed(ctx context.Context) bool {
 	return false
 }
 
-// watch notifies h of every real change of inf's objects.
+// watch notifies h of every real change of inf's objects while the set
+// is live, and makes inf cache only what svcnat reads (leanObject).
 func (s *informerSet) watch(inf cache.SharedIndexInformer, h Handler, kind Kind) error {
+	if err := inf.SetTransform(leanObject); err != nil {
+		return fmt.Errorf("watch %s: %w", kind, err)
+	}
+	changed := func() {
+		if s.live.Load() {
+			h.Changed(kind)
+		}
+	}
 	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { h.Changed(kind) },
+		AddFunc: func(any) { changed() },
 		UpdateFunc: func(old, new any) {
 			if sameVersion(old, new) {
 				return // a relist of an unchanged object
 			}
-			h.Changed(kind)
+			changed()
 		},
-		DeleteFunc: func(any) { h.Changed(kind) },
+		DeleteFunc: func(any) { changed() },
 	})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", kind, err)
@@ -215,19 +255,23 @@ func sameVersion(old, new any) bool {
 // not (fake clients do not filter watches, and labels can change).
 func (a *APIServer) Snapshot() State {
 	var st State
-	if svcs, err := a.services.List(labels.Everything()); err == nil {
+	l := a.listers.Load()
+	if l == nil {
+		return st // Run has not started
+	}
+	if svcs, err := l.services.List(labels.Everything()); err == nil {
 		st.Input.Services = filterServices(svcs)
 	}
-	if eps, err := a.slices.List(labels.Everything()); err == nil {
+	if eps, err := l.slices.List(labels.Everything()); err == nil {
 		st.Input.EndpointSlices = filterSlices(eps)
 	}
-	if a.nodes != nil {
-		if node, err := a.nodes.Get(a.nodeName); err == nil {
+	if l.nodes != nil {
+		if node, err := l.nodes.Get(a.nodeName); err == nil {
 			st.Input.Nodes = []*corev1.Node{node}
 		}
 	}
-	if a.cidrs != nil {
-		if cidrs, err := a.cidrs.List(labels.Everything()); err == nil {
+	if l.cidrs != nil {
+		if cidrs, err := l.cidrs.List(labels.Everything()); err == nil {
 			st.ServiceCIDRs = serviceCIDRs(cidrs)
 		}
 	}

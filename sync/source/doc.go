@@ -12,7 +12,12 @@
 //     for Services, EndpointSlices and this Node, filtered like kube-proxy
 //     (no service.kubernetes.io/service-proxy-name label, no
 //     service.kubernetes.io/headless label), and ServiceCIDRs when the API
-//     serves networking.k8s.io/v1 servicecidrs.
+//     serves networking.k8s.io/v1 servicecidrs. Its caches keep only the
+//     fields, labels and annotations svcnat reads (transform.go). It probes
+//     the API server's /readyz every 2 s and, when it is ready again after
+//     an outage, lists everything with new informers instead of waiting
+//     out the reflectors' backoff (up to 30 s); the old caches serve
+//     Snapshot until the new ones are complete (recovery.go).
 //   - Dir makes the manifest files of a directory the state. It rescans
 //     when inotify reports a finished write, rename or removal in the
 //     directory (so an edit costs no poll delay), and also compares sizes,

@@ -1,0 +1,251 @@
+package source
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// restartableAPI is a fake API server that can be stopped and started
+// again. Objects live in a fake clientset whose reactors refuse every
+// list and watch while it is down (connection refused, which client-go's
+// reflectors retry with backoff) and, once it is back, refuse watches that
+// resume from a resource version handed out before ("too old resource
+// version": a restarted API server's watch cache has no history). Its
+// /readyz is a real HTTP listener on loopback that is closed while down.
+type restartableAPI struct {
+	*fake.Clientset
+	disco discovery.DiscoveryInterfaces
+	addr  string
+
+	mu    sync.Mutex
+	up    bool
+	epoch int // resource version of every list since the last start
+	// listDelay makes lists take time, as a large cluster's do: a
+	// partial cache would be visible meanwhile.
+	listDelay time.Duration
+	watches   []watch.Interface
+	srv       *http.Server
+}
+
+func newRestartableAPI(t *testing.T, objs ...runtime.Object) *restartableAPI {
+	t.Helper()
+	api := &restartableAPI{Clientset: fake.NewClientset(objs...), addr: closedPort(t)}
+	api.PrependReactor("list", "*", api.list)
+	api.PrependWatchReactor("*", api.watch)
+	disco, err := discovery.NewDiscoveryClientForConfig(&rest.Config{Host: "http://" + api.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.disco = disco
+	api.start(t)
+	t.Cleanup(func() { api.stop() })
+	return api
+}
+
+func (api *restartableAPI) Discovery() discovery.DiscoveryInterfaces { return api.disco }
+
+var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+
+func (api *restartableAPI) list(action k8stesting.Action) (bool, runtime.Object, error) {
+	api.mu.Lock()
+	up, epoch, delay := api.up, api.epoch, api.listDelay
+	api.mu.Unlock()
+	if !up {
+		return true, nil, errRefused
+	}
+	time.Sleep(delay)
+	handled, obj, err := k8stesting.ObjectReaction(api.Tracker())(action)
+	if err == nil && obj != nil {
+		if l, lerr := meta.ListAccessor(obj); lerr == nil {
+			l.SetResourceVersion(strconv.Itoa(epoch))
+		}
+	}
+	return handled, obj, err
+}
+
+func (api *restartableAPI) watch(action k8stesting.Action) (bool, watch.Interface, error) {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if !api.up {
+		return true, nil, errRefused
+	}
+	rv := action.(k8stesting.WatchAction).GetWatchRestrictions().ResourceVersion
+	if rv != "" && rv != "0" && rv != strconv.Itoa(api.epoch) {
+		return true, nil, apierrors.NewResourceExpired("too old resource version: " + rv)
+	}
+	w, err := api.Tracker().Watch(action.GetResource(), action.GetNamespace())
+	if err == nil {
+		api.watches = append(api.watches, w)
+	}
+	return true, w, err
+}
+
+// start brings the API server (back) up with a new watch cache.
+func (api *restartableAPI) start(t *testing.T) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for range 50 { // the port may linger briefly after stop
+		if ln, err = net.Listen("tcp", api.addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	api.srv = &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
+	go api.srv.Serve(ln)
+	api.up = true
+	api.epoch++
+}
+
+// stop takes the API server down: connections are refused and every
+// watch ends.
+func (api *restartableAPI) stop() {
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	api.up = false
+	for _, w := range api.watches {
+		w.Stop()
+	}
+	api.watches = nil
+	if api.srv != nil {
+		api.srv.Close()
+		api.srv = nil
+	}
+}
+
+// snapshotChecker is a Handler that, like the agent, takes a Snapshot on
+// every notification once the source is synced, and remembers the first
+// one that lacks want.
+type snapshotChecker struct {
+	recorder
+	src  *APIServer
+	want []string
+
+	mu  sync.Mutex
+	bad []string
+}
+
+func (c *snapshotChecker) Changed(k Kind) {
+	c.recorder.Changed(k)
+	c.check()
+}
+
+func (c *snapshotChecker) check() {
+	select {
+	case <-c.src.Synced():
+	default:
+		return // the initial lists are still arriving
+	}
+	got := names(c.src.Snapshot())
+	for _, w := range c.want {
+		if !slices.Contains(got, w) {
+			c.mu.Lock()
+			if c.bad == nil {
+				c.bad = got
+			}
+			c.mu.Unlock()
+			return
+		}
+	}
+}
+
+// TestAPIServerOutage: after the API server was down for several seconds
+// a change made as soon as it is back reaches the handler within 5 s (the
+// reflectors alone would wait out their backoff), and nobody ever sees a
+// snapshot without the objects that existed all along.
+func TestAPIServerOutage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a simulated outage")
+	}
+	api := newRestartableAPI(t, svcObj("web", nil),
+		sliceObj("web-1", map[string]string{discoveryv1.LabelServiceName: "web"}), nodeObj("node-1"))
+	a := NewAPIServer(api, "node-1")
+	h := &snapshotChecker{src: a, want: []string{"svc/web", "eps/web-1", "node/node-1"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, h) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Error("Run did not end within 2 s of its context")
+		}
+	}()
+	select {
+	case <-a.Synced():
+	case <-time.After(10 * time.Second):
+		t.Fatal("caches did not sync")
+	}
+
+	// Snapshots are also taken between notifications (the agent's
+	// periodic sync does), throughout the outage and the recovery.
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for pollCtx.Err() == nil {
+			h.check()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+
+	api.mu.Lock()
+	api.listDelay = 300 * time.Millisecond
+	api.mu.Unlock()
+	api.stop()
+	time.Sleep(3*probeEvery + time.Second)
+	api.start(t)
+	back := time.Now()
+	h.take()
+	if _, err := api.CoreV1().Services("prod").Create(ctx, svcObj("db", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const bound = 5 * time.Second
+	for !slices.Contains(names(a.Snapshot()), "svc/db") {
+		if time.Since(back) > bound {
+			t.Fatalf("the change made when the API server came back was not taken within %v", bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("change taken %v after the API server came back", time.Since(back).Round(time.Millisecond))
+	stopPolling()
+	<-polled
+	if kinds, _ := h.take(); !slices.Contains(kinds, Service) {
+		t.Errorf("no Service notification after the recovery: %v", kinds)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.bad != nil {
+		t.Errorf("a snapshot lacked objects that existed all along: %v", h.bad)
+	}
+}

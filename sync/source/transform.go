@@ -1,0 +1,108 @@
+package source
+
+import (
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/svcnat/svcnat/synth"
+)
+
+// What the agent reads of metadata, beyond names and times. Every other
+// label and annotation is dropped from the informer caches: on a large
+// cluster they (with managed fields) are most of an object's size, and
+// every node's agent holds every Service and EndpointSlice.
+var (
+	// serviceLabels are the kube-proxy filters (also applied in Snapshot).
+	serviceLabels = []string{synth.ProxyNameLabel, synth.HeadlessLabel}
+	// serviceAnnotations: synth disables topology hints by topology-mode.
+	serviceAnnotations = []string{"service.kubernetes.io/topology-mode"}
+	// sliceLabels: synth joins slices to Services by service-name; the
+	// other two are the kube-proxy filters.
+	sliceLabels = []string{discoveryv1.LabelServiceName, synth.ProxyNameLabel, synth.HeadlessLabel}
+	// sliceAnnotations: the agent's network programming latency metric.
+	sliceAnnotations = []string{corev1.EndpointsLastChangeTriggerTime}
+	// nodeLabels: synth takes the node's zone from its Node object.
+	nodeLabels = []string{corev1.LabelTopologyZone}
+)
+
+// leanObject is the informers' cache.TransformFunc: it keeps of each
+// object only what synth and the agent read. Objects it does not know
+// pass unchanged (ServiceCIDRs are small), as do tombstones.
+func leanObject(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Service:
+		leanService(o)
+	case *discoveryv1.EndpointSlice:
+		leanEndpointSlice(o)
+	case *corev1.Node:
+		leanNode(o)
+	}
+	return obj, nil
+}
+
+var _ cache.TransformFunc = leanObject
+
+// leanService drops the selector (EndpointSlices say which pods back a
+// Service) and the status conditions; load-balancer ingress IPs are kept.
+func leanService(svc *corev1.Service) {
+	leanMeta(&svc.ObjectMeta, serviceLabels, serviceAnnotations)
+	svc.Spec.Selector = nil
+	svc.Status = corev1.ServiceStatus{LoadBalancer: svc.Status.LoadBalancer}
+}
+
+// leanEndpointSlice drops each endpoint's targetRef, hostname and
+// deprecated topology (no proxy routes by them) and gives the endpoint
+// list its exact length.
+func leanEndpointSlice(s *discoveryv1.EndpointSlice) {
+	leanMeta(&s.ObjectMeta, sliceLabels, sliceAnnotations)
+	for i := range s.Endpoints {
+		ep := &s.Endpoints[i]
+		ep.TargetRef, ep.Hostname, ep.DeprecatedTopology = nil, nil, nil
+	}
+	if cap(s.Endpoints) > len(s.Endpoints) {
+		s.Endpoints = slices.Clone(s.Endpoints)
+	}
+}
+
+// leanNode keeps the spec (pod CIDRs; taints, which drain the node's
+// health check) and of the status only the addresses: images, conditions
+// and volumes are large and change often.
+func leanNode(n *corev1.Node) {
+	leanMeta(&n.ObjectMeta, nodeLabels, nil)
+	n.Status = corev1.NodeStatus{Addresses: n.Status.Addresses}
+}
+
+// leanMeta keeps identity, versions and times (the informers compare
+// resource versions; synth orders Services by creation time; a Node being
+// deleted is drained) and the listed labels and annotations.
+func leanMeta(m *metav1.ObjectMeta, labels, annotations []string) {
+	*m = metav1.ObjectMeta{
+		Name:              m.Name,
+		Namespace:         m.Namespace,
+		UID:               m.UID,
+		ResourceVersion:   m.ResourceVersion,
+		Generation:        m.Generation,
+		CreationTimestamp: m.CreationTimestamp,
+		DeletionTimestamp: m.DeletionTimestamp,
+		Labels:            keepKeys(m.Labels, labels),
+		Annotations:       keepKeys(m.Annotations, annotations),
+	}
+}
+
+// keepKeys returns the entries of in whose keys are listed, nil when none.
+func keepKeys(in map[string]string, keys []string) map[string]string {
+	var out map[string]string
+	for _, k := range keys {
+		if v, ok := in[k]; ok {
+			if out == nil {
+				out = make(map[string]string, len(keys))
+			}
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -114,6 +114,9 @@ func build(o Options) (*Lab, error) {
 		pods:    map[string]*Pod{},
 		closers: map[io.Closer]struct{}{},
 	}
+	if err := claim(l.prefix); err != nil {
+		return nil, err
+	}
 	if err := l.buildTopology(); err != nil {
 		return nil, errors.Join(fmt.Errorf("netns: build lab %s: %w", l.prefix, err), l.Close())
 	}
@@ -214,7 +217,11 @@ func (l *Lab) Close() error {
 			h.fd = -1
 		}
 	}
-	errs = append(errs, Sweep(l.prefix+"-"))
+	sweepErr := Sweep(l.prefix + "-")
+	if sweepErr == nil {
+		release(l.prefix)
+	}
+	errs = append(errs, sweepErr)
 	l.err = errors.Join(errs...)
 	return l.err
 }

@@ -1,7 +1,6 @@
 package netns
 
 import (
-	"fmt"
 	"testing"
 )
 
@@ -20,7 +19,12 @@ func Scratch(t testing.TB, role string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := fmt.Sprintf("svcnat-%s-%s", suffix, role)
+	prefix := "svcnat-" + suffix
+	name := prefix + "-" + role
+	if err := claim(prefix); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { release(prefix) })
 	if err := addNetns(name); err != nil {
 		t.Fatalf("netns: %v", err)
 	}

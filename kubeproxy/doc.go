@@ -12,7 +12,7 @@
 //	s, err := o.Complete(fs)
 //	// ApplyLogging(s), log s.Warnings, SetOOMScoreAdj(0, *s.OOMScoreAdj),
 //	// WatchConfigFile(ctx, s.ConfigFile), WriteConfig for --write-config-to;
-//	// s.Conntrack goes to sync/conntrack.Apply.
+//	// s.Conntrack goes to agent/conntrack.Apply.
 //
 // Files:
 //

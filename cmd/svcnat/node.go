@@ -13,14 +13,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/svcnat/svcnat/agent"
+	"github.com/svcnat/svcnat/agent/conntrack"
+	"github.com/svcnat/svcnat/agent/source"
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/backend/iptables"
 	"github.com/svcnat/svcnat/backend/nftables"
 	"github.com/svcnat/svcnat/internal/version"
 	"github.com/svcnat/svcnat/kubeproxy"
-	svcsync "github.com/svcnat/svcnat/sync"
-	"github.com/svcnat/svcnat/sync/conntrack"
-	"github.com/svcnat/svcnat/sync/source"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -73,7 +73,7 @@ func (n *node) run(ctx context.Context, logger logr.Logger) error {
 	if minSync <= 0 {
 		minSync = time.Nanosecond // like kube-proxy, 0 means no minimum; the library reads 0 as "default"
 	}
-	agent := svcsync.NewAgent(svcsync.Config{
+	a := agent.NewAgent(agent.Config{
 		Synth:               n.cfg,
 		MinSyncPeriod:       minSync,
 		SyncPeriod:          s.SyncPeriod,
@@ -91,7 +91,7 @@ func (n *node) run(ctx context.Context, logger logr.Logger) error {
 		EnableProfiling:     s.EnableProfiling,
 		EventClient:         n.events,
 	}, n.src, n.be)
-	if err := agent.Run(ctx); err != nil {
+	if err := a.Run(ctx); err != nil {
 		return err
 	}
 	logger.Info("Stopping; the rules stay in place (svcnat cleanup removes them)")

@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/svcnat/svcnat/agent"
 	"github.com/svcnat/svcnat/backend"
-	svcsync "github.com/svcnat/svcnat/sync"
 )
 
 // statusPath is where the agent serves its status, on --metrics-bind-address.
@@ -71,7 +71,7 @@ func newStatusCmd(e *env) *cobra.Command {
 backend and node, the time of the last sync and the last error, its health,
 per IP family the service ports, rules and set elements, and the warnings
 about skipped input. It reads GET ` + statusPath + ` on the agent's
---metrics-bind-address (--address, default ` + svcsync.DefaultMetricsAddr + `).
+--metrics-bind-address (--address, default ` + agent.DefaultMetricsAddr + `).
 
 With --netns (or an explicit --backend) no agent is needed: status reads the
 kernel of that namespace (default: its own) and counts svcnat's tables,
@@ -87,7 +87,7 @@ chains, rules and elements per family, with the chosen backend.
 	b.register(cmd.Flags(), true)
 	backendCompletions(cmd)
 	out.register(cmd)
-	cmd.Flags().StringVar(&address, "address", svcsync.DefaultMetricsAddr, "the agent's --metrics-bind-address, `HOST:PORT` (or http://HOST:PORT)")
+	cmd.Flags().StringVar(&address, "address", agent.DefaultMetricsAddr, "the agent's --metrics-bind-address, `HOST:PORT` (or http://HOST:PORT)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the agent or the kernel (`DURATION`)")
 	cmd.RunE = body(func(cmd *cobra.Command, _ []string) error {
 		if err := out.check(); err != nil {

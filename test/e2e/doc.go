@@ -99,7 +99,7 @@
 // After an outage the restarted API server's watch cache has no history,
 // so client-go's reflectors would relist only after their backoff (30-90 s
 // were measured); the agent probes /readyz and restarts its informers as
-// soon as the API server is back (sync/source/recovery.go). The kube-proxy
+// soon as the API server is back (agent/source/recovery.go). The kube-proxy
 // drop-in, migration and rolling-upgrade cases (cases4..6) run the binary
 // as kubeadm runs kube-proxy, next to real kube-proxy v1.37.2
 // (.cache/bin/kube-proxy, KUBE_PROXY overrides), and need no failed or

@@ -1,4 +1,4 @@
-package sync
+package agent
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/events"
 
-	"github.com/svcnat/svcnat/sync/healthcheck"
+	"github.com/svcnat/svcnat/agent/healthcheck"
 )
 
 // The reporting controller of svcnat's Events.

@@ -1,4 +1,4 @@
-// Package sync is svcnat's node agent: it keeps the rules of one network
+// Package agent is svcnat's node agent: it keeps the rules of one network
 // namespace equal to what synth.Build makes of the cluster state a Source
 // delivers.
 //
@@ -40,4 +40,4 @@
 // table contents atomically. The agent never calls Cleanup; when Run
 // returns (SIGTERM cancels its context) the rules stay in place so traffic
 // keeps flowing until the next agent takes over.
-package sync
+package agent

@@ -1,21 +1,21 @@
-package sync
+package agent
 
 import (
 	"context"
 	"errors"
 	"slices"
-	stdsync "sync"
+	"sync"
 	"time"
 
+	"github.com/svcnat/svcnat/agent/conntrack"
+	"github.com/svcnat/svcnat/agent/source"
 	"github.com/svcnat/svcnat/backend"
-	"github.com/svcnat/svcnat/sync/conntrack"
-	"github.com/svcnat/svcnat/sync/source"
 	"github.com/svcnat/svcnat/synth"
 )
 
 // fakeSource serves a settable state.
 type fakeSource struct {
-	mu     stdsync.Mutex
+	mu     sync.Mutex
 	st     source.State
 	h      source.Handler
 	synced chan struct{}
@@ -62,7 +62,7 @@ type call struct {
 
 // fakeBackend records calls; Apply fails while fail > 0.
 type fakeBackend struct {
-	mu       stdsync.Mutex
+	mu       sync.Mutex
 	t0       time.Time
 	calls    []call
 	last     []*synth.Ruleset
@@ -155,7 +155,7 @@ func (b *fakeBackend) rulesets() []*synth.Ruleset {
 
 // fakeConntrack records the flows it is asked to delete.
 type fakeConntrack struct {
-	mu    stdsync.Mutex
+	mu    sync.Mutex
 	flows [][]conntrack.Flow
 }
 

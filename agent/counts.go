@@ -1,8 +1,8 @@
-package sync
+package agent
 
 import (
+	"github.com/svcnat/svcnat/agent/metrics"
 	"github.com/svcnat/svcnat/backend"
-	"github.com/svcnat/svcnat/sync/metrics"
 	"github.com/svcnat/svcnat/synth"
 )
 

@@ -1,4 +1,4 @@
-package sync
+package agent
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 
+	"github.com/svcnat/svcnat/agent/conntrack"
+	"github.com/svcnat/svcnat/agent/healthcheck"
+	"github.com/svcnat/svcnat/agent/metrics"
+	"github.com/svcnat/svcnat/agent/runner"
+	"github.com/svcnat/svcnat/agent/source"
 	"github.com/svcnat/svcnat/backend"
-	"github.com/svcnat/svcnat/sync/conntrack"
-	"github.com/svcnat/svcnat/sync/healthcheck"
-	"github.com/svcnat/svcnat/sync/metrics"
-	"github.com/svcnat/svcnat/sync/runner"
-	"github.com/svcnat/svcnat/sync/source"
 	"github.com/svcnat/svcnat/synth"
 )
 

@@ -1,11 +1,11 @@
-package sync
+package agent
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
-	stdsync "sync"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,12 +13,12 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
+	"github.com/svcnat/svcnat/agent/conntrack"
+	"github.com/svcnat/svcnat/agent/healthcheck"
+	"github.com/svcnat/svcnat/agent/metrics"
+	"github.com/svcnat/svcnat/agent/runner"
+	"github.com/svcnat/svcnat/agent/source"
 	"github.com/svcnat/svcnat/backend"
-	"github.com/svcnat/svcnat/sync/conntrack"
-	"github.com/svcnat/svcnat/sync/healthcheck"
-	"github.com/svcnat/svcnat/sync/metrics"
-	"github.com/svcnat/svcnat/sync/runner"
-	"github.com/svcnat/svcnat/sync/source"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -48,7 +48,7 @@ type Agent struct {
 	// unapplied is what the builder reported changed since the last
 	// successful Apply (nil: not known), for backends that can use it.
 	unapplied *synth.Changes
-	readyOnce stdsync.Once
+	readyOnce sync.Once
 	hcFailing map[uint16]bool // health check node ports that failed to open
 }
 
@@ -123,7 +123,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer closeCT()
 	defer a.svcHC.Close()
 
-	var wg stdsync.WaitGroup
+	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }() // no goroutine outlives Run
 	srcErr := make(chan error, 1)
 	wg.Go(func() { srcErr <- a.src.Run(ctx, a) })

@@ -1,4 +1,4 @@
-package sync
+package agent
 
 import (
 	"time"
@@ -8,7 +8,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
-	"github.com/svcnat/svcnat/sync/conntrack"
+	"github.com/svcnat/svcnat/agent/conntrack"
 	"github.com/svcnat/svcnat/synth"
 )
 

@@ -1,4 +1,4 @@
-package sync
+package agent
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	"github.com/svcnat/svcnat/sync/source"
+	"github.com/svcnat/svcnat/agent/source"
 	"github.com/svcnat/svcnat/synth"
 )
 

@@ -1,9 +1,9 @@
-package sync
+package agent
 
 import (
 	"encoding/json"
 	"net/http"
-	stdsync "sync"
+	"sync"
 	"time"
 
 	"github.com/svcnat/svcnat/synth"
@@ -43,7 +43,7 @@ type WarningStatus struct {
 // statusBoard keeps what /svcnat/status reports; syncs write it, HTTP
 // handlers read it.
 type statusBoard struct {
-	mu       stdsync.Mutex
+	mu       sync.Mutex
 	lastSync time.Time
 	lastErr  string
 	errTime  time.Time

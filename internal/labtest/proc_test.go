@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/svcnat/svcnat/internal/labtest"
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // waitLog waits (bounded) until p's log contains s.
@@ -123,14 +123,7 @@ func TestProcIgnoringSIGTERMIsKilled(t *testing.T) {
 // TestProcInHost: the process runs inside the host's namespace, and the pid
 // held is the program's own (ip netns exec execs in place).
 func TestProcInHost(t *testing.T) {
-	if err := netns.Supported(); err != nil {
-		t.Skip(err)
-	}
-	lab, err := netns.New("svcnat-labtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lab.Close()
+	lab := netnstest.NewLab(t)
 	p := labtest.NewProc("in-node", lab.Node, filepath.Join(t.TempDir(), "node.log"),
 		"sh", "-c", "ip -4 -o addr show; exec sleep 30")
 	if err := p.Start(); err != nil {
@@ -138,7 +131,7 @@ func TestProcInHost(t *testing.T) {
 	}
 	defer p.Kill()
 	waitLog(t, p, lab.Node.IPv4().String()+"/")
-	_, err = labtest.Eventually(t.Context(), 10*time.Second, 10*time.Millisecond, func(context.Context) error {
+	_, err := labtest.Eventually(t.Context(), 10*time.Second, 10*time.Millisecond, func(context.Context) error {
 		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.Pid()))
 		if strings.TrimSpace(string(comm)) != "sleep" {
 			return fmt.Errorf("pid %d is %q (%v), want sleep", p.Pid(), comm, err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 func TestTrafficCounts(t *testing.T) {
@@ -47,14 +48,7 @@ func TestTrafficEndingEarlyIsAFailure(t *testing.T) {
 // TestTrafficChecks sends real traffic: a held connection to a pod and new
 // connections, then new connections to a closed port.
 func TestTrafficChecks(t *testing.T) {
-	if err := netns.Supported(); err != nil {
-		t.Skip(err)
-	}
-	lab, err := netns.New("svcnat-labtest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lab.Close()
+	lab := netnstest.NewLab(t)
 	pod, err := lab.AddPod("web", netip.MustParseAddr("10.244.1.5"))
 	if err != nil {
 		t.Fatal(err)

@@ -344,6 +344,14 @@ func (c *Cluster) APIServer() *labtest.Proc { return c.api }
 // APIAddr is where the API server listens (HTTPS) inside Options.Host.
 func (c *Cluster) APIAddr() netip.AddrPort { return c.apiAddr }
 
+// Dir is Options.Dir.
+func (c *Cluster) Dir() string { return c.opts.Dir }
+
+// ServingCert is the path of the API server's self-signed serving
+// certificate (PEM), which is its own CA: a client may trust it instead of
+// skipping verification.
+func (c *Cluster) ServingCert() string { return filepath.Join(c.opts.Dir, "certs", "apiserver.crt") }
+
 // Token is the bearer token of a system:masters user.
 func (c *Cluster) Token() string { return c.token }
 

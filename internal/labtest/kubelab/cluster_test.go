@@ -117,6 +117,9 @@ func checkAccess(t *testing.T, c *Cluster, lab *netns.Lab) {
 	if cfg := c.RESTConfig(); cfg.Host != "https://"+c.APIAddr().String() || cfg.BearerToken != c.Token() {
 		t.Errorf("rest config %s", cfg.Host)
 	}
+	if _, err := os.Stat(c.ServingCert()); err != nil {
+		t.Errorf("serving certificate: %v", err)
+	}
 	if c.APIServer().Pid() == 0 || c.Etcd().Pid() == 0 {
 		t.Error("no pids")
 	}

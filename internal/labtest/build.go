@@ -78,9 +78,10 @@ func GoBuild(ctx context.Context, moduleDir, pkg, out, ldflags string) error {
 	return nil
 }
 
+// built remembers the binaries BuildSvcnat made in this process.
 var built struct {
 	mu   sync.Mutex
-	bins map[string]string // output path -> path, for each successful build
+	bins map[string]bool
 }
 
 // BuildSvcnat returns the svcnat binary under test: $SVCNAT_BIN when set,
@@ -93,8 +94,8 @@ func BuildSvcnat(ctx context.Context, root, dir string) (string, error) {
 	out := filepath.Join(dir, "svcnat")
 	built.mu.Lock()
 	defer built.mu.Unlock()
-	if bin, ok := built.bins[out]; ok {
-		return bin, nil
+	if built.bins[out] {
+		return out, nil
 	}
 	version, err := Version(ctx, root)
 	if err != nil {
@@ -104,9 +105,9 @@ func BuildSvcnat(ctx context.Context, root, dir string) (string, error) {
 		return "", err
 	}
 	if built.bins == nil {
-		built.bins = map[string]string{}
+		built.bins = map[string]bool{}
 	}
-	built.bins[out] = out
+	built.bins[out] = true
 	return out, nil
 }
 

@@ -9,7 +9,8 @@
 //
 // # Topology
 //
-// New and NewLab build, with the default Options:
+// New (and netnstest.NewLab, its version for tests) build, with the default
+// Options:
 //
 //	                    LAN namespace: bridge br0
 //	      ┌──────────────────────┼─────────────────────────┐
@@ -57,7 +58,7 @@
 // # Example
 //
 //	func TestNodePort(t *testing.T) {
-//		lab := netns.NewLab(t) // deleted in t.Cleanup
+//		lab := netnstest.NewLab(t) // deleted in t.Cleanup
 //		pod, err := lab.AddPod("web", netip.MustParseAddr("10.244.1.5"))
 //		if err != nil {
 //			t.Fatal(err)
@@ -79,4 +80,13 @@
 //	}
 //
 // Tests that each build their own Lab may run in parallel.
+//
+// # Scratch namespaces
+//
+// NewScratch creates one empty namespace (loopback up) for rules that need
+// no traffic; netnstest.Scratch is its version for tests.
+//
+// The package does not import testing: the conveniences that take a
+// testing.TB are in netns/netnstest, so commands (cmd/svcnat-demo) that
+// build labs do not link the testing package.
 package netns

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,25 +61,6 @@ func New(prefix string, opts ...Option) (*Lab, error) {
 		o.Prefix = prefix
 	}
 	return build(o.withDefaults())
-}
-
-// NewLab is New for tests: it skips the test when not run as root or without
-// iproute2, fails it on error, and deletes everything in t.Cleanup.
-func NewLab(t testing.TB, opts ...Option) *Lab {
-	t.Helper()
-	if err := Supported(); err != nil {
-		t.Skipf("netns lab unavailable: %v", err)
-	}
-	lab, err := New("", opts...)
-	if err != nil {
-		t.Fatalf("netns lab: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := lab.Close(); err != nil {
-			t.Errorf("netns lab close: %v", err)
-		}
-	})
-	return lab
 }
 
 // Supported reports why a Lab cannot be built here, or nil: it needs root

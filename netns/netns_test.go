@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 const port = 8080
@@ -34,7 +35,7 @@ type cluster struct {
 
 func newCluster(t *testing.T) cluster {
 	t.Helper()
-	lab := netns.NewLab(t)
+	lab := netnstest.NewLab(t)
 	local, err := lab.AddPod("web", addr("10.244.1.5"), addr("fd00:244:1::5"))
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +107,7 @@ func TestRefused(t *testing.T) {
 // to the client, which does not forward, so nothing ever answers.
 func TestTimeout(t *testing.T) {
 	t.Parallel()
-	lab := netns.NewLab(t)
+	lab := netnstest.NewLab(t)
 	for _, dst := range []string{"10.96.0.10:80", "[fd00:96::10]:80"} {
 		for _, proto := range []netns.Proto{netns.TCP, netns.UDP} {
 			start := time.Now()
@@ -244,7 +245,7 @@ func TestSweep(t *testing.T) {
 	if err := netns.Sweep("lab-"); err == nil {
 		t.Error("Sweep without svcnat in the prefix succeeded")
 	}
-	lab := netns.NewLab(t, netns.WithPrefix("svcnat-sweeptest"))
+	lab := netnstest.NewLab(t, netns.WithPrefix("svcnat-sweeptest"))
 	if !strings.HasPrefix(lab.Node.Name(), "svcnat-sweeptest-") || !strings.HasSuffix(lab.Node.Name(), "-node") {
 		t.Errorf("node namespace %q", lab.Node.Name())
 	}
@@ -264,7 +265,7 @@ func TestDo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lab := netns.NewLab(t)
+	lab := netnstest.NewLab(t)
 	var inside []byte
 	err = lab.Node.Do(func() (err error) {
 		inside, err = os.ReadFile("/proc/sys/net/ipv4/ip_forward")
@@ -289,7 +290,7 @@ func TestDo(t *testing.T) {
 
 func TestSCTP(t *testing.T) {
 	t.Parallel()
-	lab := netns.NewLab(t)
+	lab := netnstest.NewLab(t)
 	pod, err := lab.AddPod("sctp", addr("10.244.1.20"))
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +331,7 @@ func TestParseReply(t *testing.T) {
 
 func TestAddPodErrors(t *testing.T) {
 	t.Parallel()
-	lab := netns.NewLab(t)
+	lab := netnstest.NewLab(t)
 	bad := []struct {
 		name string
 		ips  []netip.Addr
@@ -359,7 +360,7 @@ func TestAddPodErrors(t *testing.T) {
 func TestSingleStack(t *testing.T) {
 	t.Parallel()
 	p := netip.MustParsePrefix
-	lab := netns.NewLab(t, netns.WithOptions(netns.Options{
+	lab := netnstest.NewLab(t, netns.WithOptions(netns.Options{
 		Client:       []netip.Prefix{p("10.0.0.10/24")},
 		Node:         netns.NodeOptions{LAN: []netip.Prefix{p("10.0.0.1/24")}, PodCIDRs: []netip.Prefix{p("10.1.1.0/24")}},
 		Node2:        netns.NodeOptions{LAN: []netip.Prefix{p("10.0.0.2/24")}, PodCIDRs: []netip.Prefix{p("10.1.2.0/24")}},
@@ -384,7 +385,7 @@ func TestSingleStack(t *testing.T) {
 func TestScratch(t *testing.T) {
 	var path string
 	t.Run("inner", func(t *testing.T) {
-		path = netns.Scratch(t, "scratch")
+		path = netnstest.Scratch(t, "scratch")
 		if _, err := os.Stat(path); err != nil {
 			t.Fatal(err)
 		}
@@ -399,7 +400,7 @@ func TestScratch(t *testing.T) {
 // and report the interface their packets come in by.
 func TestPodBridge(t *testing.T) {
 	t.Parallel()
-	lab := netns.NewLab(t, func(o *netns.Options) {
+	lab := netnstest.NewLab(t, func(o *netns.Options) {
 		o.Node.PodBridge = "cbr0"
 		o.Node.PodVethPrefix = "veth"
 	})

@@ -1,40 +1,65 @@
 package netns
 
 import (
-	"testing"
+	"errors"
+	"sync"
 )
 
-// Scratch creates one empty network namespace, named
-// svcnat-<6 random hex>-<role>, with only loopback (up) in it, and returns
-// its path (/run/netns/NAME). It is deleted when the test ends, also on
-// failure. Use it to load rules that need no traffic (nft -c, restore
-// --test, listing what an applier programmed); use NewLab for packets.
-// The test is skipped when not run as root or without iproute2.
-func Scratch(t testing.TB, role string) string {
-	t.Helper()
-	if err := Supported(); err != nil {
-		t.Skipf("network namespace unavailable: %v", err)
-	}
+// Scratch is one empty network namespace, named
+// svcnat-<6 random hex>-<role>, with only loopback (up) in it. Use it to
+// load rules that need no traffic (nft -c, restore --test, listing what an
+// applier programmed); use a Lab for packets. netnstest.Scratch is the
+// version for tests, removed in t.Cleanup.
+type Scratch struct {
+	name, prefix string
+
+	mu     sync.Mutex
+	closed bool
+	err    error
+}
+
+// NewScratch creates the namespace. The caller must Close it; on error
+// nothing is left behind.
+func NewScratch(role string) (*Scratch, error) {
 	suffix, err := randomHex(3)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	prefix := "svcnat-" + suffix
-	name := prefix + "-" + role
-	if err := claim(prefix); err != nil {
-		t.Fatal(err)
+	s := &Scratch{prefix: "svcnat-" + suffix}
+	s.name = s.prefix + "-" + role
+	if !prefixRE.MatchString(s.name) {
+		return nil, errors.New("netns: scratch role must be [A-Za-z0-9_.-]")
 	}
-	t.Cleanup(func() { release(prefix) })
-	if err := addNetns(name); err != nil {
-		t.Fatalf("netns: %v", err)
+	if err := claim(s.prefix); err != nil {
+		return nil, err
 	}
-	t.Cleanup(func() {
-		if err := delNetns(name); err != nil {
-			t.Errorf("netns: %v", err)
-		}
-	})
-	if err := runIP("", "-n", name, "link", "set", "lo", "up"); err != nil {
-		t.Fatalf("netns: %v", err)
+	if err := addNetns(s.name); err != nil {
+		release(s.prefix)
+		return nil, err
 	}
-	return nsPath(name)
+	if err := runIP("", "-n", s.name, "link", "set", "lo", "up"); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	return s, nil
+}
+
+// Name is the namespace's name.
+func (s *Scratch) Name() string { return s.name }
+
+// Path is the namespace's path, /run/netns/NAME.
+func (s *Scratch) Path() string { return nsPath(s.name) }
+
+// Close deletes the namespace. It is idempotent.
+func (s *Scratch) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	s.err = delNetns(s.name)
+	if s.err == nil {
+		release(s.prefix)
+	}
+	return s.err
 }

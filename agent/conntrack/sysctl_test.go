@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 func int32p(v int32) *int32                  { return &v }
@@ -97,7 +97,7 @@ func TestApplyInScratchNamespace(t *testing.T) {
 	if _, err := os.Stat(sysctlDir + "nf_conntrack_max"); err != nil {
 		t.Skipf("nf_conntrack is not loaded: %v", err)
 	}
-	ns := netns.Scratch(t, "ctsysctl")
+	ns := netnstest.Scratch(t, "ctsysctl")
 	root := snapshot(t, "")
 	before := snapshot(t, ns)
 	// Values no kernel default has, so a stale read cannot pass.

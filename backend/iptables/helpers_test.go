@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -16,7 +16,7 @@ import (
 // is deleted when the test ends, also on failure.
 func newNetNS(t testing.TB) string {
 	t.Helper()
-	return netns.Scratch(t, "ipt")
+	return netnstest.Scratch(t, "ipt")
 }
 
 // restoreTest runs `<flavour>-restore --test` on script inside netns.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -17,7 +17,7 @@ import (
 // is deleted when the test ends, also on failure.
 func newNetNS(t testing.TB) string {
 	t.Helper()
-	return netns.Scratch(t, "nft")
+	return netnstest.Scratch(t, "nft")
 }
 
 // nftIn runs the nft binary inside the namespace at path.

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // TestCleanupKubeProxy deletes kube-proxy's tables and nothing else.
 func TestCleanupKubeProxy(t *testing.T) {
-	ns := netns.Scratch(t, "nft-kp")
+	ns := netnstest.Scratch(t, "nft-kp")
 	load := exec.Command("nsenter", "--net="+ns, "--", "nft", "-f", "-")
 	load.Stdin = strings.NewReader(`
 table ip kube-proxy {

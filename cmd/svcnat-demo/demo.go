@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -23,7 +21,7 @@ type demo struct {
 	backendName string
 	lab         *netns.Lab
 	dir         string // the manifest directory the agent watches
-	agent       *exec.Cmd
+	agent       *labtest.Proc
 	servers     []*http.Server
 }
 
@@ -54,15 +52,8 @@ func newDemo(svcnat, backendName string) (*demo, error) {
 }
 
 func (d *demo) close() {
-	if d.agent != nil && d.agent.Process != nil {
-		_ = d.agent.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = d.agent.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = d.agent.Process.Kill()
-		}
+	if d.agent != nil {
+		_ = d.agent.Stop(5 * time.Second) // SIGTERM, then SIGKILL
 	}
 	for _, s := range d.servers {
 		_ = s.Close()
@@ -109,13 +100,8 @@ func (d *demo) startAgent(ctx context.Context) error {
 		"--hostname-override", "node-1", "--node-ip", nodeIP.String(),
 		"--cluster-cidr", "10.244.0.0/16", "--service-cidr", "10.96.0.0/16",
 		"--metrics-bind-address", "127.0.0.1:10249", "--healthz-bind-address", "127.0.0.1:10256"}
-	d.agent = d.lab.Node.Command(context.WithoutCancel(ctx), args...)
-	log, err := os.Create(filepath.Join(os.TempDir(), d.lab.Prefix()+"-agent.log"))
-	if err != nil {
-		return err
-	}
-	d.agent.Stdout, d.agent.Stderr = log, log
-	fmt.Printf("   %s (log: %s)\n", strings.Join(args[1:], " "), log.Name())
+	d.agent = labtest.NewProc("svcnat", d.lab.Node, filepath.Join(os.TempDir(), d.lab.Prefix()+"-agent.log"), args...)
+	fmt.Printf("   %s (log: %s)\n", strings.Join(args[1:], " "), d.agent.LogPath())
 	return d.agent.Start()
 }
 
@@ -142,22 +128,19 @@ func (d *demo) curlSeveral(ctx context.Context, from *netns.Host, dst netip.Addr
 	return nil
 }
 
+// waitCurl curls dst from `from` until an answer satisfies ok (bounded:
+// 20 s) and returns that answer.
 func (d *demo) waitCurl(ctx context.Context, from *netns.Host, dst netip.AddrPort, ok func(string) bool) (string, error) {
-	deadline := time.Now().Add(20 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		out, err := curl(ctx, from, dst)
-		if err == nil && ok(out) {
-			return out, nil
+	var out string
+	_, err := labtest.Eventually(ctx, 20*time.Second, 100*time.Millisecond, func(ctx context.Context) error {
+		var err error
+		out, err = curl(ctx, from, dst)
+		if err == nil && !ok(out) {
+			err = fmt.Errorf("answer %q is not the one awaited", strings.TrimSpace(out))
 		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return "", errors.Join(errors.New("no answer within 20s"), last)
+		return err
+	})
+	return out, err
 }
 
 func curl(ctx context.Context, from *netns.Host, dst netip.AddrPort) (string, error) {

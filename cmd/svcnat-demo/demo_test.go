@@ -3,13 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -22,11 +21,13 @@ func TestDemo(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("the demo needs curl")
 	}
-	bin := filepath.Join(t.TempDir(), "svcnat")
-	build := exec.Command("go", "build", "-o", bin, "github.com/svcnat/svcnat/cmd/svcnat")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		t.Fatalf("build svcnat: %v", err)
+	root, err := labtest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := labtest.BuildSvcnat(t.Context(), root, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, backendName := range []string{"nftables", "iptables"} {
 		t.Run(backendName, func(t *testing.T) {

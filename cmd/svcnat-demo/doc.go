@@ -7,4 +7,10 @@
 // also on failure or Ctrl-C. It never touches the root network namespace.
 // It needs root, iproute2, curl and the backend's tools: it checks them
 // before anything else and names the Debian packages to install (exit 2).
+//
+// The agent runs as an internal/labtest Proc (its log in the temp folder,
+// stopped by pid) and the waits are labtest.Eventually: the same helpers as
+// the tests. Neither labtest nor netns imports testing, so this binary does
+// not link it (internal/labtest's TestCommandsDoNotLinkTesting checks every
+// command).
 package main

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // TestApplyTwiceSendsNothing programs a lab node with `svcnat apply`, then
@@ -14,7 +15,7 @@ func TestApplyTwiceSendsNothing(t *testing.T) {
 	for _, backendName := range []string{"nftables", "iptables"} {
 		t.Run(backendName, func(t *testing.T) {
 			t.Parallel()
-			lab := netns.NewLab(t)
+			lab := netnstest.NewLab(t)
 			seed := seedFile(t)
 			args := []string{"-f", seed, "--backend", backendName, "--netns", lab.Node.Path(),
 				"--node-name", "node-1", "--node-ip", "192.168.1.100"}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/svcnat/svcnat/internal/nslock"
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // dualStackYAML adds an IPv6 Service to the seed, so both families have
@@ -47,7 +47,7 @@ endpoints:
 // the tool that family's output is meant for, inside a throwaway
 // namespace: nft -c -f, iptables-restore --test, ip6tables-restore --test.
 func TestRenderIPFamilyLoads(t *testing.T) {
-	ns := netns.Scratch(t, "clifam")
+	ns := netnstest.Scratch(t, "clifam")
 	node := []string{"-f", "-", "--node-name", "node-1", "--node-ip", "192.168.1.100", "--node-ip", "fd00:1::100"}
 	tests := []struct {
 		backend, family string
@@ -93,7 +93,7 @@ func TestRenderIPFamilyLoads(t *testing.T) {
 func TestDiffAndStatusInNamespace(t *testing.T) {
 	for _, backendName := range []string{"nftables", "iptables"} {
 		t.Run(backendName, func(t *testing.T) {
-			ns := netns.Scratch(t, "clistat")
+			ns := netnstest.Scratch(t, "clistat")
 			seed := filepath.Join(t.TempDir(), "dual.yaml")
 			if err := os.WriteFile(seed, []byte(dualStackYAML), 0o644); err != nil {
 				t.Fatal(err)
@@ -192,7 +192,7 @@ func statusJSON(t *testing.T, args ...string) statusReport {
 // TestOneAgentPerNamespace: a second agent for the same namespace is
 // refused with the holder's pid; after the first stops, one may start.
 func TestOneAgentPerNamespace(t *testing.T) {
-	ns := netns.Scratch(t, "lock")
+	ns := netnstest.Scratch(t, "lock")
 	nslock.Dir = t.TempDir()
 	logger := klog.Background()
 	unlock, err := lockNamespace(ns, logger)

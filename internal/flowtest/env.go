@@ -12,6 +12,7 @@ import (
 
 	"github.com/svcnat/svcnat/internal/scenario"
 	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -33,7 +34,7 @@ type env struct {
 // newEnv builds the lab of scenario s, whose Rulesets res were built from it.
 func newEnv(t testing.TB, s *scenario.Scenario, res synth.Result) *env {
 	t.Helper()
-	lab := netns.NewLab(t, podInterfaces(s.Config))
+	lab := netnstest.NewLab(t, podInterfaces(s.Config))
 	e := &env{
 		t: t, lab: lab, opts: lab.Options(), res: res,
 		pods: map[netip.Addr]*netns.Pod{}, noServer: map[netip.AddrPort]string{},

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 func useTempDir(t *testing.T) {
@@ -19,7 +19,7 @@ func useTempDir(t *testing.T) {
 
 func TestSecondAcquireFailsNamingTheHolder(t *testing.T) {
 	useTempDir(t)
-	ns := netns.Scratch(t, "lock")
+	ns := netnstest.Scratch(t, "lock")
 	release, err := Acquire(ns)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestSecondAcquireFailsNamingTheHolder(t *testing.T) {
 // /proc link of an open file of it) must find the same lock.
 func TestTwoPathsOneNamespace(t *testing.T) {
 	useTempDir(t)
-	ns := netns.Scratch(t, "lock")
+	ns := netnstest.Scratch(t, "lock")
 	release, err := Acquire(ns)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +62,7 @@ func TestTwoPathsOneNamespace(t *testing.T) {
 
 func TestDifferentNamespacesBothSucceed(t *testing.T) {
 	useTempDir(t)
-	a, b := netns.Scratch(t, "lock"), netns.Scratch(t, "lock")
+	a, b := netnstest.Scratch(t, "lock"), netnstest.Scratch(t, "lock")
 	ra, err := Acquire(a)
 	if err != nil {
 		t.Fatal(err)

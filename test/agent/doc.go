@@ -9,16 +9,18 @@
 // TestMain compiles ./cmd/svcnat once per test binary (bounded by
 // buildTimeout); without root every test skips. Every case runs on the
 // nftables backend and on the iptables backend (iptables-nft). The agent is
-// stopped by pid (SIGTERM, then SIGKILL) at the end of each test and its
-// log is printed when the test failed.
+// stopped by pid (SIGTERM, then SIGKILL, which fails the test) at the end
+// of each test and its log is printed when the test failed. The process,
+// build, polling and background-traffic helpers are internal/labtest's,
+// shared with test/e2e, test/image and the demo.
 //
 // Files:
 //
-//	main_test.go      building the binary, skipping without root
-//	proc_test.go      the agent process: start, stop, log, HTTP into the node
+//	main_test.go      building the binary (labtest.BuildSvcnat), skipping without root
+//	proc_test.go      the agent process (a labtest.Proc), its metrics
 //	fixture_test.go   the lab, its echo pods and the manifest folder
 //	manifest_test.go  Service/EndpointSlice YAML and atomic writes
-//	probe_test.go     bounded polling with real traffic
+//	probe_test.go     which pods answer; polling is labtest.EventuallySince / Steady
 //	*_case_test.go    the cases: files, udp (conntrack), restart, tamper,
 //	                  health, latency
 //

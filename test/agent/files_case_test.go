@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -56,7 +57,7 @@ func testFileChanges(t *testing.T, backend string) {
 	}
 
 	writeFile(t, f.dir, "web.yaml", "apiVersion: v1\nkind: Service\nmetadata: {name: web\n")
-	if err := steady(ctx, time.Second, answeredBy(cl, netns.TCP, dst, pod2)); err != nil {
+	if err := labtest.Steady(ctx, time.Second, pollInterval, answeredBy(cl, netns.TCP, dst, pod2)); err != nil {
 		t.Fatalf("after writing a broken file over a good one: %v", err)
 	}
 	within(ctx, t, "source error counted", time.Now(), changeLimit, func(ctx context.Context) error {
@@ -73,7 +74,7 @@ func (f *fixture) writer(t *testing.T, s service) func() time.Time {
 // long it took.
 func within(ctx context.Context, t *testing.T, what string, since time.Time, limit time.Duration, check func(context.Context) error) time.Duration {
 	t.Helper()
-	d, err := eventually(ctx, since, limit, check)
+	d, err := labtest.EventuallySince(ctx, since, limit, pollInterval, check)
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // The lab's fixed addresses (netns defaults) and the tests' pods.
@@ -40,7 +41,7 @@ type fixture struct {
 func newFixture(t *testing.T, local []netip.Addr, remotes ...netip.Addr) *fixture {
 	t.Helper()
 	needSvcnat(t)
-	f := &fixture{lab: netns.NewLab(t), dir: t.TempDir()}
+	f := &fixture{lab: netnstest.NewLab(t), dir: t.TempDir()}
 	for i, ip := range local {
 		f.addPod(t, "web"+string(rune('a'+i)), ip, false)
 	}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/svcnat/svcnat/internal/labtest"
 )
 
 // buildTimeout bounds compiling svcnat (a cold cache on a busy machine).
@@ -28,25 +28,21 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		svcnatBin, buildErr = buildSvcnat(filepath.Join(dir, "svcnat"))
+		svcnatBin, buildErr = buildSvcnat(dir)
 	}
 	return m.Run()
 }
 
-// buildSvcnat compiles ./cmd/svcnat of this module into out.
-func buildSvcnat(out string) (string, error) {
+// buildSvcnat compiles this module's ./cmd/svcnat into dir (SVCNAT_BIN
+// overrides).
+func buildSvcnat(dir string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
-	gobin, err := exec.LookPath("go")
+	root, err := labtest.RepoRoot()
 	if err != nil {
-		return "", fmt.Errorf("find the go command: %w", err)
+		return "", err
 	}
-	cmd := exec.CommandContext(ctx, gobin, "build", "-o", out, "./cmd/svcnat")
-	cmd.Dir = filepath.Join("..", "..") // the module root; go test runs in the package folder
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/svcnat: %w\n%s", err, msg)
-	}
-	return out, nil
+	return labtest.BuildSvcnat(ctx, root, dir)
 }
 
 // needSvcnat skips without root and fails when the build failed.

@@ -12,7 +12,7 @@ import (
 )
 
 const (
-	// pollInterval spaces the checks of eventually.
+	// pollInterval spaces the checks of labtest.EventuallySince and Steady.
 	pollInterval = 10 * time.Millisecond
 	// probeTimeout bounds one dial of a probe; a dropped packet costs this much.
 	probeTimeout = 300 * time.Millisecond
@@ -20,25 +20,6 @@ const (
 	// of a Service (two endpoints: both seen with probability 1-2^-7).
 	samples = 8
 )
-
-// eventually calls check until it returns nil and returns the time from
-// since to that success. It gives up limit after since (or when ctx is
-// done) with check's last error.
-func eventually(ctx context.Context, since time.Time, limit time.Duration, check func(context.Context) error) (time.Duration, error) {
-	ctx, cancel := context.WithDeadline(ctx, since.Add(limit))
-	defer cancel()
-	for {
-		err := check(ctx)
-		if err == nil {
-			return time.Since(since), nil
-		}
-		select {
-		case <-ctx.Done():
-			return time.Since(since), fmt.Errorf("not within %v: %w", limit, err)
-		case <-time.After(pollInterval):
-		}
-	}
-}
 
 // servedBy opens samples connections from h to dst and returns the pod
 // addresses that answered.
@@ -80,20 +61,4 @@ func unreachable(h *netns.Host, proto netns.Proto, dst netip.AddrPort) func(cont
 		}
 		return fmt.Errorf("%s %s: unexpected error: %w", proto, dst, err)
 	}
-}
-
-// steady calls check repeatedly for d and returns its first error.
-func steady(ctx context.Context, d time.Duration, check func(context.Context) error) error {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if err := check(ctx); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(pollInterval):
-		}
-	}
-	return nil
 }

@@ -1,19 +1,17 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -33,34 +31,21 @@ type agentOpts struct {
 	syncPeriod   time.Duration // 0: the agent's default
 }
 
-// agent is one `svcnat run --manifests` in a lab's node, restartable.
+// agent is one `svcnat run --manifests` in a lab's node, restartable;
+// every run's output goes to one log, printed when the test fails.
 type agent struct {
-	t    testing.TB
+	*labtest.Proc
 	node *netns.Host
-	argv []string
-	log  *lockedBuffer // every run's output, in order
-
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has been reaped
 }
 
 // startAgent starts the agent on dir and arranges for it to be stopped at
-// the end of the test, printing its log if the test failed.
+// the end of the test (ignoring SIGTERM fails the test), printing its log
+// if the test failed.
 func startAgent(t testing.TB, lab *netns.Lab, dir string, o agentOpts) *agent {
 	t.Helper()
-	a := &agent{t: t, node: lab.Node, argv: agentArgv(needSvcnat(t), dir, o), log: &lockedBuffer{}}
-	t.Cleanup(func() {
-		if err := a.stop(syscall.SIGTERM); err != nil {
-			t.Errorf("stop agent: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("agent log:\n%s", a.log.String())
-		}
-	})
-	if err := a.start(); err != nil {
-		t.Fatal(err)
-	}
-	return a
+	p := labtest.NewProc("agent", lab.Node, filepath.Join(t.TempDir(), "svcnat.log"), agentArgv(needSvcnat(t), dir, o)...)
+	p.StartFor(t, stopTimeout)
+	return &agent{Proc: p, node: lab.Node}
 }
 
 func agentArgv(bin, dir string, o agentOpts) []string {
@@ -78,81 +63,16 @@ func agentArgv(bin, dir string, o agentOpts) []string {
 	return argv
 }
 
-// start runs a new agent process. `ip netns exec` execs svcnat in place, so
-// the pid is svcnat's own.
-func (a *agent) start() error {
-	if a.running() {
-		return errors.New("agent already running")
-	}
-	fmt.Fprintf(a.log, "==== %s start: %s\n", time.Now().Format("15:04:05.000"), strings.Join(a.argv[1:], " "))
-	cmd := a.node.Command(context.Background(), a.argv...)
-	cmd.Stdout, cmd.Stderr = a.log, a.log
-	// If the test binary dies (panic, -timeout), the agent dies with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start agent: %w", err)
-	}
-	done := make(chan struct{})
-	a.cmd, a.done = cmd, done
-	go func() {
-		err := cmd.Wait()
-		fmt.Fprintf(a.log, "==== %s exited: %v\n", time.Now().Format("15:04:05.000"), err)
-		close(done)
-	}()
-	return nil
-}
-
-func (a *agent) running() bool {
-	if a.done == nil {
-		return false
-	}
-	select {
-	case <-a.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// stop sends sig to the agent's pid and waits for it to exit; after
-// stopTimeout it sends SIGKILL. Stopping a stopped agent does nothing.
+// stop ends the agent with sig: SIGTERM (SIGKILL after stopTimeout, which
+// is an error) or SIGKILL. Stopping a stopped agent does nothing.
 func (a *agent) stop(sig syscall.Signal) error {
-	if !a.running() {
-		return nil
+	if sig == syscall.SIGKILL {
+		return a.Kill()
 	}
-	if err := a.cmd.Process.Signal(sig); err != nil {
-		return fmt.Errorf("signal agent pid %d: %w", a.cmd.Process.Pid, err)
+	if sig != syscall.SIGTERM {
+		return fmt.Errorf("agent: stop with %v: only SIGTERM and SIGKILL", sig)
 	}
-	select {
-	case <-a.done:
-		return nil
-	case <-time.After(stopTimeout):
-	}
-	_ = a.cmd.Process.Kill()
-	select {
-	case <-a.done:
-		return fmt.Errorf("agent pid %d ignored %v for %v; killed", a.cmd.Process.Pid, sig, stopTimeout)
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("agent pid %d survived SIGKILL", a.cmd.Process.Pid)
-	}
-}
-
-// lockedBuffer collects the output of the agent's runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return a.Stop(stopTimeout)
 }
 
 // metric returns the value of the unlabelled sample name from the agent's

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -43,7 +44,7 @@ func testUDPEndpointSwap(t *testing.T, backend string) {
 	}
 	defer conn.Close()
 	conn.Timeout = probeTimeout
-	if err := steady(ctx, 300*time.Millisecond, pingServedBy(conn.Ping, pod1)); err != nil {
+	if err := labtest.Steady(ctx, 300*time.Millisecond, pollInterval, pingServedBy(conn.Ping, pod1)); err != nil {
 		t.Fatalf("before the change: %v", err)
 	}
 	since := f.writer(t, dns(on("node-1", pod2)...))()

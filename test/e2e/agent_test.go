@@ -12,23 +12,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
-// healthzPort is where the agent serves /healthz (kube-proxy's port).
-const healthzPort = 10256
+const (
+	// healthzPort is where the agent serves /healthz (kube-proxy's port).
+	healthzPort = 10256
+	// stopGrace is how long svcnat and kube-proxy get after SIGTERM.
+	stopGrace = 10 * time.Second
+	// healthyLimit bounds an agent's start-up to /healthz 200.
+	healthyLimit = 60 * time.Second
+)
 
 // agent is `svcnat run` inside the node namespace, configured like
 // kube-proxy would be on that node.
 type agent struct {
-	*proc
+	*labtest.Proc
 	lab *netns.Lab
 }
 
 func newAgent(s *suite, bin string) *agent {
 	node := s.lab.Node.IPv4().String()
 	argv := []string{bin, "run",
-		"--kubeconfig=" + s.cluster.kubeconfig,
+		"--kubeconfig=" + s.cluster.Kubeconfig(),
 		"--hostname-override=" + nodeName,
 		"--node-ip=" + node,
 		"--cluster-cidr=" + clusterCIDR,
@@ -41,41 +48,47 @@ func newAgent(s *suite, bin string) *agent {
 	if extra := os.Getenv("E2E_AGENT_ARGS"); extra != "" {
 		argv = append(argv, strings.Fields(extra)...)
 	}
-	return &agent{proc: newProc("svcnat", s.lab.Node, filepath.Join(s.dir, "svcnat.log"), argv...), lab: s.lab}
+	return &agent{Proc: labtest.NewProc("svcnat", s.lab.Node, filepath.Join(s.dir, "svcnat.log"), argv...), lab: s.lab}
 }
 
 // start runs the agent and waits (bounded) until /healthz answers 200,
 // which kube-proxy semantics define as "rules synced recently".
 func (a *agent) start(ctx context.Context) error {
-	if err := a.proc.start(); err != nil {
+	if err := a.Start(); err != nil {
 		return err
 	}
-	return a.waitHealthy(ctx, 60*time.Second)
+	if _, err := waitHealthz(ctx, a.Proc, a.lab.Client, a.lab.Node); err != nil {
+		return fmt.Errorf("svcnat run: %w\n%s", err, a.LogTail(0, 3000))
+	}
+	return nil
 }
 
-func (a *agent) waitHealthy(ctx context.Context, timeout time.Duration) error {
-	url := fmt.Sprintf("http://%s:%d/healthz", a.lab.Node.IPv4(), healthzPort)
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		if err := a.exited(); err != nil {
-			return fmt.Errorf("svcnat run: %w\n%s", err, a.logTail(0, 3000))
+// waitHealthz waits until p, running on node, answers /healthz 200 to
+// client, and returns the body; it gives up when p exits or after
+// healthyLimit. (TestMain's agent starts before env is set.)
+func waitHealthz(ctx context.Context, p *labtest.Proc, client, node *netns.Host) (string, error) {
+	url := fmt.Sprintf("http://%s:%d/healthz", node.IPv4(), healthzPort)
+	var body string
+	_, err := labtest.Eventually(ctx, healthyLimit, 100*time.Millisecond, func(ctx context.Context) error {
+		if err := p.Exited(); err != nil {
+			return labtest.Permanent(err)
 		}
-		code, _, err := a.lab.Client.HTTPGet(ctx, url, time.Second)
+		code, b, err := client.HTTPGet(ctx, url, time.Second)
 		if err == nil && code == http.StatusOK {
+			body = b
 			return nil
 		}
-		last = fmt.Errorf("GET %s: %d %v", url, code, err)
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("svcnat run not healthy after %v: %v\n%s", timeout, last, a.logTail(0, 3000))
+		return fmt.Errorf("GET %s: %d %q %v", url, code, b, err)
+	})
+	return body, err
 }
 
-func (a *agent) stop() error { return a.proc.stop(10 * time.Second) }
+func (a *agent) stop() error { return a.Stop(stopGrace) }
 
-// restart SIGKILLs the agent (no cleanup of any kind) and starts it again.
+// killAndRestart SIGKILLs the agent (no cleanup of any kind) and starts it
+// again.
 func (a *agent) killAndRestart(ctx context.Context) error {
-	if err := a.kill(); err != nil {
+	if err := a.Kill(); err != nil {
 		return err
 	}
 	return a.start(ctx)
@@ -89,13 +102,22 @@ func requireAgent(t *testing.T) {
 	if env.agentErr != nil {
 		t.Fatalf("svcnat run did not start: %v", env.agentErr)
 	}
-	if err := a.exited(); err != nil {
+	if err := a.Exited(); err != nil {
 		t.Fatalf("svcnat run is not running: %v", err)
 	}
-	from := a.logSize()
+	from := a.LogSize()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("svcnat log during %s:\n%s", t.Name(), a.logTail(from, 12000))
+			t.Logf("svcnat log during %s:\n%s", t.Name(), a.LogTail(from, 12000))
 		}
 	})
+}
+
+// startProc runs argv on host for the rest of t: it is stopped in t's
+// cleanup (needing SIGKILL fails t) and its log is printed if t failed.
+func startProc(t *testing.T, name string, host *netns.Host, logPath string, argv ...string) *labtest.Proc {
+	t.Helper()
+	p := labtest.NewProc(name, host, logPath, argv...)
+	p.StartFor(t, stopGrace)
+	return p
 }

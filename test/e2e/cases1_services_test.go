@@ -24,7 +24,7 @@ func svcAddr(t *testing.T, svc *corev1.Service) netip.AddrPort {
 // TestAPIServer checks the harness itself: the API server allocates from
 // the service range and stores what the cases write. It needs no agent.
 func TestAPIServer(t *testing.T) {
-	c := env.cluster.client
+	c := env.cluster.Client()
 	k, err := c.CoreV1().Services("default").Get(ctx(t), "kubernetes", metav1.GetOptions{})
 	if err != nil {
 		t.Fatalf("service kubernetes: %v", err)

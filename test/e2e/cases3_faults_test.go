@@ -9,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/svcnat/svcnat/internal/labtest"
 )
 
 // afterFault bounds the wait for a change written right after a fault.
@@ -30,12 +32,12 @@ func faultService(t *testing.T, name string, port int32) (*corev1.Service, []pod
 }
 
 // checkTraffic fails t if any background dial failed.
-func checkTraffic(t *testing.T, tr *traffic) {
+func checkTraffic(t *testing.T, tr *labtest.Traffic) {
 	t.Helper()
-	ok, errs := tr.stop()
-	t.Logf("background traffic: %d answered, %d failed", ok, len(errs))
-	if len(errs) > 0 {
-		t.Errorf("%d of %d dials failed, first ones:\n%s", len(errs), ok+len(errs), strings.Join(errs[:min(5, len(errs))], "\n"))
+	r := tr.Stop()
+	t.Logf("background traffic: %d answered, %d failed", r.OK, len(r.Failures))
+	if len(r.Failures) > 0 {
+		t.Errorf("%d of %d dials failed, first ones:\n%s", len(r.Failures), r.Total(), strings.Join(r.Failures[:min(5, len(r.Failures))], "\n"))
 	}
 }
 
@@ -50,17 +52,17 @@ func TestAPIServerOutage(t *testing.T) {
 	if d, err := time.ParseDuration(envOr("E2E_OUTAGE", "30s")); err == nil {
 		outage = d
 	}
-	if err := env.cluster.stopAPIServer(); err != nil {
+	if err := env.cluster.StopAPIServer(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("kube-apiserver stopped for %v", outage)
 	time.Sleep(outage)
-	if err := env.agent.exited(); err != nil {
+	if err := env.agent.Exited(); err != nil {
 		t.Errorf("svcnat died during the API outage: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	if err := env.cluster.startAPIServer(ctx); err != nil {
+	if err := env.cluster.StartAPIServer(ctx); err != nil {
 		t.Fatal(err)
 	}
 	changesApplied(t, "after API outage", svc, p)
@@ -122,21 +124,14 @@ func TestEtcdRestart(t *testing.T) {
 	svc, p := faultService(t, "etcd-restart", 30088)
 	np := nodePort(30088)
 	tr := startTraffic(env.lab.Client, np, 50*time.Millisecond)
-	if err := env.cluster.etcd.stop(15 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second)
-	if err := env.cluster.etcd.start(); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	if err := env.cluster.waitReady(ctx, 2*time.Minute); err != nil {
+	if err := env.cluster.RestartEtcd(ctx, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	changesApplied(t, "after etcd restart", svc, p)
 	checkTraffic(t, tr)
-	if err := env.agent.exited(); err != nil {
+	if err := env.agent.Exited(); err != nil {
 		t.Errorf("svcnat died: %v", err)
 	}
 }

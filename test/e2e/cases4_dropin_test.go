@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -29,7 +30,7 @@ const kubeadmConfig = "kubeproxy/testdata/kubeadm-v1.37-config.conf"
 type kubeadmNode struct {
 	dir, config, link string
 	host              *netns.Host
-	proc              *proc
+	proc              *labtest.Proc
 }
 
 // TestKubeadmDropIn starts the svcnat binary exactly as kubeadm v1.37's
@@ -62,13 +63,13 @@ func newKubeadmNode(t *testing.T, name, mode string) *kubeadmNode {
 			t.Fatal(err)
 		}
 	}
-	writeFile(t, filepath.Join(sa, "token"), env.cluster.token)
-	ca, err := os.ReadFile(filepath.Join(env.cluster.dir, "certs", "apiserver.crt"))
+	writeFile(t, filepath.Join(sa, "token"), env.cluster.Token())
+	ca, err := os.ReadFile(env.cluster.ServingCert())
 	if err != nil {
 		t.Fatalf("API server certificate: %v", err)
 	}
 	writeFile(t, filepath.Join(sa, "ca.crt"), string(ca))
-	writeFile(t, filepath.Join(lib, "kubeconfig.conf"), kubeadmKubeconfig("https://"+env.cluster.apiAddr.String(), sa))
+	writeFile(t, filepath.Join(lib, "kubeconfig.conf"), kubeadmKubeconfig("https://"+env.cluster.APIAddr().String(), sa))
 	n := &kubeadmNode{dir: dir, config: filepath.Join(lib, "config.conf"),
 		link: filepath.Join(dir, "usr/local/bin/kube-proxy"), host: env.lab.Node2}
 	writeFile(t, n.config, kubeadmProxyConfig(t, mode, filepath.Join(lib, "kubeconfig.conf")))
@@ -136,34 +137,14 @@ func writeFile(t *testing.T, path, content string) {
 // waits until /healthz answers 200.
 func (n *kubeadmNode) start(t *testing.T) {
 	t.Helper()
-	n.proc = newProc("kube-proxy (svcnat)", n.host, filepath.Join(n.dir, "kube-proxy.log"),
+	n.proc = startProc(t, "kube-proxy (svcnat)", n.host, filepath.Join(n.dir, "kube-proxy.log"),
 		n.link, "--config="+n.config, "--hostname-override="+node2Name)
-	if err := n.proc.start(); err != nil {
-		t.Fatal(err)
+	body, err := waitHealthz(t.Context(), n.proc, env.lab.Client, n.host)
+	if err != nil {
+		t.Fatalf("kube-proxy (svcnat): %v", err)
 	}
-	t.Cleanup(func() {
-		_ = n.proc.stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("kube-proxy (svcnat) log:\n%s", n.proc.logTail(0, 12000))
-		}
-	})
-	url := fmt.Sprintf("http://%s:%d/healthz", n.host.IPv4(), healthzPort)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if err := n.proc.exited(); err != nil {
-			t.Fatalf("kube-proxy (svcnat) exited: %v", err)
-		}
-		code, body, err := env.lab.Client.HTTPGet(ctx(t), url, time.Second)
-		if err == nil && code == http.StatusOK {
-			if !strings.Contains(body, `"nodeEligible":true`) {
-				t.Errorf("/healthz body %s: no \"nodeEligible\":true", body)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/healthz not 200 after 60 s: %d %q %v", code, body, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !strings.Contains(body, `"nodeEligible":true`) {
+		t.Errorf("/healthz body %s: no \"nodeEligible\":true", body)
 	}
 }
 
@@ -215,7 +196,7 @@ func checkDropIn(t *testing.T, n *kubeadmNode, mode string, port int32) {
 // would with kube-proxy: `kube-proxy --cleanup`.
 func (n *kubeadmNode) stopAndCleanup(t *testing.T) {
 	t.Helper()
-	if err := n.proc.stop(10 * time.Second); err != nil {
+	if err := n.proc.Stop(stopGrace); err != nil {
 		t.Errorf("stop: %v", err)
 	}
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,15 +13,16 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
 // kubeProxyBin is upstream kube-proxy v1.37.2, built by tools/kubernetes.
 func kubeProxyBin(t *testing.T) string {
 	t.Helper()
-	bin := envOr("KUBE_PROXY", filepath.Join(env.repo, ".cache/bin/kube-proxy"))
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("no kube-proxy binary at %s (tools/kubernetes/build.sh builds it): %v", bin, err)
+	bin, err := labtest.KubeProxy(env.repo)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -50,7 +50,7 @@ type migration struct {
 	node      *kubeadmNode
 	upstream  string
 	mode      string
-	kp, sn    *proc
+	kp, sn    *labtest.Proc
 	clusterIP netip.Addr
 }
 
@@ -108,26 +108,16 @@ func (m *migration) step(name string, fn func()) {
 }
 
 // start runs bin as a kubeadm DaemonSet would run kube-proxy, on node-2.
-func (m *migration) start(name, bin string) *proc {
+func (m *migration) start(name, bin string) *labtest.Proc {
 	m.t.Helper()
-	p := newProc(name, m.node.host, filepath.Join(m.node.dir, name+".log"),
+	return startProc(m.t, name, m.node.host, filepath.Join(m.node.dir, name+".log"),
 		bin, "--config="+m.node.config, "--hostname-override="+node2Name)
-	if err := p.start(); err != nil {
-		m.t.Fatal(err)
-	}
-	m.t.Cleanup(func() {
-		_ = p.stop(10 * time.Second)
-		if m.t.Failed() {
-			m.t.Logf("%s log:\n%s", name, p.logTail(0, 8000))
-		}
-	})
-	return p
 }
 
-func (m *migration) stop(p *proc) {
+func (m *migration) stop(p *labtest.Proc) {
 	m.t.Helper()
-	if err := p.stop(10 * time.Second); err != nil {
-		m.t.Errorf("stop %s: %v", p.name, err)
+	if err := p.Stop(stopGrace); err != nil {
+		m.t.Errorf("stop %s: %v", p.Name(), err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -48,7 +49,7 @@ func TestRollingUpgrade(t *testing.T) {
 			before := ruleIdentity(t, backend)
 			for _, next := range []struct{ name, bin string }{{"new", env.svcnatBin}, {"old", old}, {"new", env.svcnatBin}} {
 				t0 := time.Now()
-				if err := p.stop(10 * time.Second); err != nil {
+				if err := p.Stop(stopGrace); err != nil {
 					t.Fatalf("stop: %v", err)
 				}
 				p = startNode2Agent(t, dir, next.name, next.bin, backend)
@@ -61,7 +62,7 @@ func TestRollingUpgrade(t *testing.T) {
 			}
 			held.ping(t, "after the upgrades")
 			checkTraffic(t, tr)
-			if err := p.stop(10 * time.Second); err != nil {
+			if err := p.Stop(stopGrace); err != nil {
 				t.Errorf("stop: %v", err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -92,50 +93,27 @@ func buildOldSvcnat(t *testing.T) string {
 	if out, err := exec.CommandContext(ctx, "sh", "-c", archive).CombinedOutput(); err != nil {
 		t.Fatalf("git archive %s: %v\n%s", rev, err, out)
 	}
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/svcnat")
-	build.Dir = src
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build svcnat %s: %v\n%s", rev, err, out)
+	if err := labtest.GoBuild(ctx, src, "./cmd/svcnat", bin, ""); err != nil {
+		t.Fatalf("build svcnat %s: %v", rev, err)
 	}
 	return bin
 }
 
 // startNode2Agent runs `svcnat run` on node-2 with the flags both releases
 // understand.
-func startNode2Agent(t *testing.T, dir, name, bin, backend string) *proc {
+func startNode2Agent(t *testing.T, dir, name, bin, backend string) *labtest.Proc {
 	t.Helper()
-	p := newProc("svcnat "+name, env.lab.Node2, filepath.Join(dir, "svcnat.log"), bin, "run",
-		"--kubeconfig="+env.cluster.kubeconfig, "--hostname-override="+node2Name,
+	return startProc(t, "svcnat "+name, env.lab.Node2, filepath.Join(dir, "svcnat.log"), bin, "run",
+		"--kubeconfig="+env.cluster.Kubeconfig(), "--hostname-override="+node2Name,
 		"--node-ip="+env.lab.Node2.IPv4().String(), "--cluster-cidr="+clusterCIDR,
 		"--service-cidr="+serviceCIDR, "--backend="+backend)
-	if err := p.start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = p.stop(10 * time.Second)
-		if t.Failed() {
-			t.Logf("svcnat on node-2:\n%s", p.logTail(0, 8000))
-		}
-	})
-	return p
 }
 
 // waitRulesSynced waits until the agent on node-2 answers /healthz 200.
-func waitRulesSynced(t *testing.T, p *proc) {
+func waitRulesSynced(t *testing.T, p *labtest.Proc) {
 	t.Helper()
-	url := fmt.Sprintf("http://%s:%d/healthz", env.lab.Node2.IPv4(), healthzPort)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if err := p.exited(); err != nil {
-			t.Fatalf("%s exited: %v", p.name, err)
-		}
-		if code, _, err := env.lab.Client.HTTPGet(t.Context(), url, time.Second); err == nil && code == 200 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: /healthz not 200 after 60 s", p.name)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, err := waitHealthz(t.Context(), p, env.lab.Client, env.lab.Node2); err != nil {
+		t.Fatalf("%s: %v", p.Name(), err)
 	}
 }
 

@@ -26,6 +26,11 @@
 //
 // # Set-up
 //
+// The harness is internal/labtest's: labtest.Proc runs every process,
+// labtest.BuildSvcnat builds svcnat (with the Makefile's version stamp),
+// labtest.KubeAPIServer, KubeProxy and Etcd find the binaries, and
+// kubelab.Start runs the control plane described here.
+//
 // TestMain builds one lab (netns kit: client, node-1, node-2 on a LAN
 // bridge) and runs etcd and kube-apiserver inside the client's namespace,
 // the API server bound to 192.168.1.10: the node reaches it over its veth

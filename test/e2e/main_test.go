@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
+	"github.com/svcnat/svcnat/internal/labtest/kubelab"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -21,6 +22,8 @@ const (
 	clusterCIDR = "10.244.0.0/16"
 	nodeName    = "node-1"
 	node2Name   = "node-2"
+	// buildLimit bounds compiling svcnat (a cold cache on a busy machine).
+	buildLimit = 5 * time.Minute
 )
 
 // suite is what TestMain builds once for every case: one lab, one API
@@ -30,7 +33,7 @@ type suite struct {
 	dir     string
 	repo    string
 	lab     *netns.Lab
-	cluster *cluster
+	cluster *kubelab.Cluster
 	agent   *agent
 	// agentErr is why the agent did not start (cases needing it fail).
 	agentErr error
@@ -80,17 +83,17 @@ func setup() (s *suite, skip string, err error) {
 	if err := netns.Supported(); err != nil {
 		return nil, "netns lab unavailable: " + err.Error(), nil
 	}
-	repo, err := filepath.Abs("../..")
+	repo, err := labtest.RepoRoot()
 	if err != nil {
 		return nil, "", err
 	}
-	apiserverBin := envOr("KUBE_APISERVER", filepath.Join(repo, ".cache/bin/kube-apiserver"))
-	if _, err := os.Stat(apiserverBin); err != nil {
-		return nil, fmt.Sprintf("no kube-apiserver binary at %s (build it with tools/kubernetes/build.sh, or set KUBE_APISERVER)", apiserverBin), nil
-	}
-	etcdBin, err := exec.LookPath(envOr("ETCD", "etcd"))
+	apiserverBin, err := labtest.KubeAPIServer(repo)
 	if err != nil {
-		return nil, "no etcd binary (Debian package etcd-server, or set ETCD): " + err.Error(), nil
+		return nil, err.Error(), nil
+	}
+	etcdBin, err := labtest.Etcd()
+	if err != nil {
+		return nil, err.Error(), nil
 	}
 	s = &suite{repo: repo, lat: newLatencies()}
 	if s.dir, err = os.MkdirTemp("", "svcnat-e2e-"); err != nil {
@@ -100,7 +103,9 @@ func setup() (s *suite, skip string, err error) {
 }
 
 func (s *suite) start(apiserverBin, etcdBin string) error {
-	svcnatBin, err := s.buildSvcnat()
+	build, cancelBuild := context.WithTimeout(context.Background(), buildLimit)
+	defer cancelBuild()
+	svcnatBin, err := labtest.BuildSvcnat(build, s.repo, s.dir)
 	if err != nil {
 		return err
 	}
@@ -111,12 +116,16 @@ func (s *suite) start(apiserverBin, etcdBin string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	t0 := time.Now()
-	s.cluster, err = startCluster(ctx, s.dir, s.lab.Client, s.lab.Client.IPv4(), apiserverBin, etcdBin)
+	s.cluster, err = kubelab.Start(ctx, kubelab.Options{
+		Dir: s.dir, Host: s.lab.Client, Addr: s.lab.Client.IPv4(),
+		APIServerBin: apiserverBin, EtcdBin: etcdBin,
+		APIServerArgs: []string{"--service-cluster-ip-range=" + serviceCIDR},
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("e2e: kube-apiserver ready at %s in %v (dir %s)\n", s.cluster.apiAddr, time.Since(t0).Round(time.Millisecond), s.dir)
-	if err := createNodes(ctx, s.cluster.client, s.lab); err != nil {
+	fmt.Printf("e2e: kube-apiserver ready at %s in %v (dir %s)\n", s.cluster.APIAddr(), time.Since(t0).Round(time.Millisecond), s.dir)
+	if err := createNodes(ctx, s.cluster.Client(), s.lab); err != nil {
 		return err
 	}
 	// An agent that does not start fails every case that needs it (with
@@ -127,20 +136,6 @@ func (s *suite) start(apiserverBin, etcdBin string) error {
 		fmt.Printf("e2e: svcnat run did not start: %v\n", s.agentErr)
 	}
 	return nil
-}
-
-// buildSvcnat builds cmd/svcnat (SVCNAT_BIN overrides).
-func (s *suite) buildSvcnat() (string, error) {
-	if bin := os.Getenv("SVCNAT_BIN"); bin != "" {
-		return bin, nil
-	}
-	bin := filepath.Join(s.dir, "svcnat")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/svcnat")
-	cmd.Dir = s.repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/svcnat: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 func (s *suite) summaryPath() string {
@@ -154,7 +149,7 @@ func (s *suite) teardown() {
 		errs = append(errs, s.agent.stop())
 	}
 	if s.cluster != nil {
-		errs = append(errs, s.cluster.stop())
+		errs = append(errs, s.cluster.Stop())
 	}
 	if s.lab != nil {
 		errs = append(errs, s.lab.Close())
@@ -170,25 +165,19 @@ func (s *suite) teardown() {
 // dumpLogs prints the end of every process log, after a failure.
 func (s *suite) dumpLogs() {
 	for _, p := range s.procs() {
-		fmt.Fprintf(os.Stderr, "\n===== %s (%s), last lines =====\n%s\n", p.name, p.logPath, p.logTail(0, 6000))
+		fmt.Fprintf(os.Stderr, "\n===== %s (%s), last lines =====\n%s\n", p.Name(), p.LogPath(), p.LogTail(0, 6000))
 	}
 }
 
-func (s *suite) procs() []*proc {
-	var ps []*proc
+func (s *suite) procs() []*labtest.Proc {
+	var ps []*labtest.Proc
 	if s.cluster != nil {
-		ps = append(ps, s.cluster.etcd, s.cluster.api)
+		ps = append(ps, s.cluster.Procs()...)
 	}
 	if s.agent != nil {
-		ps = append(ps, s.agent.proc)
+		ps = append(ps, s.agent.Proc)
 	}
-	var out []*proc
-	for _, p := range ps {
-		if p != nil {
-			out = append(out, p)
-		}
-	}
-	return out
+	return ps
 }
 
 func envOr(key, def string) string {
@@ -197,5 +186,3 @@ func envOr(key, def string) string {
 	}
 	return def
 }
-
-func joinErrs(errs []error) error { return errors.Join(errs...) }

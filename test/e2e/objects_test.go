@@ -159,7 +159,7 @@ func createService(t *testing.T, s svcSpec) *corev1.Service {
 	if s.mutate != nil {
 		s.mutate(svc)
 	}
-	c := env.cluster.client
+	c := env.cluster.Client()
 	created, err := c.CoreV1().Services(ns).Create(ctx(t), svc, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create service %s: %v", s.name, err)
@@ -213,7 +213,7 @@ func setSlice(t *testing.T, svc *corev1.Service, targetPort int32, eps []ep) {
 }
 
 func trySetSlice(ctx context.Context, svc *corev1.Service, targetPort int32, eps []ep) error {
-	c := env.cluster.client.DiscoveryV1().EndpointSlices(ns)
+	c := env.cluster.Client().DiscoveryV1().EndpointSlices(ns)
 	want := sliceFor(svc, targetPort, eps)
 	cur, err := c.Get(ctx, want.Name, metav1.GetOptions{})
 	switch {
@@ -250,7 +250,7 @@ func setSliceEventually(t *testing.T, svc *corev1.Service, targetPort int32, eps
 // retrying on conflicts; it returns the stored result.
 func updateService(t *testing.T, name string, fn func(*corev1.Service)) *corev1.Service {
 	t.Helper()
-	c := env.cluster.client.CoreV1().Services(ns)
+	c := env.cluster.Client().CoreV1().Services(ns)
 	for range 5 {
 		svc, err := c.Get(ctx(t), name, metav1.GetOptions{})
 		if err != nil {
@@ -275,7 +275,7 @@ func updateService(t *testing.T, name string, fn func(*corev1.Service)) *corev1.
 func setLoadBalancerIP(t *testing.T, name string, ip netip.Addr) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"status":{"loadBalancer":{"ingress":[{"ip":%q}]}}}`, ip)
-	_, err := env.cluster.client.CoreV1().Services(ns).Patch(ctx(t), name, types.MergePatchType,
+	_, err := env.cluster.Client().CoreV1().Services(ns).Patch(ctx(t), name, types.MergePatchType,
 		[]byte(patch), metav1.PatchOptions{}, "status")
 	if err != nil {
 		t.Fatalf("patch service %s status: %v", name, err)
@@ -284,7 +284,7 @@ func setLoadBalancerIP(t *testing.T, name string, ip netip.Addr) {
 
 func deleteService(t *testing.T, name string) {
 	t.Helper()
-	if err := env.cluster.client.CoreV1().Services(ns).Delete(ctx(t), name, metav1.DeleteOptions{}); err != nil {
+	if err := env.cluster.Client().CoreV1().Services(ns).Delete(ctx(t), name, metav1.DeleteOptions{}); err != nil {
 		t.Fatalf("delete service %s: %v", name, err)
 	}
 }

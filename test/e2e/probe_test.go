@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
 )
 
@@ -188,47 +189,10 @@ func mustAnswer(t *testing.T, from *netns.Host, dst netip.AddrPort) netns.Reply 
 	return r
 }
 
-// traffic dials dst every interval in the background and counts failures.
-type traffic struct {
-	stopCh chan struct{}
-	done   chan struct{}
-	mu     sync.Mutex
-	ok     int
-	errs   []string
-}
-
-func startTraffic(from *netns.Host, dst netip.AddrPort, interval time.Duration) *traffic {
-	tr := &traffic{stopCh: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(tr.done)
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			_, err := dial(from, dst, 2*time.Second)
-			tr.mu.Lock()
-			if err != nil {
-				tr.errs = append(tr.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
-			} else {
-				tr.ok++
-			}
-			tr.mu.Unlock()
-			select {
-			case <-tr.stopCh:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return tr
-}
-
-// stop ends the traffic and returns the number of answered and failed dials.
-func (tr *traffic) stop() (ok int, errs []string) {
-	close(tr.stopCh)
-	<-tr.done
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.ok, tr.errs
+// startTraffic dials dst from `from` every interval in the background
+// (each dial answered within 2 s) until checkTraffic.
+func startTraffic(from *netns.Host, dst netip.AddrPort, interval time.Duration) *labtest.Traffic {
+	return labtest.StartTraffic(context.Background(), interval, labtest.DialCheck(from, netns.TCP, dst, 2*time.Second))
 }
 
 // latencies collects "API write returned → first probe seeing the change".

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // capsCase programs a scratch namespace with `svcnat apply` from the image,
@@ -71,7 +71,7 @@ func TestCapabilities(t *testing.T) {
 	manifests := manifestFolder(t)
 	for _, tc := range capsCases {
 		t.Run(tc.name, func(t *testing.T) {
-			ns := filepath.Base(netns.Scratch(t, "caps"))
+			ns := filepath.Base(netnstest.Scratch(t, "caps"))
 			if tc.prepare != nil {
 				if out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, tc.prepare...)...).CombinedOutput(); err != nil {
 					t.Fatalf("%v: %v\n%s", tc.prepare, err, out)

@@ -28,5 +28,9 @@
 //     capabilities, and without NET_RAW for iptables-legacy, in scratch
 //     namespaces: what the overlays grant is enough, and NET_RAW is needed.
 //
+// The container runs as a labtest.Proc (stopped by pid, SIGTERM then
+// SIGKILL, which fails the test; its log printed on failure); the lab and
+// scratch namespaces come from netns/netnstest.
+//
 // Without root every test skips, unless IMAGE_REQUIRED=1.
 package image

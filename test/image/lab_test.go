@@ -3,21 +3,20 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/svcnat/svcnat/internal/labtest"
 	"github.com/svcnat/svcnat/netns"
+	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
 // The lab Service: ClusterIP 10.96.0.10:80 and NodePort 30080 -> :8080 of
@@ -67,7 +66,7 @@ func TestDaemonSetInLab(t *testing.T) {
 	for _, overlay := range []string{"nftables", "iptables"} {
 		t.Run(overlay, func(t *testing.T) {
 			o := render(t, overlay)
-			lab := netns.NewLab(t)
+			lab := netnstest.NewLab(t)
 			for i, ip := range pods {
 				pod, err := lab.AddPod(fmt.Sprintf("web%d", i), ip)
 				if err != nil {
@@ -122,57 +121,19 @@ func reachesPods(ctx context.Context, client *netns.Host, dst netip.AddrPort) er
 }
 
 // startContainer starts l in host's network namespace; the test's cleanup
-// stops it by pid (SIGTERM, then SIGKILL) and prints its log on failure.
+// stops it by pid (SIGTERM, then SIGKILL, which fails the test) and prints
+// its log on failure.
 func startContainer(t *testing.T, host *netns.Host, l launch) {
 	t.Helper()
 	argv, env, err := l.command()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := host.Command(context.Background(), argv...)
-	cmd.Env = append(os.Environ(), env...)
-	log := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p := labtest.NewProc("container "+strings.Join(l.Argv, " "), host, filepath.Join(t.TempDir(), "container.log"), argv...)
+	p.Env = env
+	p.StartFor(t, 10*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	if err := p.Exited(); err != nil {
+		t.Fatalf("the container exited at once: %v\n%s", err, p.LogTail(0, 16000))
 	}
-	exited := make(chan struct{}) // closed when the process has exited
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Error("the container ignored SIGTERM for 10s")
-		}
-		if t.Failed() {
-			t.Logf("container %s:\n%s", strings.Join(l.Argv, " "), log.String())
-		}
-	})
-	select {
-	case <-exited:
-		t.Fatalf("the container exited at once: %v\n%s", waitErr, log.String())
-	case <-time.After(500 * time.Millisecond):
-	}
-}
-
-// lockedBuffer collects a process's output from two pipes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

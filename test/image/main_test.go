@@ -14,6 +14,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/svcnat/svcnat/internal/labtest"
 )
 
 // buildLimit bounds one `make image` (a cold one compiles svcnat and
@@ -73,7 +75,7 @@ func needImage(t *testing.T) {
 func build(tmp string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*buildLimit)
 	defer cancel()
-	root, err := repoRoot()
+	root, err := labtest.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -109,11 +111,6 @@ func build(tmp string) error {
 	}
 	built.env = built.config.Config.Env
 	return nil
-}
-
-// repoRoot is two folders up from this package.
-func repoRoot() (string, error) {
-	return filepath.Abs(filepath.Join("..", ".."))
 }
 
 // output runs a command in dir and returns its trimmed standard output; a

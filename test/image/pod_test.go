@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/svcnat/svcnat/deploy"
+	"github.com/svcnat/svcnat/internal/labtest"
 )
 
 // nodeName is the lab node's name, spec.nodeName for the pod.
@@ -23,7 +24,7 @@ const manifestsDir = "/etc/svcnat/manifests"
 // render renders one overlay of deploy/.
 func render(t *testing.T, overlay string) *deploy.Objects {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := labtest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ LDFLAGS  := -X github.com/svcnat/svcnat/internal/version.version=$(VERSION)
 IMAGE    ?= $(BIN)/svcnat-image.tar
 IMAGE_LAYOUT ?= $(BIN)/svcnat-image
 
-.PHONY: all build test vet fmt-check tidy-check update demo bench fuzz e2e clean image test-image print-version
+.PHONY: all build test vet fmt-check tidy-check update demo bench fuzz e2e fleet clean image test-image print-version
 
 all: build
 
@@ -43,12 +43,26 @@ vet:
 	$(GO) vet $(PKGS)
 	$(GO) vet -tags e2e ./test/e2e
 	$(GO) vet -tags image ./test/image
+	$(GO) vet -tags fleet ./test/fleet
 
 ## e2e: svcnat run against a real kube-apiserver + etcd in network namespaces (root).
 ## Builds kube-apiserver once into .cache/bin (about 10 minutes cold, then reused).
+## Then a small fleet (3 nodes, 100 Services, svcnat and kube-proxy; about 3 minutes).
 e2e:
 	tools/kubernetes/build.sh
 	E2E_REQUIRED=1 $(GO) test -tags e2e -count=1 -v -timeout 15m ./test/e2e
+	FLEET_REQUIRED=1 FLEET_NODES=3 FLEET_SERVICES=100 FLEET_CHURN=20s FLEET_OUTAGE=10s \
+		FLEET_REPORT=$(CURDIR)/.cache/fleet-e2e.md $(GO) test -tags fleet -count=1 -v -timeout 20m ./test/fleet
+
+## fleet: FLEET_NODES nodes (8) against one API server, FLEET_SERVICES Services
+## (1000), svcnat and kube-proxy side by side (root; several minutes per proxy).
+## Ends with one "fleet: proxy=..." line per proxy; test/fleet/doc.go lists the
+## FLEET_* settings. The test binary runs directly so that those lines come last.
+FLEET_TEST := $(CURDIR)/.cache/fleet.test
+fleet:
+	tools/kubernetes/build.sh
+	$(GO) test -c -tags fleet -o $(FLEET_TEST) ./test/fleet
+	cd test/fleet && FLEET_REQUIRED=1 $(FLEET_TEST) -test.v -test.count=1 -test.timeout 180m
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

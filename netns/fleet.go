@@ -17,14 +17,18 @@ import (
 //	Control eth0            node-1 eth0                  node-N eth0
 //	192.168.1.10/24         192.168.1.100/24             192.168.1.(99+N)/24
 //	                        vpods ── eth0 pods-1         vpods ── eth0 pods-N
-//	                        pods 10.128.0.0/16           pods 10.(127+N).0.0/16
+//	                        vclient ── eth0 client-1     vclient ── eth0 client-N
+//	                        pods 10.128.0.0/17           pods 10.(127+N).0.0/17
+//	                        client 10.128.128.1          client 10.(127+N).128.1
 //
-// Each node has one pods namespace that owns every address of the node's
+// Each node has one pods namespace that owns the lower half of the node's
 // pod CIDR (a local route, the kernel's "AnyIP"), so that tens of
 // thousands of endpoints need no namespace each: an echo server bound to
 // the wildcard address answers as whichever pod address a packet was
-// DNATed to (ServeAnyAddr). Connections made from a pods namespace leave
-// from its first address (FleetNode.ClientIP), like a client pod's.
+// DNATed to (ServeAnyAddr). A client pod has a namespace of its own, with
+// one address of the upper half (FleetNode.ClientIP): a client inside the
+// pods namespace would receive its replies from a local endpoint directly,
+// bypassing the node's conntrack, as no real pod does.
 //
 // Nodes route each other's pod CIDRs over the LAN (a flat network, as a
 // simple CNI would) and the service CIDR to Control, which stands for the
@@ -48,12 +52,14 @@ type FleetNode struct {
 	// Host is the node's namespace (eth0 on the LAN, forwarding on): the
 	// namespace a proxy programs.
 	Host *Host
-	// Pods is the namespace that holds every pod of the node.
+	// Pods is the namespace that holds every endpoint pod of the node.
 	Pods *Host
+	// Client is a client pod of the node (address ClientIP).
+	Client *Host
 	// PodCIDR is the node's pod range (its Node's spec.podCIDR).
 	PodCIDR netip.Prefix
-	// ClientIP is the pods namespace's own address, the source of the
-	// connections it opens; PodIP never returns it.
+	// ClientIP is the client pod's address, in PodCIDR but never returned
+	// by PodIP.
 	ClientIP netip.Addr
 }
 
@@ -69,10 +75,10 @@ var FleetClusterCIDR = netip.MustParsePrefix("10.128.0.0/9")
 
 var (
 	fleetControl = netip.MustParsePrefix("192.168.1.10/24")
-	// The node end of a pods veth and the pods end: one link-local pair
-	// reused on every node (each pair is alone on its link).
-	podsGatewayNode = netip.MustParsePrefix("169.254.1.1/32")
-	podsGatewayPods = netip.MustParsePrefix("169.254.1.2/32")
+	// The node end of a pod veth and the pod end: one link-local pair
+	// reused on every link (each pair is alone on its link).
+	podGatewayNode = netip.MustParsePrefix("169.254.1.1/32")
+	podGatewayPod  = netip.MustParsePrefix("169.254.1.2/32")
 )
 
 // NewFleet builds n nodes in namespaces named <prefix>-<6 hex>-<role>.
@@ -137,6 +143,9 @@ func (f *Fleet) build(n int) error {
 		if err := ipBatch(node.Pods.name, node.podsLines()); err != nil {
 			return err
 		}
+		if err := ipBatch(node.Client.name, node.clientLines()); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -149,12 +158,16 @@ func (f *Fleet) newNode(i int) (*FleetNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := cidr.Addr().Next()
-	pods, err := f.lab.newHost(fmt.Sprintf("p%d", i+1), []netip.Addr{client}, nil)
+	clientIP := netip.AddrFrom4([4]byte{10, byte(128 + i), 128, 1})
+	pods, err := f.lab.newHost(fmt.Sprintf("p%d", i+1), nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &FleetNode{Name: name, Host: host, Pods: pods, PodCIDR: cidr, ClientIP: client}, nil
+	client, err := f.lab.newHost(fmt.Sprintf("c%d", i+1), []netip.Addr{clientIP}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &FleetNode{Name: name, Host: host, Pods: pods, Client: client, PodCIDR: cidr, ClientIP: clientIP}, nil
 }
 
 // lanLines create the bridge and one port per member, the member's end
@@ -180,15 +193,21 @@ func (f *Fleet) nodeHosts() []*Host {
 	return hosts
 }
 
-// nodeLines: the LAN address, the pods veth, routes to the other nodes'
-// pods and the service CIDR via Control (the default route's stand-in).
+// nodeLines: the LAN address, the pods and client veths, routes to the
+// other nodes' pods and the service CIDR via Control (the default route's
+// stand-in).
 func (f *Fleet) nodeLines(n *FleetNode) []string {
 	lines := lanHostLines([]netip.Prefix{netip.PrefixFrom(n.Host.IPv4(), 24)})
-	lines = append(lines,
-		fmt.Sprintf("link add vpods type veth peer name eth0 netns %s", n.Pods.name),
-		"link set vpods up",
-		addrLine(podsGatewayNode, "vpods"),
-		fmt.Sprintf("route add %s via %s dev vpods onlink", n.PodCIDR, podsGatewayPods.Addr()))
+	for _, v := range []struct {
+		dev, peer string
+		dst       netip.Prefix
+	}{{"vpods", n.Pods.name, n.endpointRange()}, {"vclient", n.Client.name, netip.PrefixFrom(n.ClientIP, 32)}} {
+		lines = append(lines,
+			fmt.Sprintf("link add %s type veth peer name eth0 netns %s", v.dev, v.peer),
+			fmt.Sprintf("link set %s up", v.dev),
+			addrLine(podGatewayNode, v.dev),
+			fmt.Sprintf("route add %s via %s dev %s onlink", v.dst, podGatewayPod.Addr(), v.dev))
+	}
 	for _, peer := range f.Nodes {
 		if peer != n {
 			lines = append(lines, fmt.Sprintf("route add %s via %s dev eth0", peer.PodCIDR, peer.Host.IPv4()))
@@ -197,28 +216,47 @@ func (f *Fleet) nodeLines(n *FleetNode) []string {
 	return append(lines, fmt.Sprintf("route add %s via %s dev eth0", FleetServiceCIDR, fleetControl.Addr()))
 }
 
-// podsLines make the pods namespace own the whole pod CIDR and leave by
-// the node, from ClientIP.
+// endpointRange is the lower half of the pod CIDR, owned by Pods.
+func (n *FleetNode) endpointRange() netip.Prefix {
+	return netip.PrefixFrom(n.PodCIDR.Addr(), n.PodCIDR.Bits()+1)
+}
+
+// podsLines make the pods namespace own the endpoint range.
 func (n *FleetNode) podsLines() []string {
+	return append(podLinkLines(),
+		fmt.Sprintf("route add local %s dev lo", n.endpointRange()),
+		fmt.Sprintf("route add default via %s dev eth0", podGatewayNode.Addr()))
+}
+
+// clientLines give the client pod its address and the node as its router.
+func (n *FleetNode) clientLines() []string {
+	return append(podLinkLines(),
+		fmt.Sprintf("addr add %s/32 dev eth0", n.ClientIP),
+		fmt.Sprintf("route add default via %s dev eth0 src %s", podGatewayNode.Addr(), n.ClientIP))
+}
+
+// podLinkLines: eth0 up with the pod end of the link-local pair, and a
+// route to the node's end.
+func podLinkLines() []string {
 	return []string{
 		"link set lo up",
 		"link set eth0 up",
-		addrLine(podsGatewayPods, "eth0"),
-		fmt.Sprintf("addr add %s/32 dev lo", n.ClientIP),
-		fmt.Sprintf("route add local %s dev lo", n.PodCIDR),
-		fmt.Sprintf("route add %s dev eth0 scope link", podsGatewayNode.Addr()),
-		fmt.Sprintf("route add default via %s dev eth0 src %s", podsGatewayNode.Addr(), n.ClientIP),
+		addrLine(podGatewayPod, "eth0"),
+		fmt.Sprintf("route add %s dev eth0 scope link", podGatewayNode.Addr()),
 	}
 }
 
-// PodIP returns the i-th pod address of the node (i from 0), never
-// ClientIP. It panics beyond the CIDR (65k addresses).
+// MaxFleetPods is the number of endpoint addresses per node.
+const MaxFleetPods = 1<<15 - 1
+
+// PodIP returns the i-th endpoint address of the node (i from 0; the
+// network address is skipped). It panics from MaxFleetPods on.
 func (n *FleetNode) PodIP(i int) netip.Addr {
-	if i < 0 || i >= 1<<16-3 {
-		panic(fmt.Sprintf("netns: pod index %d outside %s", i, n.PodCIDR))
+	if i < 0 || i >= MaxFleetPods {
+		panic(fmt.Sprintf("netns: pod index %d outside %s", i, n.endpointRange()))
 	}
 	b := n.PodCIDR.Addr().As4()
-	v := 2 + i // .0.0 is the network, .0.1 ClientIP
+	v := 1 + i
 	b[2], b[3] = byte(v>>8), byte(v)
 	return netip.AddrFrom4(b)
 }

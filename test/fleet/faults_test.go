@@ -1,0 +1,88 @@
+//go:build fleet
+
+package fleet
+
+import (
+	"context"
+	"time"
+
+	"github.com/svcnat/svcnat/internal/labtest"
+)
+
+// Bounds of the fault phases (failures beyond them fail the test).
+const (
+	recoveryLimit = 60 * time.Second
+	etcdDown      = 5 * time.Second
+	rebootSample  = 20
+)
+
+// faults runs the fault phases in turn, under churn and traffic.
+func (r *run) faults() {
+	r.apiOutage()
+	r.etcdRestart()
+	r.nodeReboot()
+	r.rollingRestart()
+}
+
+// apiOutage stops the API server for the outage period, then times how
+// long after it is ready again every node serves the first change.
+func (r *run) apiOutage() {
+	must(r.t, r.cluster.StopAPIServer())
+	select {
+	case <-r.ctx.Done():
+		r.t.Fatal(r.ctx.Err())
+	case <-time.After(r.cfg.outage):
+	}
+	must(r.t, r.cluster.StartAPIServer(r.ctx))
+	r.res.outageRecovery = r.probeSince(0, time.Now(), recoveryLimit)
+	r.t.Logf("API server outage %v: every node served the next change %v after the API server was ready",
+		r.cfg.outage, r.res.outageRecovery.Round(time.Millisecond))
+}
+
+// etcdRestart restarts etcd and times the first change after it.
+func (r *run) etcdRestart() {
+	must(r.t, r.cluster.RestartEtcd(r.ctx, etcdDown))
+	r.res.etcdRecovery = r.probeSince(1, time.Now(), recoveryLimit)
+	r.t.Logf("etcd restart (%v down): every node served the next change %v after the API server was ready",
+		etcdDown, r.res.etcdRecovery.Round(time.Millisecond))
+}
+
+// nodeReboot kills node-1's proxy, flushes its rules and conntrack table
+// (what a reboot leaves) and starts the proxy again: the time until the
+// node serves every probe and a sample of Services. Traffic pauses, since
+// the node's rules are gone on purpose.
+func (r *run) nodeReboot() {
+	p := r.proxies[0]
+	r.traffic.pause()
+	defer r.traffic.resume()
+	must(r.t, p.stop(false))
+	for _, argv := range [][]string{{"nft", "flush", "ruleset"}, {"conntrack", "-F"}} {
+		if _, err := p.node.Host.Exec(r.ctx, argv...); err != nil {
+			r.t.Fatalf("reboot %s: %v", p.node.Name, err)
+		}
+	}
+	sample := r.load.sample(rebootSample)
+	started := time.Now()
+	must(r.t, p.start())
+	_, err := labtest.Eventually(r.ctx, recoveryLimit, 50*time.Millisecond, func(ctx context.Context) error {
+		return r.load.serves(ctx, p.node, sample)
+	})
+	must(r.t, err)
+	r.res.rebootConverge = time.Since(started)
+	r.t.Logf("%s rebooted: rules served %v after its proxy started", p.node.Name, r.res.rebootConverge.Round(time.Millisecond))
+}
+
+// rollingRestart restarts every proxy in turn, as a DaemonSet rollout
+// does, and counts the connections that failed meanwhile.
+func (r *run) rollingRestart() {
+	before := r.traffic.failed()
+	t0 := time.Now()
+	for _, p := range r.proxies {
+		must(r.t, p.stop(true))
+		must(r.t, p.start())
+		must(r.t, p.awaitHealthy(r.ctx))
+	}
+	r.res.rollingFailed = r.traffic.failed() - before
+	r.t.Logf("rolling restart of %d proxies in %v: %d failed connections", len(r.proxies),
+		time.Since(t0).Round(time.Millisecond), r.res.rollingFailed)
+}

@@ -1,0 +1,166 @@
+//go:build fleet
+
+package fleet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/svcnat/svcnat/internal/labtest"
+	"github.com/svcnat/svcnat/netns"
+)
+
+// Where every proxy listens, inside its node's namespace (kube-proxy's
+// defaults, as in kubeadm's config).
+const (
+	healthzPort = 10256
+	metricsAddr = "127.0.0.1:10249"
+	// startLimit bounds a proxy's wait for its first healthy /healthz.
+	startLimit = 2 * time.Minute
+)
+
+// proxy is the proxy process of one node.
+type proxy struct {
+	kind string // "svcnat" or "kube-proxy"
+	node *netns.FleetNode
+	proc *labtest.Proc
+
+	mu     sync.Mutex
+	rssMax float64 // MB, over every process this proxy has been
+}
+
+func newProxy(kind, bin, config, dir string, node *netns.FleetNode) *proxy {
+	log := filepath.Join(dir, fmt.Sprintf("%s-%s.log", kind, node.Name))
+	proc := labtest.NewProc(kind+" on "+node.Name, node.Host, log,
+		bin, "--config="+config, "--hostname-override="+node.Name)
+	return &proxy{kind: kind, node: node, proc: proc}
+}
+
+func (p *proxy) start() error { return p.proc.Start() }
+
+// stop stops the process, gracefully or not (a node losing power), after
+// taking its peak resident set.
+func (p *proxy) stop(graceful bool) error {
+	p.sampleRSS("VmHWM")
+	if graceful {
+		return p.proc.Stop(10 * time.Second)
+	}
+	return p.proc.Kill()
+}
+
+// awaitHealthy polls the proxy's /healthz until it answers 200.
+func (p *proxy) awaitHealthy(ctx context.Context) error {
+	url := fmt.Sprintf("http://%s:%d/healthz", p.node.Host.IPv4(), healthzPort)
+	_, err := labtest.Eventually(ctx, startLimit, 100*time.Millisecond, func(ctx context.Context) error {
+		if err := p.proc.Exited(); err != nil {
+			return labtest.Permanent(fmt.Errorf("%s exited: %w\n%s", p.proc.Name(), err, p.proc.LogTail(0, 4000)))
+		}
+		code, body, err := p.node.Host.HTTPGet(ctx, url, time.Second)
+		if err != nil {
+			return err
+		}
+		if code != http.StatusOK {
+			return fmt.Errorf("%s /healthz: %d %s", p.proc.Name(), code, body)
+		}
+		return nil
+	})
+	return err
+}
+
+// sampleRSS records the process's VmRSS (or VmHWM, its peak) in MB.
+func (p *proxy) sampleRSS(field string) {
+	pid := p.proc.Pid()
+	if pid <= 0 {
+		return
+	}
+	kb, err := statusKB(pid, field)
+	if err != nil {
+		return // the process is gone: its last samples stand
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rssMax = max(p.rssMax, float64(kb)/1024)
+}
+
+func (p *proxy) rssMB() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rssMax
+}
+
+// statusKB reads one "Field:   N kB" line of /proc/PID/status.
+func statusKB(pid int, field string) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if ok && name == field {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
+}
+
+// metrics fetches the proxy's Prometheus text from its metrics server.
+func (p *proxy) metrics(ctx context.Context) (string, error) {
+	code, body, err := p.node.Host.HTTPGet(ctx, "http://"+metricsAddr+"/metrics", 5*time.Second)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("%s /metrics: %d", p.proc.Name(), code)
+	}
+	return body, nil
+}
+
+// sampleEvery samples every proxy's VmRSS until ctx ends.
+func sampleEvery(ctx context.Context, every time.Duration, proxies []*proxy) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		for _, p := range proxies {
+			p.sampleRSS("VmRSS")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// proxyConfig is kubeadm's config.conf (the file kubeadm puts in the
+// kube-proxy ConfigMap) with what a cluster sets: the mode, the pod range,
+// the kubeconfig's path, and the minimum sync period under test.
+func proxyConfig(repo, kubeconfig string, minSync time.Duration) (string, error) {
+	b, err := os.ReadFile(filepath.Join(repo, "kubeproxy/testdata/kubeadm-v1.37-config.conf"))
+	if err != nil {
+		return "", err
+	}
+	s := string(b)
+	for _, r := range []struct{ old, new string }{
+		{"mode: \"\"", "mode: nftables"},
+		{"clusterCIDR: \"\"", "clusterCIDR: " + netns.FleetClusterCIDR.String()},
+		{"/var/lib/kube-proxy/kubeconfig.conf", kubeconfig},
+		{"nftables:\n  masqueradeAll: false\n  masqueradeBit: null\n  minSyncPeriod: 0s",
+			"nftables:\n  masqueradeAll: false\n  masqueradeBit: null\n  minSyncPeriod: " + minSync.String()},
+	} {
+		if !strings.Contains(s, r.old) {
+			return "", fmt.Errorf("kubeadm config: no %q", r.old)
+		}
+		s = strings.Replace(s, r.old, r.new, 1)
+	}
+	return s, nil
+}

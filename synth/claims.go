@@ -58,10 +58,12 @@ func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*
 			drop = append(drop, e.claimed[f][i].Name)
 		}
 		if changed != nil {
-			changed.addEntry(e)
+			changed.addPorts(f, e.ports[f])
 		}
 	}
+	isNew := make(map[*serviceEntry]bool, len(added))
 	for _, e := range added {
+		isNew[e] = true
 		if e.info == nil {
 			continue
 		}
@@ -95,7 +97,7 @@ func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*
 		for i := range old {
 			drop = append(drop, old[i].Name)
 		}
-		if changed != nil && !samePorts(old, kept) {
+		if changed != nil && !isNew[e] && !samePorts(old, kept) {
 			changed.addPorts(f, e.ports[f])
 		}
 	}
@@ -212,12 +214,6 @@ func mergePorts(old []ServicePort, drop []ServicePortName, add []ServicePort) []
 	}
 	keep(len(old))
 	return out
-}
-
-func (c *Changes) addEntry(e *serviceEntry) {
-	for f, ports := range e.ports {
-		c.addPorts(f, ports)
-	}
 }
 
 func (c *Changes) addPorts(f Family, ports []ServicePort) {

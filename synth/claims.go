@@ -38,14 +38,22 @@ func (fs *familyState) ruleset(cfg Config, node nodeFacts) *Ruleset {
 // that replay gives what a replay of every entry would.
 func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*serviceEntry {
 	f := fs.family
+	// Added first: a replaced entry's ClusterIP then never leaves the list.
+	for _, e := range added {
+		if ip, ok := e.clusterIP(f); ok {
+			fs.addIP(ip)
+		}
+	}
+	for _, e := range gone {
+		if ip, ok := e.clusterIP(f); ok {
+			fs.dropIP(ip)
+		}
+	}
 	touched := map[claimKey]bool{}
 	var drop []ServicePortName
 	for _, e := range gone {
 		if e.info == nil {
 			continue
-		}
-		if ip, ok := e.info.clusterIPs[f]; ok {
-			fs.dropIP(ip)
 		}
 		for _, k := range e.keys[f] {
 			fs.holders[k] = slices.DeleteFunc(fs.holders[k], func(h *serviceEntry) bool { return h == e })
@@ -66,9 +74,6 @@ func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*
 		isNew[e] = true
 		if e.info == nil {
 			continue
-		}
-		if ip, ok := e.info.clusterIPs[f]; ok {
-			fs.addIP(ip)
 		}
 		e.keys[f] = candidateKeys(e.ports[f])
 		for _, k := range e.keys[f] {
@@ -133,6 +138,14 @@ func (fs *familyState) connected(keys map[claimKey]bool) []*serviceEntry {
 	}
 	slices.SortFunc(group, func(a, b *serviceEntry) int { return olderFirst(a.info.svc, b.info.svc) })
 	return group
+}
+
+func (e *serviceEntry) clusterIP(f Family) (netip.Addr, bool) {
+	if e.info == nil {
+		return netip.Addr{}, false
+	}
+	ip, ok := e.info.clusterIPs[f]
+	return ip, ok
 }
 
 // candidateKeys are the entry points ports want (claimSet.claim's keys).

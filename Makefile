@@ -69,9 +69,11 @@ fmt-check:
 
 ## bench: Go benchmarks and the one-table driver (root; throwaway namespaces only).
 ## Takes tens of minutes at 50k Services; docs/BENCHMARKS.md has the figures.
+## The first line is the agent's own work for one endpoint change (no kernel).
 ## The OneBigService rows are one Service with 1k, 10k and 100k endpoints
 ## (render, full apply, one endpoint removed or moved).
 bench: build
+	$(GO) test -run '^$$' -bench 'SyncOneEndpoint|BuilderOneEndpoint' -benchmem ./agent/ ./synth/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
 	SVCNAT_BENCH_100K=1 $(GO) test -run '^$$' -bench 'OneBigService' -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
 	$(GO) run ./cmd/svcnat-bench --sizes 1000,10000,50000 --svcnat $(BIN)/svcnat

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
@@ -44,7 +45,9 @@ type Agent struct {
 	applied  []*synth.Ruleset
 	warnings map[string]bool
 	triggers map[string]time.Time
-	builder  synth.Builder // remembers unchanged Services between syncs
+	// programmed are the slices observeProgramming last saw.
+	programmed []*discoveryv1.EndpointSlice
+	builder    synth.Builder // remembers unchanged Services between syncs
 	// unapplied is what the builder reported changed since the last
 	// successful Apply (nil: not known), for backends that can use it.
 	unapplied *synth.Changes

@@ -44,9 +44,13 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	if err != nil {
 		return a.syncFailed(fams, start, why, err)
 	}
+	applied := a.unapplied // what changed since a.applied
+	if why.Full() {
+		applied = nil // compare everything: the safety net for a wrong change list
+	}
 	a.unapplied = &synth.Changes{}
 	a.health.SyncSucceeded(fams...)
-	a.afterApply(ctx, rs, st.Input.EndpointSlices)
+	a.afterApply(ctx, rs, applied, st.Input.EndpointSlices)
 	a.observe(fams, start, stats, rs)
 	a.log.V(2).Info("Synced", "full", stats.Full, "changes", stats.Changes,
 		"rules", stats.Rules, "elements", stats.Elements, "duration", a.cfg.Clock.Since(start))
@@ -103,9 +107,10 @@ func (a *Agent) synthConfig(st source.State) synth.Config {
 	return cfg
 }
 
-// afterApply does what must follow the new rules being in place.
-func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, slices []*discoveryv1.EndpointSlice) {
-	a.cleanConntrack(ctx, rs)
+// afterApply does what must follow the new rules being in place. changed
+// names the ports that may differ from a.applied (nil: not known).
+func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes, slices []*discoveryv1.EndpointSlice) {
+	a.cleanConntrack(ctx, rs, changed)
 	a.reportListenErrors(a.svcHC.Sync(healthcheck.FromRulesets(rs)))
 	a.observeProgramming(slices)
 	a.applied = rs
@@ -115,8 +120,8 @@ func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, slices []*d
 // a time (kube-proxy's conntrack reconciler metrics are per family).
 // Failures are logged, not retried: stale entries then expire by
 // themselves.
-func (a *Agent) cleanConntrack(ctx context.Context, rs []*synth.Ruleset) {
-	flows := conntrack.Changes(a.applied, rs)
+func (a *Agent) cleanConntrack(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) {
+	flows := conntrack.ChangesOf(a.applied, rs, changed)
 	for _, fam := range []synth.Family{synth.IPv4, synth.IPv6} {
 		var of []conntrack.Flow
 		for _, f := range flows {
@@ -181,17 +186,33 @@ func (a *Agent) observe(fams []string, start time.Time, stats backend.Stats, rs 
 // EndpointSlice whose last-change-trigger-time is newer than the one
 // programmed before. Like kube-proxy, trigger times from before the agent
 // started are ignored: they measure the downtime, not the programming.
+// Only slice objects that are new since the last call can carry a new
+// time (sources replace a changed object and list each slice name once),
+// so after the first call only those are read.
 func (a *Agent) observeProgramming(slices []*discoveryv1.EndpointSlice) {
+	added, removed, ok := synth.ListChanges(a.programmed, slices)
+	if a.programmed == nil || !ok {
+		added, removed = slices, nil
+		a.triggers = map[string]time.Time{}
+	}
+	a.programmed = slices
+	before := make(map[string]time.Time, len(added))
+	for _, s := range added {
+		key := s.Namespace + "/" + s.Name
+		before[key] = a.triggers[key]
+	}
+	for _, s := range removed {
+		delete(a.triggers, s.Namespace+"/"+s.Name)
+	}
 	now := a.cfg.Clock.Now()
-	seen := make(map[string]time.Time, len(slices))
-	for _, s := range slices {
+	for _, s := range added {
 		t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime])
 		if err != nil {
 			continue
 		}
 		key := s.Namespace + "/" + s.Name
-		seen[key] = t
-		if t.After(a.triggers[key]) && !t.Before(a.started) {
+		a.triggers[key] = t
+		if t.After(before[key]) && !t.Before(a.started) {
 			fam := metrics.IPFamily(synth.IPv4)
 			if s.AddressType == discoveryv1.AddressTypeIPv6 {
 				fam = metrics.IPFamily(synth.IPv6)
@@ -199,7 +220,6 @@ func (a *Agent) observeProgramming(slices []*discoveryv1.EndpointSlice) {
 			a.metrics.NetworkProgrammingLatency.WithLabelValues(fam).Observe(now.Sub(t).Seconds())
 		}
 	}
-	a.triggers = seen
 }
 
 // reportWarnings logs each warning once, when it first appears, and keeps

@@ -11,9 +11,8 @@ import (
 
 // Build turns cluster state into one Ruleset per family. It never fails:
 // whatever cannot be programmed is skipped and reported in Warnings.
-// It is a Builder with nothing remembered.
 func Build(in Input, cfg Config) Result {
-	return new(Builder).Build(in, cfg)
+	return buildFull(in, cfg)
 }
 
 func newRuleset(f Family, cfg Config, node nodeFacts) *Ruleset {

@@ -3,36 +3,58 @@ package synth
 import (
 	"reflect"
 	"slices"
-	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
-// Builder is Build with a memory, for the node agent: a Service whose
-// object and EndpointSlices are the same pointers as in the previous Build
-// (informer caches and the manifest source keep unchanged objects) is not
-// parsed or categorised again, so a one-endpoint change costs work
-// proportional to the change plus a cheap pass over every Service (claims
-// and sorting). Its Result is always exactly Build's. A Builder is not safe
-// for concurrent use; the zero value is ready.
+// Builder is Build with a memory, for the node agent: it keeps the
+// previous input's objects, their slices grouped by Service, each
+// Service's parsed ports, the claims on entry points and the sorted
+// output, and updates them from the objects that changed. Objects are
+// told apart by pointer (informer caches and the manifest source keep
+// unchanged objects, which must never be modified in place), so a
+// one-endpoint change costs a pointer comparison per object plus work
+// proportional to the change. Its Result is always exactly Build's; the
+// Result's slices are shared with the Builder and must not be modified.
+// Input its indexes cannot mirror (the same object twice, two Services
+// of one name, two slices of one name for one Service) is built by Build
+// from scratch. A Builder is not safe for concurrent use; the zero value
+// is ready.
 type Builder struct {
-	cfg     Config
-	node    nodeFacts
-	entries map[*corev1.Service]*serviceEntry
+	cfg  Config
+	node nodeFacts
+	// valid: the state below mirrors services and slices.
+	valid    bool
+	services []*corev1.Service
+	slices   []*discoveryv1.EndpointSlice
+
+	entries  map[*corev1.Service]*serviceEntry // programmed Services
+	byKey    map[string]*serviceEntry          // the same, by "namespace/name"
+	groups   map[string][]*discoveryv1.EndpointSlice
+	sliceKey map[*discoveryv1.EndpointSlice]string    // usable slices: their group
+	sliceBad map[*discoveryv1.EndpointSlice][]Warning // ignored slices
+	warned   map[*serviceEntry]bool                   // entries with warnings
+	fams     []*familyState
+	// builds counts Builds; an entry made by this one has born == builds.
+	builds int
 }
 
-// serviceEntry is everything derived from one Service and its slices alone.
+// serviceEntry is everything derived from one Service and its slices alone,
+// and, per family, what the claims left of its ports.
 type serviceEntry struct {
+	service  *corev1.Service
+	key      string
+	born     int
 	slices   []*discoveryv1.EndpointSlice
 	info     *serviceInfo // nil when the Service cannot be programmed
 	ports    map[Family][]ServicePort
 	warnings []Warning
-	// fresh: built by this Build. trimmed: per family, whether claims took
-	// part of a port away in the last assemble, so that its ports can
-	// differ from ports even when the entry did not change.
-	fresh   bool
-	trimmed map[Family]bool
+
+	keys      map[Family][]claimKey    // every entry point its ports want
+	claimed   map[Family][]ServicePort // what the claims left
+	claimWarn map[Family][]Warning
 }
 
 // Build is like the package-level Build, reusing what it can.
@@ -40,152 +62,245 @@ func (b *Builder) Build(in Input, cfg Config) Result {
 	w := &warnings{}
 	node := resolveNode(in, cfg)
 	checkLocalDetect(cfg, node, w)
-	res := Result{Changed: &Changes{Ports: map[Family][]ServicePortName{}}}
-	if b.entries == nil || !reflect.DeepEqual(b.cfg, cfg) || !reflect.DeepEqual(b.node, node) {
-		b.cfg, b.node, b.entries = cfg, node, map[*corev1.Service]*serviceEntry{}
-		res.Changed = nil // every port is new
+	var d inputChanges
+	ok := b.valid && reflect.DeepEqual(b.cfg, cfg) && reflect.DeepEqual(b.node, node)
+	if ok {
+		d, ok = b.changesFrom(in)
 	}
-	idx := indexSlices(in.EndpointSlices, w)
-	prev := b.entries
-	entries := b.refresh(in.Services, idx, w)
-	gone := 0
-	for svc, e := range prev {
-		next, kept := b.entries[svc]
-		if !kept {
-			gone++
-		}
-		if res.Changed != nil && next != e {
-			res.Changed.addEntry(e) // gone, or replaced by a fresh entry
-		}
+	b.builds++
+	var changed *Changes // nil: every port is new
+	if !ok {
+		b.reset(cfg, node, b.builds)
+		d = inputChanges{addedServices: in.Services, addedSlices: in.EndpointSlices}
+	} else {
+		changed = &Changes{Ports: map[Family][]ServicePortName{}}
 	}
-	if res.Changed != nil {
-		// Ruleset-wide fields come from the config and the node (a change
-		// starts over, above) and from the Services' ClusterIPs, which
-		// change only when a Service object comes or goes.
-		res.Changed.Fields = gone > 0 || len(b.entries) != len(prev)-gone
+	b.valid = b.update(d, changed)
+	if !b.valid {
+		return buildFull(in, cfg)
 	}
-	for _, f := range []Family{IPv4, IPv6} {
-		rs := b.assemble(f, entries, w, res.Changed)
-		if f == IPv4 {
-			res.IPv4 = rs
-		} else {
-			res.IPv6 = rs
-		}
-	}
+	b.services, b.slices = in.Services, in.EndpointSlices
+	res := Result{IPv4: b.fams[0].ruleset(cfg, node), IPv6: b.fams[1].ruleset(cfg, node), Changed: changed}
+	b.addWarnings(w)
 	res.Warnings = w.sorted()
 	return res
 }
 
-// refresh returns the entries of the programmable Services, oldest first,
-// rebuilding only those whose Service or slices changed.
-func (b *Builder) refresh(services []*corev1.Service, idx sliceIndex, w *warnings) []*serviceEntry {
-	next := make(map[*corev1.Service]*serviceEntry, len(services))
-	var out []*serviceEntry
-	for _, svc := range services {
+func (b *Builder) reset(cfg Config, node nodeFacts, builds int) {
+	*b = Builder{
+		cfg: cfg, node: node, builds: builds,
+		entries:  map[*corev1.Service]*serviceEntry{},
+		byKey:    map[string]*serviceEntry{},
+		groups:   map[string][]*discoveryv1.EndpointSlice{},
+		sliceKey: map[*discoveryv1.EndpointSlice]string{},
+		sliceBad: map[*discoveryv1.EndpointSlice][]Warning{},
+		warned:   map[*serviceEntry]bool{},
+		fams:     []*familyState{newFamilyState(IPv4), newFamilyState(IPv6)},
+	}
+}
+
+// inputChanges are the objects that came and went since the last Build.
+type inputChanges struct {
+	addedServices, removedServices []*corev1.Service
+	addedSlices, removedSlices     []*discoveryv1.EndpointSlice
+}
+
+// changesFrom compares in with the previous input by pointer; false when
+// in holds an object twice.
+func (b *Builder) changesFrom(in Input) (inputChanges, bool) {
+	var d inputChanges
+	var ok1, ok2 bool
+	d.addedServices, d.removedServices, ok1 = ListChanges(b.services, in.Services)
+	d.addedSlices, d.removedSlices, ok2 = ListChanges(b.slices, in.EndpointSlices)
+	return d, ok1 && ok2
+}
+
+// update applies d to the indexes and the output, naming in changed
+// (unless nil) the ports that may differ. False means the input is not
+// one the indexes can mirror; the Builder's state is then unusable.
+func (b *Builder) update(d inputChanges, changed *Changes) bool {
+	dirty, ok := b.updateSlices(d.addedSlices, d.removedSlices)
+	if !ok {
+		return false
+	}
+	var gone, added []*serviceEntry
+	for _, svc := range d.removedServices {
+		if e := b.entries[svc]; e != nil {
+			delete(b.entries, svc)
+			delete(b.byKey, e.key)
+			gone = append(gone, e)
+		}
+	}
+	for _, svc := range d.addedServices {
 		if svc == nil || !wantsRules(svc) {
 			continue
 		}
-		list := idx[svc.Namespace+"/"+svc.Name]
-		e := b.entries[svc]
-		if e == nil || !slices.Equal(e.slices, list) {
-			e = b.newEntry(svc, list)
-		} else {
-			e.fresh = false
+		key := svc.Namespace + "/" + svc.Name
+		if b.entries[svc] != nil || b.byKey[key] != nil {
+			return false // the same object twice, or two Services of one name
 		}
-		next[svc] = e
-		for _, wn := range e.warnings {
-			w.add(wn.Object, wn.Reason, "%s", wn.Message)
-		}
-		if e.info != nil {
-			out = append(out, e)
+		e := b.newEntry(svc, key)
+		b.entries[svc], b.byKey[key] = e, e
+		added = append(added, e)
+	}
+	if changed != nil {
+		// Ruleset-wide fields come from the config and the node (a change
+		// starts over) and from the Services' ClusterIPs, which change only
+		// when a Service object comes or goes.
+		changed.Fields = len(gone)+len(added) > 0
+	}
+	for key := range dirty {
+		if e := b.byKey[key]; e != nil && e.born != b.builds {
+			ne := b.newEntry(e.service, key)
+			b.entries[e.service], b.byKey[key] = ne, ne
+			gone, added = append(gone, e), append(added, ne)
 		}
 	}
-	b.entries = next
-	sort.SliceStable(out, func(i, j int) bool { return olderFirst(out[i].info.svc, out[j].info.svc) < 0 })
-	return out
+	for _, e := range gone {
+		delete(b.warned, e)
+	}
+	for _, fs := range b.fams {
+		for _, e := range fs.update(gone, added, changed) {
+			b.noteWarnings(e)
+		}
+	}
+	for _, e := range added {
+		b.noteWarnings(e)
+	}
+	return true
 }
 
-// newEntry parses svc and computes the candidate ports of each family,
-// endpoints included, before any conflict with other Services is settled.
-func (b *Builder) newEntry(svc *corev1.Service, list []*discoveryv1.EndpointSlice) *serviceEntry {
-	own := &warnings{}
-	e := &serviceEntry{slices: list, ports: map[Family][]ServicePort{}, fresh: true, trimmed: map[Family]bool{}}
-	e.info = parseService(svc, b.cfg, own)
-	if e.info != nil {
-		for _, f := range []Family{IPv4, IPv6} {
-			e.ports[f] = b.candidatePorts(e.info, f, list, own)
+// updateSlices files added and removed slices under their Service and
+// returns the Services whose slices changed; false when a slice is there
+// twice or two slices of a Service share a name.
+func (b *Builder) updateSlices(added, removed []*discoveryv1.EndpointSlice) (map[string]bool, bool) {
+	dirty := map[string]bool{}
+	for _, s := range removed {
+		delete(b.sliceBad, s)
+		key, ok := b.sliceKey[s]
+		if !ok {
+			continue
+		}
+		delete(b.sliceKey, s)
+		list := b.groups[key]
+		i := slices.Index(list, s)
+		// A new slice, not an edit in place: entries keep the old one.
+		b.groups[key] = slices.Delete(slices.Clone(list), i, i+1)
+		if len(b.groups[key]) == 0 {
+			delete(b.groups, key)
+		}
+		dirty[key] = true
+	}
+	for _, s := range added {
+		if s == nil {
+			continue
+		}
+		if _, dup := b.sliceKey[s]; dup || b.sliceBad[s] != nil {
+			return nil, false
+		}
+		w := &warnings{}
+		idx := indexSlices([]*discoveryv1.EndpointSlice{s}, w)
+		if len(w.list) > 0 {
+			b.sliceBad[s] = w.list
+			continue
+		}
+		for key := range idx {
+			list := b.groups[key]
+			i, found := slices.BinarySearchFunc(list, s.Name, func(x *discoveryv1.EndpointSlice, name string) int {
+				return strings.Compare(x.Name, name)
+			})
+			if found {
+				return nil, false
+			}
+			b.groups[key] = slices.Insert(slices.Clone(list), i, s)
+			b.sliceKey[s] = key
+			dirty[key] = true
 		}
 	}
-	e.warnings = own.list
+	return dirty, true
+}
+
+func (b *Builder) newEntry(svc *corev1.Service, key string) *serviceEntry {
+	e := newEntry(svc, b.groups[key], b.cfg, b.node)
+	e.key, e.service, e.born = key, svc, b.builds
+	e.keys, e.claimed, e.claimWarn = map[Family][]claimKey{}, map[Family][]ServicePort{}, map[Family][]Warning{}
 	return e
 }
 
-func (b *Builder) candidatePorts(si *serviceInfo, f Family, list []*discoveryv1.EndpointSlice, w *warnings) []ServicePort {
-	clusterIP, ok := si.clusterIPs[f]
-	if !ok {
-		return nil
+func (b *Builder) noteWarnings(e *serviceEntry) {
+	n := len(e.warnings)
+	for _, ws := range e.claimWarn {
+		n += len(ws)
 	}
-	rs := newRuleset(f, b.cfg, b.node) // only its family facts are used
-	out := make([]ServicePort, 0, len(si.ports))
-	for _, pi := range si.ports {
-		sp := rs.servicePort(si, pi, clusterIP)
-		raw := endpointsFor(list, pi, f, w)
-		sp.ClusterEndpoints, sp.LocalEndpoints = categorize(raw, b.node, si.topology, sp.InternalPolicyLocal || sp.ExternalPolicyLocal)
-		out = append(out, sp)
+	if n > 0 {
+		b.warned[e] = true
+	} else {
+		delete(b.warned, e)
 	}
-	return out
 }
 
-// assemble builds the Ruleset of family f: oldest Services claim their
-// entry points first; later claimants lose the contested part. It adds to
-// changed (unless nil) the ports of fresh entries and of entries whose
-// claims took something away now or in the previous Build.
-func (b *Builder) assemble(f Family, entries []*serviceEntry, w *warnings, changed *Changes) *Ruleset {
-	rs := newRuleset(f, b.cfg, b.node)
-	n := 0
-	for _, e := range entries {
-		n += len(e.ports[f])
-	}
-	rs.Services = make([]ServicePort, 0, n)
-	claims := claimSet{}
-	for _, e := range entries {
-		if ip, ok := e.info.clusterIPs[f]; ok {
-			rs.ClusterIPs = append(rs.ClusterIPs, ip)
+// addWarnings adds every warning of the current input to w.
+func (b *Builder) addWarnings(w *warnings) {
+	add := func(ws []Warning) {
+		for _, wn := range ws {
+			w.add(wn.Object, wn.Reason, "%s", wn.Message)
 		}
-		trimmed := false
-		for i := range e.ports[f] {
-			sp := e.ports[f][i] // a copy: claims may trim it
-			ok := claims.claim(&sp, e.info.object, w)
-			if ok {
-				rs.Services = append(rs.Services, sp)
+	}
+	for _, ws := range b.sliceBad {
+		add(ws)
+	}
+	for e := range b.warned {
+		add(e.warnings)
+		add(e.claimWarn[IPv4])
+		add(e.claimWarn[IPv6])
+	}
+}
+
+// ListChanges compares two lists of objects by identity: added are the
+// elements of new that old lacks, removed those of old that new lacks. It
+// costs a pointer comparison per element plus work proportional to the
+// difference when both lists keep their order (a lister's sorted list, a
+// merged manifest folder). ok is false when new holds an element twice
+// outside its common prefix and suffix with old. old must hold each
+// element once.
+func ListChanges[T comparable](old, new []T) (added, removed []T, ok bool) {
+	n := min(len(old), len(new))
+	p := 0
+	for p < n && old[p] == new[p] {
+		p++
+	}
+	s := 0
+	for s < n-p && old[len(old)-1-s] == new[len(new)-1-s] {
+		s++
+	}
+	om, nm := old[p:len(old)-s], new[p:len(new)-s]
+	if len(om) == len(nm) { // replaced in place: only the differing positions
+		var oc, nc []T
+		for i := range om {
+			if om[i] != nm[i] {
+				oc, nc = append(oc, om[i]), append(nc, nm[i])
 			}
-			trimmed = trimmed || !ok || lostClaims(&e.ports[f][i], &sp)
 		}
-		if changed != nil && (e.fresh || trimmed || e.trimmed[f]) {
-			changed.addPorts(f, e.ports[f])
+		om, nm = oc, nc
+	}
+	inOld := make(map[T]bool, len(om))
+	for _, x := range om {
+		inOld[x] = true
+	}
+	inNew := make(map[T]bool, len(nm))
+	for _, x := range nm {
+		if inNew[x] {
+			return nil, nil, false
 		}
-		e.trimmed[f] = trimmed
+		inNew[x] = true
+		if !inOld[x] {
+			added = append(added, x)
+		}
 	}
-	rs.ClusterIPs = sortAddrs(rs.ClusterIPs)
-	slices.SortFunc(rs.Services, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
-	return rs
-}
-
-// lostClaims reports whether claims took an entry point of candidate away
-// (claimed is what remained).
-func lostClaims(candidate, claimed *ServicePort) bool {
-	return claimed.NodePort != candidate.NodePort || len(claimed.ExternalIPs) != len(candidate.ExternalIPs) ||
-		len(claimed.LoadBalancerIPs) != len(candidate.LoadBalancerIPs)
-}
-
-func (c *Changes) addEntry(e *serviceEntry) {
-	for f, ports := range e.ports {
-		c.addPorts(f, ports)
+	for _, x := range om {
+		if !inNew[x] {
+			removed = append(removed, x)
+		}
 	}
-}
-
-func (c *Changes) addPorts(f Family, ports []ServicePort) {
-	for i := range ports {
-		c.Ports[f] = append(c.Ports[f], ports[i].Name)
-	}
+	return added, removed, true
 }

@@ -196,7 +196,9 @@ func BenchmarkBuilderOneEndpoint(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				s := in.EndpointSlices[i%len(in.EndpointSlices)].DeepCopy()
-				s.Endpoints = s.Endpoints[1:]
+				if len(s.Endpoints) > 0 { // long runs empty every slice: then only the object changes
+					s.Endpoints = s.Endpoints[1:]
+				}
 				in.EndpointSlices[i%len(in.EndpointSlices)] = s
 				builder.Build(in, cfg)
 			}

@@ -1,0 +1,236 @@
+package synth
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// familyState is the Builder's output of one family and what keeps it
+// current: who wants each entry point, and the ClusterIPs in use.
+type familyState struct {
+	family  Family
+	ports   []ServicePort // the last Result's Services, sorted by name
+	ipCount map[netip.Addr]int
+	ips     []netip.Addr // sorted; nil when empty, like Build's
+	holders map[claimKey][]*serviceEntry
+}
+
+func newFamilyState(f Family) *familyState {
+	return &familyState{family: f, ports: []ServicePort{}, ipCount: map[netip.Addr]int{}, holders: map[claimKey][]*serviceEntry{}}
+}
+
+func (fs *familyState) ruleset(cfg Config, node nodeFacts) *Ruleset {
+	rs := newRuleset(fs.family, cfg, node)
+	rs.ClusterIPs = slices.Clone(fs.ips)
+	rs.Services = fs.ports
+	return rs
+}
+
+// update takes gone entries out and added ones in, settles the claims
+// again where they may have changed, and returns the entries whose claims
+// were settled again (their claim warnings may differ).
+//
+// Claims interact only through shared entry points: which port wins a
+// key depends only on the ports that want that key, in age order, and on
+// whether each of them won its ClusterIP key first, which depends on the
+// ports wanting that one. So the claims are replayed over the entries
+// connected to a changed entry through shared keys, and nowhere else;
+// that replay gives what a replay of every entry would.
+func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*serviceEntry {
+	f := fs.family
+	// Added first: a replaced entry's ClusterIP then never leaves the list.
+	for _, e := range added {
+		if ip, ok := e.clusterIP(f); ok {
+			fs.addIP(ip)
+		}
+	}
+	for _, e := range gone {
+		if ip, ok := e.clusterIP(f); ok {
+			fs.dropIP(ip)
+		}
+	}
+	touched := map[claimKey]bool{}
+	var drop []ServicePortName
+	for _, e := range gone {
+		if e.info == nil {
+			continue
+		}
+		for _, k := range e.keys[f] {
+			fs.holders[k] = slices.DeleteFunc(fs.holders[k], func(h *serviceEntry) bool { return h == e })
+			if len(fs.holders[k]) == 0 {
+				delete(fs.holders, k)
+			}
+			touched[k] = true
+		}
+		for i := range e.claimed[f] {
+			drop = append(drop, e.claimed[f][i].Name)
+		}
+		if changed != nil {
+			changed.addPorts(f, e.ports[f])
+		}
+	}
+	isNew := make(map[*serviceEntry]bool, len(added))
+	for _, e := range added {
+		isNew[e] = true
+		if e.info == nil {
+			continue
+		}
+		e.keys[f] = candidateKeys(e.ports[f])
+		for _, k := range e.keys[f] {
+			fs.holders[k] = append(fs.holders[k], e)
+			touched[k] = true
+		}
+		if changed != nil {
+			changed.addPorts(f, e.ports[f])
+		}
+	}
+	group := fs.connected(touched)
+	var claimed []ServicePort
+	claims := claimSet{}
+	for _, e := range group {
+		old := e.claimed[f]
+		w := &warnings{}
+		var kept []ServicePort
+		for i := range e.ports[f] {
+			sp := e.ports[f][i] // a copy: claims may trim it
+			if claims.claim(&sp, e.info.object, w) {
+				kept = append(kept, sp)
+			}
+		}
+		e.claimed[f], e.claimWarn[f] = kept, w.list
+		claimed = append(claimed, kept...)
+		for i := range old {
+			drop = append(drop, old[i].Name)
+		}
+		if changed != nil && !isNew[e] && !samePorts(old, kept) {
+			changed.addPorts(f, e.ports[f])
+		}
+	}
+	fs.ports = mergePorts(fs.ports, drop, claimed)
+	return group
+}
+
+// connected returns the entries that want any of keys, or any key of
+// those, and so on, oldest first.
+func (fs *familyState) connected(keys map[claimKey]bool) []*serviceEntry {
+	queue := make([]claimKey, 0, len(keys))
+	for k := range keys {
+		queue = append(queue, k)
+	}
+	seen := map[*serviceEntry]bool{}
+	var group []*serviceEntry
+	for len(queue) > 0 {
+		k := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		for _, e := range fs.holders[k] {
+			if seen[e] {
+				continue
+			}
+			seen[e] = true
+			group = append(group, e)
+			for _, k2 := range e.keys[fs.family] {
+				if !keys[k2] {
+					keys[k2] = true
+					queue = append(queue, k2)
+				}
+			}
+		}
+	}
+	slices.SortFunc(group, func(a, b *serviceEntry) int { return olderFirst(a.info.svc, b.info.svc) })
+	return group
+}
+
+func (e *serviceEntry) clusterIP(f Family) (netip.Addr, bool) {
+	if e.info == nil {
+		return netip.Addr{}, false
+	}
+	ip, ok := e.info.clusterIPs[f]
+	return ip, ok
+}
+
+// candidateKeys are the entry points ports want (claimSet.claim's keys).
+func candidateKeys(ports []ServicePort) []claimKey {
+	var keys []claimKey
+	for i := range ports {
+		sp := &ports[i]
+		keys = append(keys, claimKey{sp.ClusterIP, sp.Name.Protocol, sp.Port})
+		if sp.NodePort != 0 {
+			keys = append(keys, claimKey{proto: sp.Name.Protocol, port: sp.NodePort})
+		}
+		for _, a := range sp.ExternalIPs {
+			keys = append(keys, claimKey{a, sp.Name.Protocol, sp.Port})
+		}
+		for _, a := range sp.LoadBalancerIPs {
+			keys = append(keys, claimKey{a, sp.Name.Protocol, sp.Port})
+		}
+	}
+	return keys
+}
+
+func samePorts(a, b []ServicePort) bool {
+	return slices.EqualFunc(a, b, func(x, y ServicePort) bool { return x.Equal(&y) })
+}
+
+func (fs *familyState) addIP(ip netip.Addr) {
+	fs.ipCount[ip]++
+	if fs.ipCount[ip] == 1 {
+		i, _ := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare)
+		fs.ips = slices.Insert(slices.Clone(fs.ips), i, ip)
+	}
+}
+
+func (fs *familyState) dropIP(ip netip.Addr) {
+	fs.ipCount[ip]--
+	if fs.ipCount[ip] > 0 {
+		return
+	}
+	delete(fs.ipCount, ip)
+	if i, found := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare); found {
+		fs.ips = slices.Delete(slices.Clone(fs.ips), i, i+1)
+	}
+	if len(fs.ips) == 0 {
+		fs.ips = nil
+	}
+}
+
+// mergePorts returns a new sorted list: old without the ports named in
+// drop, with add. Names are unique in old and in add, and a name of add
+// is in old only if drop names it too.
+func mergePorts(old []ServicePort, drop []ServicePortName, add []ServicePort) []ServicePort {
+	if len(drop) == 0 && len(add) == 0 {
+		return old
+	}
+	byName := func(a, b ServicePortName) int { return a.Compare(b) }
+	slices.SortFunc(drop, byName)
+	slices.SortFunc(add, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
+	dropped := make([]int, 0, len(drop)) // positions in old, ascending
+	for _, n := range drop {
+		if i, found := slices.BinarySearchFunc(old, n, func(sp ServicePort, n ServicePortName) int { return sp.Name.Compare(n) }); found {
+			dropped = append(dropped, i)
+		}
+	}
+	out := make([]ServicePort, 0, len(old)-len(dropped)+len(add))
+	from := 0
+	keep := func(to int) { // old[from:to] without the dropped positions
+		for len(dropped) > 0 && dropped[0] < to {
+			out = append(out, old[from:dropped[0]]...)
+			from = dropped[0] + 1
+			dropped = dropped[1:]
+		}
+		out = append(out, old[from:to]...)
+		from = to
+	}
+	for i := range add {
+		at, _ := slices.BinarySearchFunc(old[from:], add[i].Name, func(sp ServicePort, n ServicePortName) int { return sp.Name.Compare(n) })
+		keep(from + at)
+		out = append(out, add[i])
+	}
+	keep(len(old))
+	return out
+}
+
+func (c *Changes) addPorts(f Family, ports []ServicePort) {
+	for i := range ports {
+		c.Ports[f] = append(c.Ports[f], ports[i].Name)
+	}
+}

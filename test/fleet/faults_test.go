@@ -9,9 +9,10 @@ import (
 	"github.com/svcnat/svcnat/internal/labtest"
 )
 
-// Bounds of the fault phases (failures beyond them fail the test).
+// Bounds of the fault phases. recoveryLimit is long enough to measure
+// client-go's watch backoff after an outage (kube-proxy needs 30-60 s).
 const (
-	recoveryLimit = 60 * time.Second
+	recoveryLimit = 3 * time.Minute
 	etcdDown      = 5 * time.Second
 	rebootSample  = 20
 )

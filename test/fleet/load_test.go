@@ -94,7 +94,7 @@ func (l *load) createAll(ctx context.Context, count int) error {
 	if _, err := l.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("namespace: %w", err)
 	}
-	return forEach(ctx, 16, all, l.create)
+	return forEach(ctx, 32, all, l.create)
 }
 
 // forEach runs fn on every item from workers goroutines; the first error

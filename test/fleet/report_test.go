@@ -30,6 +30,7 @@ type result struct {
 	attempts, failed             int
 	failures                     []string
 	churnWrites, churnErrors     int
+	findings                     int // shortfalls of a compared proxy, logged
 }
 
 // percentile is the nearest-rank percentile of the probe samples.

@@ -137,12 +137,12 @@ func runUntilConfigChanges(ctx context.Context, s *kubeproxy.Settings, fn func(c
 	select {
 	case err := <-done:
 		return err
-	case err := <-changed:
+	case err, ok := <-changed:
+		if !ok { // the watch ended with ctx: a stop, not a change
+			return <-done
+		}
 		cancel()
 		<-done
-		if err == nil {
-			err = fmt.Errorf("%s changed", s.ConfigFile)
-		}
 		return fmt.Errorf("configuration file: %w; exiting so that the new one is read at start", err)
 	}
 }

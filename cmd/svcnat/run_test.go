@@ -43,3 +43,24 @@ func TestExitsWhenConfigChanges(t *testing.T) {
 		t.Fatal("run did not stop within 10 s of a change of its --config file")
 	}
 }
+
+// TestStopIsNotAConfigChange: when run is stopped (SIGTERM) and the agent
+// takes a while to return, the file watch ends first; that must not be
+// reported as a change of the file (an exit status 1 and a false reason).
+func TestStopIsNotAConfigChange(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "config.conf")
+	if err := os.WriteFile(conf, []byte("mode: nftables\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &kubeproxy.Settings{ConfigFile: conf}
+	slowStop := func(ctx context.Context) error {
+		<-ctx.Done()
+		time.Sleep(500 * time.Millisecond) // longer than the watch's poll
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := runUntilConfigChanges(ctx, s, slowStop); err != nil {
+		t.Fatalf("stopped, file unchanged: %v, want nil", err)
+	}
+}

@@ -4,14 +4,17 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -129,7 +132,13 @@ feed:
 }
 
 func (l *load) create(ctx context.Context, s *service) error {
-	svc, err := l.client.CoreV1().Services(namespace).Create(ctx, serviceObject(s), metav1.CreateOptions{})
+	svc, err := retry(ctx, func() (*corev1.Service, error) {
+		svc, err := l.client.CoreV1().Services(namespace).Create(ctx, serviceObject(s), metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) { // an earlier attempt timed out but was done
+			return l.client.CoreV1().Services(namespace).Get(ctx, s.name, metav1.GetOptions{})
+		}
+		return svc, err
+	})
 	if err != nil {
 		return fmt.Errorf("create Service %s: %w", s.name, err)
 	}
@@ -141,10 +150,48 @@ func (l *load) create(ctx context.Context, s *service) error {
 	s.clusterIP = ip
 	slice := l.sliceObject(s, time.Now())
 	l.mu.Unlock()
-	if _, err := l.client.DiscoveryV1().EndpointSlices(namespace).Create(ctx, slice, metav1.CreateOptions{}); err != nil {
+	_, err = retry(ctx, func() (*discoveryv1.EndpointSlice, error) {
+		created, err := l.client.DiscoveryV1().EndpointSlices(namespace).Create(ctx, slice, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return l.client.DiscoveryV1().EndpointSlices(namespace).Update(ctx, slice, metav1.UpdateOptions{})
+		}
+		return created, err
+	})
+	if err != nil {
 		return fmt.Errorf("create EndpointSlice of %s: %w", s.name, err)
 	}
 	return nil
+}
+
+// retry calls fn until it succeeds, up to 5 times a second apart: an API
+// server under the load of creation can time a request out or ask the
+// client to come back later (429).
+func retry[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if v, err = fn(); err == nil || !transient(err) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return v, err
+}
+
+func transient(err error) bool {
+	return apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsServiceUnavailable(err) || errors.Is(err, context.DeadlineExceeded) ||
+		isNetError(err)
+}
+
+// isNetError: the request did not get an answer (a client timeout, a reset).
+func isNetError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
 }
 
 func serviceObject(s *service) *corev1.Service {

@@ -125,6 +125,18 @@ func (p *proxy) metrics(ctx context.Context) (string, error) {
 	return body, nil
 }
 
+// saveHeapProfile writes the proxy's heap profile (pprof format) to path.
+func (p *proxy) saveHeapProfile(ctx context.Context, path string) error {
+	code, body, err := p.node.Host.HTTPGet(ctx, "http://"+metricsAddr+"/debug/pprof/heap", 10*time.Second)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("%s /debug/pprof/heap: %d", p.proc.Name(), code)
+	}
+	return os.WriteFile(path, []byte(body), 0o644)
+}
+
 // sampleEvery samples every proxy's VmRSS until ctx ends.
 func sampleEvery(ctx context.Context, every time.Duration, proxies []*proxy) {
 	tick := time.NewTicker(every)
@@ -152,6 +164,8 @@ func proxyConfig(repo, kubeconfig string, minSync time.Duration) (string, error)
 	s := string(b)
 	for _, r := range []struct{ old, new string }{
 		{"mode: \"\"", "mode: nftables"},
+		// /debug/pprof on the metrics address: node-1's heap profile is saved.
+		{"enableProfiling: false", "enableProfiling: true"},
 		{"clusterCIDR: \"\"", "clusterCIDR: " + netns.FleetClusterCIDR.String()},
 		{"/var/lib/kube-proxy/kubeconfig.conf", kubeconfig},
 		{"nftables:\n  masqueradeAll: false\n  masqueradeBit: null\n  minSyncPeriod: 0s",

@@ -245,6 +245,10 @@ func (r *run) scrape() {
 		requests += sum(s, requestsMetric)
 	}
 	r.res.programming = h
+	heap := filepath.Join(r.dir, r.kind+"-node-1.heap.pprof")
+	if err := r.proxies[0].saveHeapProfile(r.ctx, heap); err != nil {
+		r.t.Logf("heap profile: %v", err)
+	}
 	r.res.requestsPerNode = requests / float64(len(r.proxies))
 	r.res.watchesPerNode = (r.apiWatches() - r.watchesBefore) / float64(len(r.proxies))
 }

@@ -32,14 +32,15 @@
 //     pod network, one namespace per node owning its whole pod CIDR), a
 //     fresh etcd and kube-apiserver, a Node object per node (podCIDR,
 //     InternalIP).
-//  2. One proxy per node, in the node's namespace, started as a DaemonSet
+//  2. The load generator creates FLEET_SERVICES Services (every tenth a
+//     NodePort) with one EndpointSlice of 10 endpoints each, on two nodes,
+//     through the API at FLEET_QPS.
+//  3. One proxy per node, in the node's namespace, started as a DaemonSet
 //     pod would be: `BIN --config=FILE --hostname-override=NODE`, FILE being
 //     kubeadm's config.conf (mode nftables, clusterCIDR, the minimum sync
-//     period above). svcnat and kube-proxy get the same file.
-//  3. The load generator creates FLEET_SERVICES Services (every tenth a
-//     NodePort) with one EndpointSlice of 10 endpoints each, on two nodes,
-//     through the API at FLEET_QPS, and waits until every node serves the
-//     last one.
+//     period above, profiling on). svcnat and kube-proxy get the same file.
+//     The time until every node serves the probes and a sample of the
+//     Services is the first sync.
 //  4. For FLEET_CHURN, it replaces one endpoint of a random Service
 //     FLEET_CHURN_RATE times a second, while a client pod on every node
 //     opens connections (one every 100 ms) to ClusterIPs and to other

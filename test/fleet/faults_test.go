@@ -81,7 +81,7 @@ func (r *run) rollingRestart() {
 	for _, p := range r.proxies {
 		must(r.t, p.stop(true))
 		must(r.t, p.start())
-		must(r.t, p.awaitHealthy(r.ctx))
+		must(r.t, p.awaitHealthy(r.ctx, r.cfg.syncLimit))
 	}
 	r.res.rollingFailed = r.traffic.failed() - before
 	r.t.Logf("rolling restart of %d proxies in %v: %d failed connections", len(r.proxies),

@@ -23,8 +23,6 @@ import (
 const (
 	healthzPort = 10256
 	metricsAddr = "127.0.0.1:10249"
-	// startLimit bounds a proxy's wait for its first healthy /healthz.
-	startLimit = 2 * time.Minute
 )
 
 // proxy is the proxy process of one node.
@@ -56,10 +54,11 @@ func (p *proxy) stop(graceful bool) error {
 	return p.proc.Kill()
 }
 
-// awaitHealthy polls the proxy's /healthz until it answers 200.
-func (p *proxy) awaitHealthy(ctx context.Context) error {
+// awaitHealthy polls the proxy's /healthz until it answers 200, at most
+// limit.
+func (p *proxy) awaitHealthy(ctx context.Context, limit time.Duration) error {
 	url := fmt.Sprintf("http://%s:%d/healthz", p.node.Host.IPv4(), healthzPort)
-	_, err := labtest.Eventually(ctx, startLimit, 100*time.Millisecond, func(ctx context.Context) error {
+	_, err := labtest.Eventually(ctx, limit, 100*time.Millisecond, func(ctx context.Context) error {
 		if err := p.proc.Exited(); err != nil {
 			return labtest.Permanent(fmt.Errorf("%s exited: %w\n%s", p.proc.Name(), err, p.proc.LogTail(0, 4000)))
 		}

@@ -45,7 +45,7 @@
 //
 // Apply sends one netlink batch per call (atomic). The first call, and the
 // first after Reconcile or an error, reads the table back from the kernel
-// (kernelread.go) and sends only the differences from what it holds,
+// (internal/nfnl) and sends only the differences from what it holds,
 // replacing the whole table in that one batch only when the kernel's table
 // is missing or cannot be compared; later calls send only the differences
 // from the previous model.

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
-
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
@@ -34,61 +31,36 @@ func (b *Backend) Inspect(ctx context.Context) ([]backend.Inventory, error) {
 
 func (b *Backend) inspectFamily(f synth.Family) (backend.Inventory, error) {
 	inv := backend.Inventory{Family: f}
-	r, err := newKernelReader(b.netns, f)
+	r, err := b.kernel.Read(nfnlFamily(f), TableName)
 	if err != nil {
 		return inv, err
 	}
-	defer r.close()
-	kt, err := r.readTable()
-	if err != nil || kt == nil {
+	defer r.Close()
+	t, err := r.Table()
+	if err != nil || t == nil {
 		return inv, err
 	}
 	inv.Tables = []string{familyKeyword(f) + " " + TableName}
-	if err := r.readChains(kt); err != nil {
+	if err := r.Chains(t); err != nil {
 		return inv, err
 	}
-	if err := r.readSets(kt); err != nil {
+	if err := r.Sets(t); err != nil {
 		return inv, err
 	}
-	inv.Chains = len(kt.chains)
-	for _, c := range kt.chains {
-		n, err := r.count(unix.NFT_MSG_GETRULE, unix.NFTA_RULE_TABLE, unix.NFTA_RULE_CHAIN, c.name, 0)
+	inv.Chains = len(t.Chains)
+	for _, c := range t.Chains {
+		n, err := r.CountRules(c)
 		if err != nil {
-			return inv, fmt.Errorf("count rules of %s: %w", c.name, err)
+			return inv, err
 		}
 		inv.Rules += n
 	}
-	for _, s := range kt.sets {
-		n, err := r.count(unix.NFT_MSG_GETSETELEM, unix.NFTA_SET_ELEM_LIST_TABLE, unix.NFTA_SET_ELEM_LIST_SET, s.name, unix.NFTA_SET_ELEM_LIST_ELEMENTS)
+	for _, s := range t.Sets {
+		n, err := r.CountElems(s)
 		if err != nil {
-			return inv, fmt.Errorf("count elements of %s: %w", s.name, err)
+			return inv, err
 		}
 		inv.Elements += n
 	}
 	return inv, nil
-}
-
-// count dumps the rules of one chain (list 0: each answer is one) or the
-// elements of one set (list: the attribute holding them) and counts them
-// without keeping them.
-func (r *kernelReader) count(msg int, tableAttr, nameAttrType uint16, name string, list uint16) (int, error) {
-	req := []netlink.Attribute{nameAttr(tableAttr, TableName), nameAttr(nameAttrType, name)}
-	n := 0
-	err := r.request(msg, true, req, func(data []byte) error {
-		if list == 0 {
-			n++
-			return nil
-		}
-		attrs(data, func(typ uint16, v []byte) {
-			if typ == list {
-				attrs(v, func(typ uint16, _ []byte) {
-					if typ == unix.NFTA_LIST_ELEM {
-						n++
-					}
-				})
-			}
-		})
-		return nil
-	})
-	return n, err
 }

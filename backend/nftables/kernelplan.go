@@ -14,6 +14,7 @@ import (
 	"github.com/google/nftables/userdata"
 	"golang.org/x/sys/unix"
 
+	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -55,54 +56,93 @@ var errNotComparable = errors.New("kernel table not comparable")
 // table (want), with which rules are compared while they stream in.
 func (b *Backend) readKernel(f synth.Family, next *model) (kt *kernelTable, want *table, err error) {
 	b.kernelReads++
-	r, err := newKernelReader(b.netns, f)
+	r, err := b.kernel.Read(nfnlFamily(f), TableName)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer r.close()
-	if kt, err = r.readTable(); err != nil || kt == nil || next == nil {
-		return kt, nil, err
+	defer r.Close()
+	t, err := r.Table()
+	if err != nil || t == nil {
+		return nil, nil, err
+	}
+	if next == nil {
+		return &kernelTable{Table: t}, nil, nil
 	}
 	want = next.materialize()
-	kt, err = b.readTableBody(r, kt, want)
+	kt, err = readTableBody(r, t, want)
 	return kt, want, err
 }
 
-// readTableBody reads the chains, sets, elements and rules of kt.
-func (b *Backend) readTableBody(r *kernelReader, kt *kernelTable, want *table) (*kernelTable, error) {
-	if kt.flags != 0 { // dormant, owned by another process, ...
+// readTableBody reads the chains, sets, elements and rules of t.
+func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, error) {
+	if t.Flags != 0 { // dormant, owned by another process, ...
 		return nil, errNotComparable
 	}
-	if err := r.readChains(kt); err != nil {
+	if err := r.Chains(t); err != nil {
 		return nil, err
 	}
-	if err := r.readSets(kt); err != nil {
+	if err := r.Sets(t); err != nil {
 		return nil, err
 	}
-	kt.index()
+	kt := newKernelTable(t)
 	for _, s := range want.sets {
 		if ks := kt.setIdx[s.name]; ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s) {
-			if err := r.readElems(ks); err != nil {
+			if err := r.Elems(ks); err != nil {
 				return nil, err
 			}
 		}
 	}
 	rc := newRuleComparer(kt, want)
-	if err := r.readRules(kt, rc.rule); err != nil {
-		return nil, err
+	for i := range kt.chains {
+		kc := &kt.chains[i]
+		if kc.want == nil {
+			continue // the rules of chains to delete do not matter
+		}
+		if err := r.Rules(kc.Chain, func(exprs, udata []byte) { rc.rule(kc, exprs, udata) }); err != nil {
+			return nil, err
+		}
 	}
 	return kt, nil
 }
 
-func (kt *kernelTable) index() {
-	kt.chIdx = make(map[string]*kernelChain, len(kt.chains))
-	for _, c := range kt.chains {
-		kt.chIdx[c.name] = c
+// kernelTable is the kernel's table read back, indexed by name, with the
+// outcome of comparing each chain's rules with the wanted ones.
+type kernelTable struct {
+	*nfnl.Table
+	chains []kernelChain // Table.Chains, in dump order
+	chIdx  map[string]*kernelChain
+	setIdx map[string]*nfnl.Set
+}
+
+// kernelChain is a kernel chain and, once its rules were streamed through
+// ruleComparer.rule, whether they equal the wanted chain's.
+type kernelChain struct {
+	*nfnl.Chain
+	want    *chain // nil: not wanted
+	n       int    // rules seen so far
+	differs bool   // some rule differs from the wanted one at its position
+}
+
+func newKernelTable(t *nfnl.Table) *kernelTable {
+	kt := &kernelTable{Table: t, chains: make([]kernelChain, len(t.Chains))}
+	kt.chIdx = make(map[string]*kernelChain, len(t.Chains))
+	for i, c := range t.Chains {
+		kt.chains[i].Chain = c
+		kt.chIdx[c.Name] = &kt.chains[i]
 	}
-	kt.setIdx = make(map[string]*kernelSet, len(kt.sets))
-	for _, s := range kt.sets {
-		kt.setIdx[s.name] = s
+	kt.setIdx = make(map[string]*nfnl.Set, len(t.Sets))
+	for _, s := range t.Sets {
+		kt.setIdx[s.Name] = s
 	}
+	return kt
+}
+
+// nfnlFamily is the netfilter family of f's table.
+func nfnlFamily(f synth.Family) nfnl.Family {
+	if f == synth.IPv6 {
+		return nfnl.IPv6
+	}
+	return nfnl.IPv4
 }
 
 // kernelDelta compares the kernel's table with want. It returns false when
@@ -120,9 +160,9 @@ func kernelDelta(kt *kernelTable, want *table) (*delta, bool) {
 			d.changed = append(d.changed, c)
 		}
 	}
-	for _, kc := range kt.chains {
-		if kc.want == nil {
-			d.goneChain = append(d.goneChain, &chain{name: kc.name})
+	for i := range kt.chains {
+		if kc := &kt.chains[i]; kc.want == nil {
+			d.goneChain = append(d.goneChain, &chain{name: kc.Name})
 		}
 	}
 	for _, s := range want.sets {
@@ -139,10 +179,10 @@ func kernelDelta(kt *kernelTable, want *table) (*delta, bool) {
 			return nil, false
 		}
 	}
-	for _, ks := range kt.sets {
-		if want.set(ks.name) == nil {
-			gone := &set{name: ks.name, kind: kindAddr}
-			if ks.flags&unix.NFT_SET_MAP != 0 {
+	for _, ks := range kt.Sets {
+		if want.set(ks.Name) == nil {
+			gone := &set{name: ks.Name, kind: kindAddr}
+			if ks.Flags&unix.NFT_SET_MAP != 0 {
 				gone.kind = kindAddrProtoPort // only the nft keyword of Diff depends on it
 			}
 			// Flushed first: its elements may jump to chains deleted
@@ -157,18 +197,18 @@ func kernelDelta(kt *kernelTable, want *table) (*delta, bool) {
 // sameHook compares a kernel chain's declaration with a wanted chain's:
 // base chains need the same type, hook, priority and policy (accept).
 func sameHook(kc *kernelChain, c *chain) bool {
-	if c.hook == nil || !kc.hasHook {
-		return c.hook == nil && !kc.hasHook && kc.policy < 0
+	if c.hook == nil || !kc.HasHook {
+		return c.hook == nil && !kc.HasHook && kc.Policy < 0
 	}
 	want := nlChain(&table{}, c)
-	return kc.typ == string(want.Type) && kc.hooknum == uint32(*want.Hooknum) &&
-		kc.priority == int32(*want.Priority) && kc.policy == int64(*want.Policy)
+	return kc.Type == string(want.Type) && kc.Hooknum == uint32(*want.Hooknum) &&
+		kc.Priority == int32(*want.Priority) && kc.Policy == int64(*want.Policy)
 }
 
 // sameKernelDecl compares a kernel set's declaration with what nlSet
 // sends for s. The data length of verdict maps is not compared: the
 // kernel stores its own.
-func sameKernelDecl(ks *kernelSet, t *table, s *set) bool {
+func sameKernelDecl(ks *nfnl.Set, t *table, s *set) bool {
 	ns := nlSet(t, s)
 	var flags uint32
 	for _, f := range []struct {
@@ -193,15 +233,15 @@ func sameKernelDecl(ks *kernelSet, t *table, s *set) bool {
 	case s.isEndpointMap():
 		dataType = ns.DataType.GetNFTMagic()
 	}
-	return ks.flags == flags && ks.keyType == ns.KeyType.GetNFTMagic() && ks.keyLen == ns.KeyType.Bytes &&
-		ks.dataType == dataType && ks.timeoutMS == timeout && ks.hasTimeout == (timeout != 0) &&
-		!ks.hasExpr && !ks.hasObj
+	return ks.Flags == flags && ks.KeyType == ns.KeyType.GetNFTMagic() && ks.KeyLen == ns.KeyType.Bytes &&
+		ks.DataType == dataType && ks.TimeoutMS == timeout && ks.HasTimeout == (timeout != 0) &&
+		!ks.HasExpr && !ks.HasObj
 }
 
 // kernelElemDiff adds the element changes from the kernel's set ks to s.
 // Affinity sets are filled by the kernel: their elements are never
 // compared. It returns false when an element cannot be decoded.
-func (d *delta) kernelElemDiff(f synth.Family, ks *kernelSet, s *set) bool {
+func (d *delta) kernelElemDiff(f synth.Family, ks *nfnl.Set, s *set) bool {
 	switch s.kind {
 	case kindAffinity:
 		return true
@@ -214,8 +254,8 @@ func (d *delta) kernelElemDiff(f synth.Family, ks *kernelSet, s *set) bool {
 		}
 		return true
 	}
-	have := make([]elem, 0, len(ks.elems))
-	for _, ke := range ks.elems {
+	have := make([]elem, 0, len(ks.Elems))
+	for _, ke := range ks.Elems {
 		e, ok := decodeKernelElem(f, s.kind, ke)
 		if !ok {
 			return false
@@ -238,10 +278,10 @@ func (d *delta) kernelElemDiff(f synth.Family, ks *kernelSet, s *set) bool {
 const mismatch = "\x00not svcnat's"
 
 // decodeKernelElem turns a kernel element back into the model's form.
-func decodeKernelElem(f synth.Family, kind setKind, ke kernelElem) (elem, bool) {
+func decodeKernelElem(f synth.Family, kind setKind, ke nfnl.Elem) (elem, bool) {
 	var e elem
 	al := int(addrLen(f))
-	k := ke.key
+	k := ke.Key
 	if kind == kindAddr || kind == kindAddrProtoPort || kind == kindAddrSlot || kind == kindAddrPair {
 		if len(k) < al {
 			return e, false
@@ -272,26 +312,26 @@ func decodeKernelElem(f synth.Family, kind setKind, ke kernelElem) (elem, bool) 
 		e.slot, k = binary.NativeEndian.Uint32(k), nil
 	}
 	wantData := kind == kindAddrProtoPort || kind == kindProtoPort || kind == kindAddrSlot || kind == kindPortSlot
-	if len(k) != 0 || ke.flags != 0 || ke.hasData != wantData {
+	if len(k) != 0 || ke.Flags != 0 || ke.HasData != wantData {
 		return e, false
 	}
-	if ke.hasData && (kind == kindAddrSlot || kind == kindPortSlot) {
-		to, ok := endpointOf(f, ke.data)
+	if ke.HasData && (kind == kindAddrSlot || kind == kindPortSlot) {
+		to, ok := endpointOf(f, ke.Data)
 		if !ok {
 			return e, false
 		}
 		e.to = to
-	} else if ke.hasData {
+	} else if ke.HasData {
 		v, ok := verdictOf(ke)
 		if !ok {
 			return e, false
 		}
 		e.verdict = v
 	}
-	if c, ok := userdata.GetString(ke.udata, userdata.NFTNL_UDATA_SET_ELEM_COMMENT); ok {
+	if c, ok := userdata.GetString(ke.UserData, userdata.NFTNL_UDATA_SET_ELEM_COMMENT); ok {
 		e.comment = c
 	}
-	if ke.extra || !bytes.Equal(ke.udata, elemUserdata(e.comment)) {
+	if ke.Extra || !bytes.Equal(ke.UserData, elemUserdata(e.comment)) {
 		e.comment = mismatch
 	}
 	return e, true
@@ -324,25 +364,25 @@ func protocolOf(n uint8) (synth.Protocol, bool) {
 }
 
 // verdictOf decodes the verdicts svcnat uses.
-func verdictOf(ke kernelElem) (verdict, bool) {
-	switch ke.verdict {
+func verdictOf(ke nfnl.Elem) (verdict, bool) {
+	switch ke.Verdict {
 	case unix.NFT_GOTO:
-		return goTo(ke.chain), ke.chain != ""
+		return goTo(ke.Chain), ke.Chain != ""
 	case unix.NFT_JUMP:
-		return verdict{kind: vJump, chain: ke.chain}, ke.chain != ""
+		return verdict{kind: vJump, chain: ke.Chain}, ke.Chain != ""
 	case 0: // NF_DROP
-		return verdict{kind: vDrop}, ke.chain == ""
+		return verdict{kind: vDrop}, ke.Chain == ""
 	case unix.NFT_RETURN:
-		return verdict{kind: vReturn}, ke.chain == ""
+		return verdict{kind: vReturn}, ke.Chain == ""
 	}
 	return verdict{}, false
 }
 
 // sameIntervals compares an interval set's boundary elements with the
 // ones nlElems sends for s.
-func sameIntervals(f synth.Family, ks *kernelSet, s *set) bool {
+func sameIntervals(f synth.Family, ks *nfnl.Set, s *set) bool {
 	want := nlElems(nlSet(&table{family: f}, s), s.elems, true)
-	if len(want) != len(ks.elems) {
+	if len(want) != len(ks.Elems) {
 		return false
 	}
 	type bound struct {
@@ -359,11 +399,11 @@ func sameIntervals(f synth.Family, ks *kernelSet, s *set) bool {
 	for _, e := range want {
 		w = append(w, bound{string(e.Key), e.IntervalEnd})
 	}
-	for _, e := range ks.elems {
-		if e.extra || e.hasData || len(e.udata) != 0 || e.flags&^unix.NFT_SET_ELEM_INTERVAL_END != 0 {
+	for _, e := range ks.Elems {
+		if e.Extra || e.HasData || len(e.UserData) != 0 || e.Flags&^unix.NFT_SET_ELEM_INTERVAL_END != 0 {
 			return false
 		}
-		h = append(h, bound{string(e.key), e.flags&unix.NFT_SET_ELEM_INTERVAL_END != 0})
+		h = append(h, bound{string(e.Key), e.Flags&unix.NFT_SET_ELEM_INTERVAL_END != 0})
 	}
 	slices.SortFunc(w, order)
 	slices.SortFunc(h, order)
@@ -385,8 +425,8 @@ func newRuleComparer(kt *kernelTable, want *table) *ruleComparer {
 	if want.family == synth.IPv6 {
 		fam = unix.NFPROTO_IPV6
 	}
-	for _, kc := range kt.chains {
-		kc.want = want.chain(kc.name)
+	for i := range kt.chains {
+		kt.chains[i].want = want.chain(kt.chains[i].Name)
 	}
 	return &ruleComparer{memo: map[string]bool{}, fam: fam, f: want.family, want: want}
 }
@@ -414,7 +454,7 @@ func (rc *ruleComparer) same(r *rule, kexprs, udata []byte) bool {
 		return false
 	}
 	var kernel [][]byte
-	attrs(kexprs, func(typ uint16, v []byte) {
+	nfnl.Attrs(kexprs, func(typ uint16, v []byte) {
 		if typ == unix.NFTA_LIST_ELEM {
 			kernel = append(kernel, v)
 		}
@@ -480,14 +520,14 @@ func nestedEqual(want, kernel []byte) bool {
 			return false
 		}
 		wt, kt := binary.NativeEndian.Uint16(want[2:]), binary.NativeEndian.Uint16(kernel[2:])
-		if wt&nlaTypeMask != kt&nlaTypeMask {
+		if wt&nfnl.TypeMask != kt&nfnl.TypeMask {
 			return false
 		}
 		wd, kd := want[4:wl], kernel[4:kl]
 		if wt&unix.NLA_F_NESTED != 0 && !nestedEqual(wd, kd) || wt&unix.NLA_F_NESTED == 0 && !bytes.Equal(wd, kd) {
 			return false
 		}
-		want, kernel = want[min(nlAlign(wl), len(want)):], kernel[min(nlAlign(kl), len(kernel)):]
+		want, kernel = want[min(nfnl.Align(wl), len(want)):], kernel[min(nfnl.Align(kl), len(kernel)):]
 	}
 	return len(want) == 0 && len(kernel) == 0
 }
@@ -594,10 +634,10 @@ func marshalExpr(fam byte, e expr.Any) (name string, data []byte, ok bool) {
 
 // splitExpr returns the name and data attributes of an expression.
 func splitExpr(b []byte) (name string, data []byte, ok bool) {
-	attrs(b, func(typ uint16, v []byte) {
+	nfnl.Attrs(b, func(typ uint16, v []byte) {
 		switch typ {
 		case unix.NFTA_EXPR_NAME:
-			name, ok = attrString(v), true
+			name, ok = nfnl.AttrString(v), true
 		case unix.NFTA_EXPR_DATA:
 			data = v
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/userdata"
 
+	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -17,25 +18,19 @@ import (
 // netlink attribute limit.
 const elemsPerMessage = 256
 
-// nlEmitter queues a transaction in a google/nftables batch, moved into
-// the transport's buffer every drainEvery objects.
+// nlEmitter queues a transaction in a netlink batch: google/nftables
+// marshals the objects into it.
 type nlEmitter struct {
-	tx      *transport
-	c       *nftables.Conn // tx.lib
-	pending int
-	setID   uint32 // NFTA_SET_ID of the sets declared by addEndpointMap
-	err     error
+	batch *nfnl.Batch
+	c     *nftables.Conn // batch.Objects()
+	setID uint32         // NFTA_SET_ID of the sets declared by addEndpointMap
+	err   error
 }
 
-func newNLEmitter(tx *transport) *nlEmitter { return &nlEmitter{tx: tx, c: tx.lib} }
+func newNLEmitter(b *nfnl.Batch) *nlEmitter { return &nlEmitter{batch: b, c: b.Objects()} }
 
 // queued counts objects handed to google/nftables.
-func (w *nlEmitter) queued(n int) {
-	if w.pending += n; w.pending >= drainEvery {
-		w.tx.drain()
-		w.pending = 0
-	}
-}
+func (w *nlEmitter) queued(n int) { w.batch.Queued(n) }
 
 func (w *nlEmitter) fail(err error) {
 	if err != nil && w.err == nil {

@@ -70,8 +70,6 @@ func (w *nlEmitter) addEndpointMap(t *table, s *set) {
 	if t.family == synth.IPv6 {
 		fam = unix.NFPROTO_IPV6
 	}
-	w.tx.drain()
-	w.pending = 0
 	typ := netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_NEWSET)
-	w.tx.append(typ, netlink.Request|netlink.Create, append([]byte{fam, unix.NFNETLINK_V0, 0, 0}, b...))
+	w.batch.Append(typ, netlink.Request|netlink.Create, append([]byte{fam, unix.NFNETLINK_V0, 0, 0}, b...))
 }

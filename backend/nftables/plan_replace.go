@@ -59,3 +59,31 @@ func streamElems(e emitter, t *table, m *model) int {
 	}
 	return n
 }
+
+// replace creates t from scratch, deleting any old table first.
+func replace(e emitter, t *table, deleteOld bool) int {
+	n := 0
+	if deleteOld {
+		e.addTable(t)
+		e.delTable(t)
+		n++
+	}
+	e.addTable(t)
+	for _, s := range t.sets {
+		e.addSet(t, s)
+	}
+	for _, c := range t.chains {
+		e.addChain(t, c)
+	}
+	for _, c := range t.chains {
+		e.addRules(t, c)
+		n += 1 + len(c.rules)
+	}
+	for _, s := range t.sets {
+		if len(s.elems) > 0 {
+			e.addElems(t, s, s.elems)
+		}
+		n += 1 + len(s.elems)
+	}
+	return n + 1
+}

@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/svcnat/svcnat/synth"
@@ -99,4 +100,121 @@ func between[T any](list []T, i int, found bool, name synth.ServicePortName, cmp
 		after++
 	}
 	return (i == 0 || cmp(list[i-1], name) < 0) && (after >= len(list) || cmp(list[after], name) > 0)
+}
+
+// buildModel builds the model of rs, reusing what it can of prev (may be
+// nil): the fixed part when its inputs are equal, and the fragment of
+// every service port that did not change.
+func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
+	m := &model{params: paramsOf(rs)}
+	if prev != nil && prev.params != m.params {
+		prev = nil // every fragment depends on params
+	}
+	if prev != nil && prev.fixedIn.equal(rs) {
+		m.fixedIn, m.fixed = prev.fixedIn, prev.fixed
+	} else {
+		fixed, err := fixedTable(rs)
+		if err != nil {
+			return nil, err
+		}
+		m.fixedIn, m.fixed = fixedInputsOf(rs), fixed
+	}
+	m.startFrom(prev)
+	frags := make([]*fragment, len(rs.Services))
+	matched := 0
+	for i := range rs.Services {
+		sp := &rs.Services[i]
+		var old *fragment
+		if prev != nil {
+			old = prev.lookup(i, sp.ID)
+		}
+		if old != nil {
+			matched++
+			if old.sp.Equal(sp) {
+				frags[i] = old
+				continue
+			}
+		}
+		f, err := buildFragment(sp, m.params, old)
+		if err != nil {
+			return nil, fmt.Errorf("build %s table: %w", rs.Family, err)
+		}
+		frags[i] = f
+		m.record(old, f)
+	}
+	m.frags = newFragList(frags)
+	if prev != nil && matched < prev.frags.len() {
+		m.recordGone(prev)
+	}
+	m.setShared(prev)
+	return m, nil
+}
+
+// startFrom takes prev's totals (prev may be nil: an empty model), which
+// record then brings up to date port by port; the changes recorded are
+// fragChanges(prev, m).
+func (m *model) startFrom(prev *model) {
+	m.refCount = map[sharedRef]int{}
+	if prev == nil {
+		return
+	}
+	for r, n := range prev.refCount {
+		m.refCount[r] = n
+	}
+	m.fragRules, m.fragElems = prev.fragRules, prev.fragElems
+	m.changesFrom = prev
+}
+
+// record notes that service port old (nil: new) became f (nil: gone).
+func (m *model) record(old, f *fragment) {
+	if old != nil {
+		m.count(old, -1)
+	}
+	if f != nil {
+		m.count(f, +1)
+	}
+	if m.changesFrom != nil {
+		m.changes = append(m.changes, fragChange{prev: old, next: f})
+	}
+}
+
+// recordGone records the ports of prev that m does not have.
+func (m *model) recordGone(prev *model) {
+	kept := make(map[string]bool, m.frags.len())
+	for _, f := range m.frags.all() {
+		kept[f.sp.ID] = true
+	}
+	for _, p := range prev.frags.all() {
+		if !kept[p.sp.ID] {
+			m.record(p, nil)
+		}
+	}
+}
+
+// count adds (sign +1) or removes (-1) what fragment f programs and the
+// shared chains it uses to the model's totals.
+func (m *model) count(f *fragment, sign int) {
+	rules, elems := f.counts()
+	m.fragRules += sign * rules
+	m.fragElems += sign * elems
+	for _, r := range f.refs {
+		if m.refCount[r] += sign; m.refCount[r] == 0 {
+			delete(m.refCount, r)
+		}
+	}
+}
+
+// setShared lists the shared chains refCount holds and builds them, or
+// takes prev's when they are the same (same params, so the same chains).
+func (m *model) setShared(prev *model) {
+	m.refs = m.refs[:0:0]
+	for r := range m.refCount {
+		m.refs = append(m.refs, r)
+	}
+	slices.SortFunc(m.refs, sharedRefCmp)
+	if prev != nil && slices.Equal(prev.refs, m.refs) {
+		m.shared = prev.shared
+	} else {
+		m.shared = sharedChains(m.refs, m.params)
+	}
 }

@@ -1,0 +1,194 @@
+package nftables
+
+import (
+	"errors"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// errNotComparable means the kernel's table holds something the plan
+// cannot turn into svcnat's by small changes (table flags, a base chain or
+// set declared differently, an element svcnat cannot express).
+var errNotComparable = errors.New("kernel table not comparable")
+
+// readKernel reads the kernel's table of family f; nil when there is none.
+// When there is one and next is not nil, it also returns next's whole
+// table (want), with which rules are compared while they stream in.
+func (b *Backend) readKernel(f synth.Family, next *model) (kt *kernelTable, want *table, err error) {
+	b.kernelReads++
+	r, err := b.kernel.Read(nfnlFamily(f), TableName)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	t, err := r.Table()
+	if err != nil || t == nil {
+		return nil, nil, err
+	}
+	if next == nil {
+		return &kernelTable{Table: t}, nil, nil
+	}
+	want = next.materialize()
+	kt, err = readTableBody(r, t, want)
+	return kt, want, err
+}
+
+// readTableBody reads the chains, sets, elements and rules of t.
+func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, error) {
+	if t.Flags != 0 { // dormant, owned by another process, ...
+		return nil, errNotComparable
+	}
+	if err := r.Chains(t); err != nil {
+		return nil, err
+	}
+	if err := r.Sets(t); err != nil {
+		return nil, err
+	}
+	kt := newKernelTable(t)
+	for _, s := range want.sets {
+		if ks := kt.setIdx[s.name]; ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s) {
+			if err := r.Elems(ks); err != nil {
+				return nil, err
+			}
+		}
+	}
+	rc := newRuleComparer(kt, want)
+	for i := range kt.chains {
+		kc := &kt.chains[i]
+		if kc.want == nil {
+			continue // the rules of chains to delete do not matter
+		}
+		if err := r.Rules(kc.Chain, func(exprs, udata []byte) { rc.rule(kc, exprs, udata) }); err != nil {
+			return nil, err
+		}
+	}
+	return kt, nil
+}
+
+// kernelTable is the kernel's table read back, indexed by name, with the
+// outcome of comparing each chain's rules with the wanted ones.
+type kernelTable struct {
+	*nfnl.Table
+	chains []kernelChain // Table.Chains, in dump order
+	chIdx  map[string]*kernelChain
+	setIdx map[string]*nfnl.Set
+}
+
+// kernelChain is a kernel chain and, once its rules were streamed through
+// ruleComparer.rule, whether they equal the wanted chain's.
+type kernelChain struct {
+	*nfnl.Chain
+	want    *chain // nil: not wanted
+	n       int    // rules seen so far
+	differs bool   // some rule differs from the wanted one at its position
+}
+
+func newKernelTable(t *nfnl.Table) *kernelTable {
+	kt := &kernelTable{Table: t, chains: make([]kernelChain, len(t.Chains))}
+	kt.chIdx = make(map[string]*kernelChain, len(t.Chains))
+	for i, c := range t.Chains {
+		kt.chains[i].Chain = c
+		kt.chIdx[c.Name] = &kt.chains[i]
+	}
+	kt.setIdx = make(map[string]*nfnl.Set, len(t.Sets))
+	for _, s := range t.Sets {
+		kt.setIdx[s.Name] = s
+	}
+	return kt
+}
+
+// nfnlFamily is the netfilter family of f's table.
+func nfnlFamily(f synth.Family) nfnl.Family {
+	if f == synth.IPv6 {
+		return nfnl.IPv6
+	}
+	return nfnl.IPv4
+}
+
+// kernelDelta compares the kernel's table with want. It returns false when
+// only a replacement of the table is safe.
+func kernelDelta(kt *kernelTable, want *table) (*delta, bool) {
+	d := &delta{}
+	for _, c := range want.chains {
+		kc := kt.chIdx[c.name]
+		switch {
+		case kc == nil:
+			d.newChains = append(d.newChains, c)
+		case !sameHook(kc, c):
+			return nil, false
+		case kc.differs || kc.n != len(c.rules):
+			d.changed = append(d.changed, c)
+		}
+	}
+	for i := range kt.chains {
+		if kc := &kt.chains[i]; kc.want == nil {
+			d.goneChain = append(d.goneChain, &chain{name: kc.Name})
+		}
+	}
+	for _, s := range want.sets {
+		ks := kt.setIdx[s.name]
+		switch {
+		case ks == nil:
+			d.newSets = append(d.newSets, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		case !sameKernelDecl(ks, want, s):
+			return nil, false
+		case !d.kernelElemDiff(want.family, ks, s):
+			return nil, false
+		}
+	}
+	for _, ks := range kt.Sets {
+		if want.set(ks.Name) == nil {
+			gone := &set{name: ks.Name, kind: kindAddr}
+			if ks.Flags&unix.NFT_SET_MAP != 0 {
+				gone.kind = kindAddrProtoPort // only the nft keyword of Diff depends on it
+			}
+			// Flushed first: its elements may jump to chains deleted
+			// before the set (delta.emit deletes sets last).
+			d.refill = append(d.refill, gone)
+			d.goneSets = append(d.goneSets, gone)
+		}
+	}
+	return d, true
+}
+
+// kernelElemDiff adds the element changes from the kernel's set ks to s.
+// Affinity sets are filled by the kernel: their elements are never
+// compared. It returns false when an element cannot be decoded.
+func (d *delta) kernelElemDiff(f synth.Family, ks *nfnl.Set, s *set) bool {
+	switch s.kind {
+	case kindAffinity:
+		return true
+	case kindPrefix:
+		if !sameIntervals(f, ks, s) {
+			d.refill = append(d.refill, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		}
+		return true
+	}
+	have := make([]elem, 0, len(ks.Elems))
+	for _, ke := range ks.Elems {
+		e, ok := decodeKernelElem(f, s.kind, ke)
+		if !ok {
+			return false
+		}
+		have = append(have, e)
+	}
+	slices.SortFunc(have, elemCmp)
+	add, del := sortedDiff(have, s.elems)
+	if len(del) > 0 {
+		d.dels = append(d.dels, setElems{s, del})
+	}
+	if len(add) > 0 {
+		d.adds = append(d.adds, setElems{s, add})
+	}
+	return true
+}

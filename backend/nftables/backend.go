@@ -105,18 +105,16 @@ func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[syn
 		if out[r.Family] != nil {
 			return nil, fmt.Errorf("two Rulesets for %s", r.Family)
 		}
-		var m *model
-		ok, err := false, error(nil)
+		var changes *changeList
 		if changed != nil {
-			m, ok, err = buildModelChanged(r, b.applied[r.Family], changed.Ports[r.Family], changed.Fields)
+			changes = &changeList{ports: changed.Ports[r.Family], fields: changed.Fields}
 		}
-		if ok {
-			b.fromChanges++
-		} else if err == nil {
-			m, err = buildModel(r, b.applied[r.Family])
-		}
+		m, fromList, err := buildModel(r, b.applied[r.Family], changes)
 		if err != nil {
 			return nil, err
+		}
+		if fromList {
+			b.fromChanges++
 		}
 		out[r.Family] = m
 	}
@@ -124,18 +122,14 @@ func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[syn
 }
 
 // transaction emits the changes for both families into e and returns the
-// number of objects sent and, per family, whether the fast path was used.
+// number of objects sent and, per family, whether only the changed ports
+// were compared.
 func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, fast map[synth.Family]bool) {
 	fast = map[synth.Family]bool{}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
-		if !b.known {
-			// Unknown state: compare with what the kernel holds (kernelplan.go).
-			n += b.reconcile(e, f, next[f])
-			continue
-		}
-		k, ok := plan(e, b.applied[f], next[f], false, b.index[f])
-		n += k
-		fast[f] = ok
+		tx := plan(b.baseline(f, next[f]), next[f])
+		n += tx.emit(e)
+		fast[f] = tx.fast
 	}
 	return n, fast
 }

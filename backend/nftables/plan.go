@@ -21,58 +21,83 @@ type emitter interface {
 	addRules(t *table, c *chain)
 }
 
-// plan computes the operations that turn prev into next (either may be
-// nil: no table). When full is set, or an incremental change is impossible
-// (a set declaration or base chain changed), the table is replaced in the
-// same transaction: add (so delete cannot fail) + delete + create.
-// It returns the number of objects sent and whether the fast path (per
-// fragment) was taken.
-func plan(e emitter, prev, next *model, full bool, idx *elemIndex) (n int, fast bool) {
-	switch {
-	case next == nil && prev == nil:
-		return 0, false // the caller emits a bare delete for unknown state
-	case next == nil:
-		t := &table{family: prev.params.family}
-		e.addTable(t)
-		e.delTable(t)
-		return 1, false
-	case full || prev == nil:
-		return replaceModel(e, next, full || prev != nil), false
-	}
-	if d, ok := fastDelta(prev, next, idx); ok {
-		return d.emit(e, &table{family: next.params.family}), true
-	}
-	pt, nt := prev.materialize(), next.materialize()
-	if !compatible(pt, nt) {
-		return replace(e, nt, true), false
-	}
-	return tableDelta(pt, nt).emit(e, nt), false
+// baseline is what the planner knows of one family's table before a
+// transaction: the model applied last while the kernel state is known
+// (applied, possibly nil: no table), else the kernel's table read back.
+type baseline struct {
+	family synth.Family
+	// mayExist: a table may be there, so one must be deleted when none is
+	// wanted. none: there is no table for sure (the applied state has
+	// none), so a new one needs no delete first. A table the kernel read
+	// showed missing is neither: a replacement still deletes first.
+	mayExist, none bool
+	applied        *model     // known state
+	index          *elemIndex // applied's map key owners
+	kernel         *kernelTable
+	want           *table // next's whole table, compared with kernel's rules while they streamed in
 }
 
-// reconcile emits what turns the kernel's table of family f into next
-// (nil: no table) when the backend does not know the kernel's state: first
-// Apply of a process, after Reconcile or after an error. It reads the
-// table back and sends only the differences, so a second `svcnat apply`
-// and a periodic reconcile of an unchanged node send nothing, and affinity
-// sets keep their entries. When the table cannot be read or compared
-// safely it falls back to replacing the table in the same batch, which is
-// always correct, only not minimal.
-func (b *Backend) reconcile(e emitter, f synth.Family, next *model) int {
+// baseline returns what family f's table is before a transaction to next:
+// the applied model while the kernel state is known, else the kernel's
+// table, read back (plan_kernel.go). After a failed read the baseline has
+// neither, so the table is replaced.
+func (b *Backend) baseline(f synth.Family, next *model) *baseline {
+	if b.known {
+		m := b.applied[f]
+		return &baseline{family: f, mayExist: m != nil, none: m == nil, applied: m, index: b.index[f]}
+	}
 	kt, want, err := b.readKernel(f, next)
+	if err != nil {
+		return &baseline{family: f, mayExist: true}
+	}
+	return &baseline{family: f, mayExist: kt != nil, kernel: kt, want: want}
+}
+
+// transaction is what the planner decided for one family's table: nothing,
+// delete it, change it in place (delta), or replace it (replacement).
+type transaction struct {
+	family      synth.Family
+	deleteTable bool
+	delta       *delta
+	replacement *model
+	deleteOld   bool   // replacement: delete any old table in the same batch
+	to          *table // next's whole table if built (delta addresses objects by it)
+	fast        bool   // delta compared only the ports that changed
+}
+
+// plan decides the transaction that turns the table from is into next's
+// (nil: no table). It compares the two with diff, and when that is not
+// possible or not safe (no table to compare with, a set or base chain
+// declared differently) the table is replaced in the same transaction:
+// add (so delete cannot fail) + delete + create.
+func plan(from *baseline, next *model) *transaction {
+	tx := &transaction{family: from.family}
+	if next == nil {
+		tx.deleteTable = from.mayExist
+		return tx
+	}
+	d, to, fast, ok := diff(from, next)
+	if !ok {
+		tx.replacement, tx.deleteOld, tx.to = next, !from.none, to
+		return tx
+	}
+	tx.delta, tx.to, tx.fast = d, to, fast
+	return tx
+}
+
+// emit sends tx to e and returns the number of objects sent: the one
+// place where a transaction leaves the planner.
+func (tx *transaction) emit(e emitter) int {
 	switch {
-	case err != nil && next == nil, err == nil && kt != nil && next == nil:
-		t := familyTable(f)
+	case tx.deleteTable:
+		t := familyTable(tx.family)
 		e.addTable(t)
 		e.delTable(t)
 		return 1
-	case next == nil:
-		return 0 // no table, none wanted
-	case err != nil || kt == nil:
-		return replaceModel(e, next, true)
+	case tx.delta != nil:
+		return tx.delta.emit(e, tx.to)
+	case tx.replacement != nil:
+		return replaceTable(e, tx.replacement, tx.to, tx.deleteOld)
 	}
-	d, ok := kernelDelta(kt, want)
-	if !ok {
-		return replace(e, want, true)
-	}
-	return d.emit(e, want)
+	return 0
 }

@@ -7,32 +7,99 @@ import (
 	"github.com/svcnat/svcnat/synth"
 )
 
-// buildModelChanged is buildModel for a Ruleset that differs from the one
-// prev was built from only in the service ports named, and in Ruleset-wide
-// fields only if fields is set. It visits only those ports:
-// every other fragment is shared with prev (fraglist.go). It returns
-// false when it cannot be used (no prev, other params) or when the names
-// cannot be right (the ports do not line up with rs); the caller then
-// builds the model the ordinary way.
-func buildModelChanged(rs *synth.Ruleset, prev *model, names []synth.ServicePortName, fields bool) (*model, bool, error) {
-	if prev == nil || paramsOf(rs) != prev.params {
-		return nil, false, nil
+// changeList names the service ports of one family that may differ from
+// the Ruleset the previous model was built from (synth.Changes), and says
+// whether Ruleset-wide fields may differ too.
+type changeList struct {
+	ports  []synth.ServicePortName
+	fields bool
+}
+
+// buildModel builds the model of rs, reusing what it can of prev (nil:
+// none): the fixed part when its inputs did not change, and the fragment
+// of every service port that did not change. Without a change list every
+// port of rs is compared with prev's. With one (changes not nil) only the
+// ports named are visited, and every other fragment is shared with prev
+// (plan_fraglist.go), so that a one-endpoint sync costs the same at 50k
+// Services as at 1k. fromList reports that the list was used: it is not
+// when there is no prev, when the params changed, or when the names
+// cannot be right (the ports do not line up with rs).
+func buildModel(rs *synth.Ruleset, prev *model, changes *changeList) (m *model, fromList bool, err error) {
+	m = &model{params: paramsOf(rs)}
+	if prev != nil && prev.params != m.params {
+		prev = nil // every fragment depends on params
 	}
-	m := &model{params: prev.params, fixedIn: prev.fixedIn, fixed: prev.fixed}
-	if fields && !prev.fixedIn.equal(rs) {
-		fixed, err := fixedTable(rs)
-		if err != nil {
-			return nil, false, err
-		}
-		m.fixedIn, m.fixed = fixedInputsOf(rs), fixed
+	if prev == nil {
+		changes = nil
+	}
+	if err := m.buildFixed(rs, prev, changes); err != nil {
+		return nil, false, err
 	}
 	m.startFrom(prev)
+	if changes == nil {
+		err = m.comparePorts(rs, prev)
+	} else if fromList, err = m.editPorts(rs, prev, changes.ports); err == nil && !fromList {
+		return buildModel(rs, prev, nil)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	m.setShared(prev)
+	return m, fromList, nil
+}
+
+// buildFixed takes prev's fixed part when its inputs are the same (known
+// without comparing when a change list says the Ruleset-wide fields did
+// not change), and builds it otherwise.
+func (m *model) buildFixed(rs *synth.Ruleset, prev *model, changes *changeList) error {
+	if prev != nil && (changes != nil && !changes.fields || prev.fixedIn.equal(rs)) {
+		m.fixedIn, m.fixed = prev.fixedIn, prev.fixed
+		return nil
+	}
+	fixed, err := fixedTable(rs)
+	if err != nil {
+		return err
+	}
+	m.fixedIn, m.fixed = fixedInputsOf(rs), fixed
+	return nil
+}
+
+// comparePorts sets the fragments of every port of rs, reusing prev's
+// (nil: none) for the ports that did not change.
+func (m *model) comparePorts(rs *synth.Ruleset, prev *model) error {
+	frags := make([]*fragment, len(rs.Services))
+	matched := 0
+	for i := range rs.Services {
+		sp := &rs.Services[i]
+		var old *fragment
+		if prev != nil {
+			old = prev.lookup(i, sp.ID)
+		}
+		if old != nil {
+			matched++
+		}
+		f, err := m.replace(old, sp)
+		if err != nil {
+			return fmt.Errorf("build %s table: %w", rs.Family, err)
+		}
+		frags[i] = f
+	}
+	m.frags = newFragList(frags)
+	if prev != nil && matched < prev.frags.len() {
+		m.recordGone(prev)
+	}
+	return nil
+}
+
+// editPorts sets the fragments of rs from prev's, visiting only the ports
+// named. It returns false when the names cannot be right for rs.
+func (m *model) editPorts(rs *synth.Ruleset, prev *model, names []synth.ServicePortName) (bool, error) {
 	var edits []portEdit
 	var present []int // positions in rs.Services of the named ports it has
 	for _, name := range sortedNames(names) {
 		j, inNext := slices.BinarySearchFunc(rs.Services, name, portNameCmp)
 		if !between(rs.Services, j, inNext, name, portNameCmp) {
-			return nil, false, nil // not sorted by name
+			return false, nil // not sorted by name
 		}
 		var sp *synth.ServicePort
 		if inNext {
@@ -41,7 +108,7 @@ func buildModelChanged(rs *synth.Ruleset, prev *model, names []synth.ServicePort
 		old := prev.frags.find(name)
 		f, err := m.replace(old, sp)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		if f != old {
 			edits = append(edits, portEdit{name, f})
@@ -51,15 +118,14 @@ func buildModelChanged(rs *synth.Ruleset, prev *model, names []synth.ServicePort
 	// Every other port is assumed unchanged and in place; a port added or
 	// removed without being named shows as a wrong length or position.
 	if m.frags.len() != len(rs.Services) {
-		return nil, false, nil
+		return false, nil
 	}
 	for _, j := range present {
 		if m.frags.at(j).sp.Name != rs.Services[j].Name {
-			return nil, false, nil
+			return false, nil
 		}
 	}
-	m.setShared(prev)
-	return m, true, nil
+	return true, nil
 }
 
 // replace returns the fragment of sp (nil when the port is gone), reusing
@@ -100,54 +166,6 @@ func between[T any](list []T, i int, found bool, name synth.ServicePortName, cmp
 		after++
 	}
 	return (i == 0 || cmp(list[i-1], name) < 0) && (after >= len(list) || cmp(list[after], name) > 0)
-}
-
-// buildModel builds the model of rs, reusing what it can of prev (may be
-// nil): the fixed part when its inputs are equal, and the fragment of
-// every service port that did not change.
-func buildModel(rs *synth.Ruleset, prev *model) (*model, error) {
-	m := &model{params: paramsOf(rs)}
-	if prev != nil && prev.params != m.params {
-		prev = nil // every fragment depends on params
-	}
-	if prev != nil && prev.fixedIn.equal(rs) {
-		m.fixedIn, m.fixed = prev.fixedIn, prev.fixed
-	} else {
-		fixed, err := fixedTable(rs)
-		if err != nil {
-			return nil, err
-		}
-		m.fixedIn, m.fixed = fixedInputsOf(rs), fixed
-	}
-	m.startFrom(prev)
-	frags := make([]*fragment, len(rs.Services))
-	matched := 0
-	for i := range rs.Services {
-		sp := &rs.Services[i]
-		var old *fragment
-		if prev != nil {
-			old = prev.lookup(i, sp.ID)
-		}
-		if old != nil {
-			matched++
-			if old.sp.Equal(sp) {
-				frags[i] = old
-				continue
-			}
-		}
-		f, err := buildFragment(sp, m.params, old)
-		if err != nil {
-			return nil, fmt.Errorf("build %s table: %w", rs.Family, err)
-		}
-		frags[i] = f
-		m.record(old, f)
-	}
-	m.frags = newFragList(frags)
-	if prev != nil && matched < prev.frags.len() {
-		m.recordGone(prev)
-	}
-	m.setShared(prev)
-	return m, nil
 }
 
 // startFrom takes prev's totals (prev may be nil: an empty model), which

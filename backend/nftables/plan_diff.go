@@ -2,22 +2,146 @@ package nftables
 
 import (
 	"slices"
+
+	"github.com/svcnat/svcnat/synth"
 )
 
-// compatible reports whether prev can be turned into next without
-// recreating sets or base chains.
-func compatible(prev, next *table) bool {
-	for _, s := range next.sets {
-		if p := prev.set(s.name); p != nil && !sameDecl(p, s) {
-			return false
+// diff computes the changes that turn from's table into next's. Against
+// the applied model it first compares only the service ports that changed
+// (plan_fastdiff.go); when that is not exact, and against the kernel's
+// table, it compares whole tables (tableDiff). It returns next's whole
+// table when it built one, whether only changed ports were compared, and
+// false when there is nothing to compare with or only replacing the table
+// is safe.
+func diff(from *baseline, next *model) (d *delta, to *table, fast, ok bool) {
+	switch {
+	case from.applied != nil:
+		if d, ok := fastDelta(from.applied, next, from.index); ok {
+			return d, familyTable(next.params.family), true, true
+		}
+		to = next.materialize()
+		d, ok = tableDiff(from.applied.materialize(), to)
+		return d, to, false, ok
+	case from.kernel != nil:
+		d, ok = tableDiff(from.kernel, from.want)
+		return d, from.want, false, ok
+	}
+	return nil, nil, false, false
+}
+
+// tableView is a whole table diff can compare a wanted table with: a
+// model's (*table) or the kernel's read back (*kernelTable).
+type tableView interface {
+	// compareChain says how its chain named c.name differs from c.
+	compareChain(c *chain) objDiff
+	// compareSet says how its set named s.name differs from s (to's).
+	compareSet(to *table, s *set) objDiff
+	// elemDiff adds the element changes of its set named s.name (same
+	// declaration) to d; false when its elements cannot be compared.
+	elemDiff(d *delta, f synth.Family, s *set) bool
+	// goneChains and goneSets are its objects to has not; flush says
+	// whether the sets must be flushed before they are deleted.
+	goneChains(to *table) []*chain
+	goneSets(to *table) (gone []*set, flush bool)
+}
+
+// objDiff is how an object of a tableView compares with the wanted one.
+type objDiff int
+
+const (
+	objSame         objDiff = iota
+	objMissing              // not there: create it
+	objChanged              // its rules differ: flush and add them
+	objIncompatible         // declared otherwise: replace the table
+)
+
+// tableDiff compares the whole table from with to. It returns false when
+// only a replacement of the table is safe.
+func tableDiff(from tableView, to *table) (*delta, bool) {
+	d := &delta{}
+	for _, c := range to.chains {
+		switch from.compareChain(c) {
+		case objMissing:
+			d.newChains = append(d.newChains, c)
+		case objChanged:
+			d.changed = append(d.changed, c)
+		case objIncompatible:
+			return nil, false
 		}
 	}
-	for _, c := range next.chains {
-		if p := prev.chain(c.name); p != nil && (p.hook == nil) != (c.hook == nil) || p != nil && c.hook != nil && *p.hook != *c.hook {
-			return false
+	d.goneChain = from.goneChains(to)
+	for _, s := range to.sets {
+		switch from.compareSet(to, s) {
+		case objMissing:
+			d.newSets = append(d.newSets, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		case objIncompatible:
+			return nil, false
+		default:
+			if !from.elemDiff(d, to.family, s) {
+				return nil, false
+			}
 		}
 	}
+	gone, flush := from.goneSets(to)
+	if flush {
+		// Their elements may jump to chains deleted before the sets
+		// (delta.emit deletes sets last).
+		d.refill = append(d.refill, gone...)
+	}
+	d.goneSets = gone
+	return d, true
+}
+
+func (t *table) compareChain(c *chain) objDiff {
+	switch p := t.chain(c.name); {
+	case p == nil:
+		return objMissing
+	case (p.hook == nil) != (c.hook == nil) || c.hook != nil && *p.hook != *c.hook:
+		return objIncompatible
+	case !sameRules(p, c):
+		return objChanged
+	}
+	return objSame
+}
+
+func (t *table) compareSet(_ *table, s *set) objDiff {
+	switch p := t.set(s.name); {
+	case p == nil:
+		return objMissing
+	case !sameDecl(p, s):
+		return objIncompatible
+	}
+	return objSame
+}
+
+func (t *table) elemDiff(d *delta, _ synth.Family, s *set) bool {
+	d.setDiff(t.set(s.name), s)
 	return true
+}
+
+func (t *table) goneChains(to *table) []*chain {
+	var gone []*chain
+	for _, c := range t.chains {
+		if to.chain(c.name) == nil {
+			gone = append(gone, c)
+		}
+	}
+	return gone
+}
+
+// goneSets of a model's table need no flush: only affinity sets, which
+// hold no verdicts, go away with their ports.
+func (t *table) goneSets(to *table) ([]*set, bool) {
+	var gone []*set
+	for _, s := range t.sets {
+		if to.set(s.name) == nil {
+			gone = append(gone, s)
+		}
+	}
+	return gone, false
 }
 
 // sameDecl reports whether two sets of one family have the same declaration.
@@ -91,44 +215,6 @@ func (d *delta) emit(e emitter, t *table) int {
 		n++
 	}
 	return n
-}
-
-// tableDelta compares two whole tables (the slow path: Ruleset-wide
-// changes, duplicate map keys).
-func tableDelta(prev, next *table) *delta {
-	d := &delta{}
-	for _, s := range next.sets {
-		if prev.set(s.name) == nil {
-			d.newSets = append(d.newSets, s)
-		}
-	}
-	for _, c := range next.chains {
-		p := prev.chain(c.name)
-		switch {
-		case p == nil:
-			d.newChains = append(d.newChains, c)
-		case !sameRules(p, c):
-			d.changed = append(d.changed, c)
-		}
-	}
-	for _, c := range prev.chains {
-		if next.chain(c.name) == nil {
-			d.goneChain = append(d.goneChain, c)
-		}
-	}
-	for _, s := range next.sets {
-		if p := prev.set(s.name); p != nil {
-			d.setDiff(p, s)
-		} else if len(s.elems) > 0 {
-			d.adds = append(d.adds, setElems{s, s.elems})
-		}
-	}
-	for _, s := range prev.sets {
-		if next.set(s.name) == nil {
-			d.goneSets = append(d.goneSets, s)
-		}
-	}
-	return d
 }
 
 // setDiff adds the element changes from p to s (same name, both sorted).

@@ -215,7 +215,7 @@ func TestEndpointReplacedByElementsOnly(t *testing.T) {
 // Stats) against the assembled table, shared DNAT chains included.
 func TestModelCountsMatchTable(t *testing.T) {
 	for _, rs := range []*synth.Ruleset{bigRuleset(30), handRuleset(), handRuleset6()} {
-		m, err := buildModel(rs, nil)
+		m, _, err := buildModel(rs, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

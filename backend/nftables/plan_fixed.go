@@ -44,7 +44,7 @@ func (p params) podMatch(negate bool) stmt {
 
 // buildTable builds the whole table of one family (Render and tests).
 func buildTable(rs *synth.Ruleset) (*table, error) {
-	m, err := buildModel(rs, nil)
+	m, _, err := buildModel(rs, nil, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -109,53 +109,56 @@ func nfnlFamily(f synth.Family) nfnl.Family {
 	return nfnl.IPv4
 }
 
-// kernelDelta compares the kernel's table with want. It returns false when
-// only a replacement of the table is safe.
-func kernelDelta(kt *kernelTable, want *table) (*delta, bool) {
-	d := &delta{}
-	for _, c := range want.chains {
-		kc := kt.chIdx[c.name]
-		switch {
-		case kc == nil:
-			d.newChains = append(d.newChains, c)
-		case !sameHook(kc, c):
-			return nil, false
-		case kc.differs || kc.n != len(c.rules):
-			d.changed = append(d.changed, c)
-		}
+func (kt *kernelTable) compareChain(c *chain) objDiff {
+	switch kc := kt.chIdx[c.name]; {
+	case kc == nil:
+		return objMissing
+	case !sameHook(kc.Chain, c):
+		return objIncompatible
+	case kc.differs || kc.n != len(c.rules):
+		return objChanged
 	}
+	return objSame
+}
+
+func (kt *kernelTable) compareSet(to *table, s *set) objDiff {
+	switch ks := kt.setIdx[s.name]; {
+	case ks == nil:
+		return objMissing
+	case !sameKernelDecl(ks, to, s):
+		return objIncompatible
+	}
+	return objSame
+}
+
+func (kt *kernelTable) elemDiff(d *delta, f synth.Family, s *set) bool {
+	return d.kernelElemDiff(f, kt.setIdx[s.name], s)
+}
+
+func (kt *kernelTable) goneChains(*table) []*chain {
+	var gone []*chain
 	for i := range kt.chains {
 		if kc := &kt.chains[i]; kc.want == nil {
-			d.goneChain = append(d.goneChain, &chain{name: kc.Name})
+			gone = append(gone, &chain{name: kc.Name})
 		}
 	}
-	for _, s := range want.sets {
-		ks := kt.setIdx[s.name]
-		switch {
-		case ks == nil:
-			d.newSets = append(d.newSets, s)
-			if len(s.elems) > 0 {
-				d.adds = append(d.adds, setElems{s, s.elems})
-			}
-		case !sameKernelDecl(ks, want, s):
-			return nil, false
-		case !d.kernelElemDiff(want.family, ks, s):
-			return nil, false
-		}
-	}
+	return gone
+}
+
+// goneSets of the kernel's table are flushed first: any of them may be a
+// verdict map.
+func (kt *kernelTable) goneSets(to *table) ([]*set, bool) {
+	var gone []*set
 	for _, ks := range kt.Sets {
-		if want.set(ks.Name) == nil {
-			gone := &set{name: ks.Name, kind: kindAddr}
+		if to.set(ks.Name) == nil {
+			s := &set{name: ks.Name, kind: kindAddr}
 			if ks.Flags&unix.NFT_SET_MAP != 0 {
-				gone.kind = kindAddrProtoPort // only the nft keyword of Diff depends on it
+				s.kind = kindAddrProtoPort // only the nft keyword of Diff depends on it
 			}
-			// Flushed first: its elements may jump to chains deleted
-			// before the set (delta.emit deletes sets last).
-			d.refill = append(d.refill, gone)
-			d.goneSets = append(d.goneSets, gone)
+			gone = append(gone, s)
 		}
 	}
-	return d, true
+	return gone, true
 }
 
 // kernelElemDiff adds the element changes from the kernel's set ks to s.

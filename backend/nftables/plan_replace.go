@@ -1,16 +1,22 @@
 package nftables
 
-// replaceModel is replace for a model: the table's skeleton first, then
-// the elements of the shared maps fragment by fragment, a message's worth
-// per map at a time. A full sync therefore never holds a second, sorted
-// copy of a million elements. When two service ports hold the same key
-// (only hand-made Rulesets do: synth gives every entry point one owner) the
-// sorted whole table decides which one wins, as Render does.
-func replaceModel(e emitter, m *model, deleteOld bool) int {
-	if hasDuplicateKeys(m) {
-		return replace(e, m.materialize(), deleteOld)
+// replaceTable is the planner's one fallback: it creates m's table from
+// scratch, deleting any old table first when deleteOld is set. When a diff
+// has built the whole table already (t not nil), that is sent. Otherwise
+// the table's skeleton goes first, then the elements of the shared maps
+// fragment by fragment, a message's worth per map at a time, so that a
+// full sync never holds a second, sorted copy of a million elements. When
+// two service ports hold the same key (only hand-made Rulesets do: synth
+// gives every entry point one owner) the sorted whole table decides which
+// one wins, as Render does.
+func replaceTable(e emitter, m *model, t *table, deleteOld bool) int {
+	if t == nil && hasDuplicateKeys(m) {
+		t = m.materialize()
 	}
-	t := m.skeleton()
+	if t != nil {
+		return replace(e, t, deleteOld)
+	}
+	t = m.skeleton()
 	return replace(e, t, deleteOld) + streamElems(e, t, m)
 }
 

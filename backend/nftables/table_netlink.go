@@ -145,7 +145,7 @@ func (w *nlEmitter) chunks(ns *nftables.Set, es []elem, send func(*nftables.Set,
 
 // sameHook compares a kernel chain's declaration with a wanted chain's:
 // base chains need the same type, hook, priority and policy (accept).
-func sameHook(kc *kernelChain, c *chain) bool {
+func sameHook(kc *nfnl.Chain, c *chain) bool {
 	if c.hook == nil || !kc.HasHook {
 		return c.hook == nil && !kc.HasHook && kc.Policy < 0
 	}

@@ -127,7 +127,8 @@ func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[syn
 func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, fast map[synth.Family]bool) {
 	fast = map[synth.Family]bool{}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
-		tx := plan(b.baseline(f, next[f]), next[f])
+		from := b.baseline(f, next[f])
+		tx := plan(&from, next[f])
 		n += tx.emit(e)
 		fast[f] = tx.fast
 	}

@@ -41,16 +41,16 @@ type baseline struct {
 // the applied model while the kernel state is known, else the kernel's
 // table, read back (plan_kernel.go). After a failed read the baseline has
 // neither, so the table is replaced.
-func (b *Backend) baseline(f synth.Family, next *model) *baseline {
+func (b *Backend) baseline(f synth.Family, next *model) baseline {
 	if b.known {
 		m := b.applied[f]
-		return &baseline{family: f, mayExist: m != nil, none: m == nil, applied: m, index: b.index[f]}
+		return baseline{family: f, mayExist: m != nil, none: m == nil, applied: m, index: b.index[f]}
 	}
 	kt, want, err := b.readKernel(f, next)
 	if err != nil {
-		return &baseline{family: f, mayExist: true}
+		return baseline{family: f, mayExist: true}
 	}
-	return &baseline{family: f, mayExist: kt != nil, kernel: kt, want: want}
+	return baseline{family: f, mayExist: kt != nil, kernel: kt, want: want}
 }
 
 // transaction is what the planner decided for one family's table: nothing,
@@ -70,8 +70,8 @@ type transaction struct {
 // possible or not safe (no table to compare with, a set or base chain
 // declared differently) the table is replaced in the same transaction:
 // add (so delete cannot fail) + delete + create.
-func plan(from *baseline, next *model) *transaction {
-	tx := &transaction{family: from.family}
+func plan(from *baseline, next *model) transaction {
+	tx := transaction{family: from.family}
 	if next == nil {
 		tx.deleteTable = from.mayExist
 		return tx

@@ -56,13 +56,16 @@ func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, err
 			}
 		}
 	}
-	rc := newRuleComparer(kt, want)
 	for i := range kt.chains {
-		kc := &kt.chains[i]
-		if kc.want == nil {
+		kt.chains[i].want = want.chain(kt.chains[i].Name)
+	}
+	rc := &ruleComparer{ruleMatcher: newRuleMatcher(want.family)}
+	compare := rc.rule
+	for i := range kt.chains {
+		if rc.chain = &kt.chains[i]; rc.chain.want == nil {
 			continue // the rules of chains to delete do not matter
 		}
-		if err := r.Rules(kc.Chain, func(exprs, udata []byte) { rc.rule(kc, exprs, udata) }); err != nil {
+		if err := r.Rules(rc.chain.Chain, compare); err != nil {
 			return nil, err
 		}
 	}
@@ -194,4 +197,24 @@ func (d *delta) kernelElemDiff(f synth.Family, ks *nfnl.Set, s *set) bool {
 		d.adds = append(d.adds, setElems{s, add})
 	}
 	return true
+}
+
+// ruleComparer compares the streamed kernel rules of chain with the wanted
+// rules at the same position.
+type ruleComparer struct {
+	ruleMatcher
+	chain *kernelChain
+}
+
+// rule handles the next kernel rule of rc.chain.
+func (rc *ruleComparer) rule(exprs, udata []byte) {
+	kc := rc.chain
+	i := kc.n
+	kc.n++
+	if kc.want == nil || kc.differs {
+		return
+	}
+	if i >= len(kc.want.rules) || !rc.same(&kc.want.rules[i], exprs, udata) {
+		kc.differs = true
+	}
 }

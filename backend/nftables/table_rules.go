@@ -13,42 +13,26 @@ import (
 	"github.com/svcnat/svcnat/synth"
 )
 
-// ruleComparer compares the streamed kernel rules with the wanted rules at
-// the same position of the same chain.
-type ruleComparer struct {
+// ruleMatcher tells whether a rule the kernel dumped (its expressions and
+// user data, as netlink attributes) is exactly a wanted rule.
+type ruleMatcher struct {
 	memo map[string]bool // see sameExpr
 	key  []byte
 	fam  byte
 	f    synth.Family
-	want *table
 }
 
-func newRuleComparer(kt *kernelTable, want *table) *ruleComparer {
+func newRuleMatcher(f synth.Family) ruleMatcher {
 	fam := byte(unix.NFPROTO_IPV4)
-	if want.family == synth.IPv6 {
+	if f == synth.IPv6 {
 		fam = unix.NFPROTO_IPV6
 	}
-	for i := range kt.chains {
-		kt.chains[i].want = want.chain(kt.chains[i].Name)
-	}
-	return &ruleComparer{memo: map[string]bool{}, fam: fam, f: want.family, want: want}
-}
-
-// rule handles the next kernel rule of chain kc.
-func (rc *ruleComparer) rule(kc *kernelChain, exprs, udata []byte) {
-	i := kc.n
-	kc.n++
-	if kc.want == nil || kc.differs {
-		return
-	}
-	if i >= len(kc.want.rules) || !rc.same(&kc.want.rules[i], exprs, udata) {
-		kc.differs = true
-	}
+	return ruleMatcher{memo: map[string]bool{}, fam: fam, f: f}
 }
 
 // same compares one kernel rule with a wanted rule exactly: the user data
 // byte for byte, and every expression as google/nftables marshals it.
-func (rc *ruleComparer) same(r *rule, kexprs, udata []byte) bool {
+func (rc *ruleMatcher) same(r *rule, kexprs, udata []byte) bool {
 	var wantUD []byte
 	if r.comment != "" {
 		wantUD = userdata.AppendString(nil, userdata.TypeComment, comment(r.comment))
@@ -82,7 +66,7 @@ func (rc *ruleComparer) same(r *rule, kexprs, udata []byte) bool {
 // type and marshalled again: equal bytes then mean equal expressions. That
 // answer depends only on the bytes compared and is remembered: most such
 // expressions (NAT, marks, lookups) repeat across thousands of rules.
-func (rc *ruleComparer) sameExpr(e expr.Any, kernel []byte) bool {
+func (rc *ruleMatcher) sameExpr(e expr.Any, kernel []byte) bool {
 	e = kernelForm(e)
 	wantName, wantData, ok := marshalExpr(rc.fam, e)
 	if !ok {

@@ -183,9 +183,9 @@ func (b *Backend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed
 	b.commit(next, fast)
 	for f, m := range next {
 		if m != nil {
-			r, el := m.counts()
+			r, el := b.tableSize(f)
 			st.Rules += r
-			st.Elements += el + len(b.index[f].refs)
+			st.Elements += el
 		}
 	}
 	st.Duration = time.Since(start)

@@ -186,10 +186,10 @@ func (m *model) startFrom(prev *model) {
 // record notes that service port old (nil: new) became f (nil: gone).
 func (m *model) record(old, f *fragment) {
 	if old != nil {
-		m.count(old, -1)
+		m.addTotals(old, -1)
 	}
 	if f != nil {
-		m.count(f, +1)
+		m.addTotals(f, +1)
 	}
 	if m.changesFrom != nil {
 		m.changes = append(m.changes, fragChange{prev: old, next: f})
@@ -209,10 +209,10 @@ func (m *model) recordGone(prev *model) {
 	}
 }
 
-// count adds (sign +1) or removes (-1) what fragment f programs and the
-// shared chains it uses to the model's totals.
-func (m *model) count(f *fragment, sign int) {
-	rules, elems := f.counts()
+// addTotals adds (sign +1) or removes (-1) what fragment f programs and
+// the shared chains it uses to the model's totals.
+func (m *model) addTotals(f *fragment, sign int) {
+	rules, elems := f.ownSize()
 	m.fragRules += sign * rules
 	m.fragElems += sign * elems
 	for _, r := range f.refs {

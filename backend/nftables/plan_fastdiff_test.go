@@ -225,9 +225,9 @@ func TestModelCountsMatchTable(t *testing.T) {
 
 func checkCounts(t *testing.T, m *model) {
 	t.Helper()
-	r, e := m.counts()
+	r, e := m.ownSize()
 	e += len(newElemIndex(m).refs)
-	wr, we := m.materialize().counts()
+	wr, we := m.materialize().size()
 	if r != wr || e != we {
 		t.Errorf("%s: model counts %d rules, %d elements; table has %d, %d", m.params.family, r, e, wr, we)
 	}

@@ -31,7 +31,7 @@ type fragment struct {
 type epList struct {
 	local, maps bool
 	// slots holds, for each slot of the endpoint maps, the index of its
-	// endpoint in the list; nil means slot i is endpoint i (slots.go).
+	// endpoint in the list; nil means slot i is endpoint i (plan_slots.go).
 	slots []int32
 }
 
@@ -83,10 +83,10 @@ func (f *fragment) allElems() []mapElem {
 	return sortMapElems(out)
 }
 
-// countElems counts f's elements without making the derived ones: a
+// tallyElems sets f.owned and f.shared without making the derived elements: a
 // big Service has hundreds of thousands, and a one-endpoint change must
 // not enumerate them.
-func (f *fragment) countElems() {
+func (f *fragment) tallyElems() {
 	f.owned, f.shared = 0, 0
 	for _, e := range f.elems {
 		if sharedSet(e.set) {
@@ -156,9 +156,9 @@ func hairpinKey(a netip.Addr) mapKey { return mapKey{set: setHairpin, addr: a} }
 
 func hairpinElem(a netip.Addr) mapElem { return mapElem{setHairpin, elem{addr: a, pair: true}} }
 
-// counts returns the rules and the elements f programs, except the
-// elements of shared sets (see model.counts).
-func (f *fragment) counts() (rules, elems int) {
+// ownSize returns the number of rules and elements f programs, except the
+// elements of shared sets, which several fragments hold (see model.ownSize).
+func (f *fragment) ownSize() (rules, elems int) {
 	for _, c := range f.chains {
 		rules += len(c.rules)
 	}

@@ -18,7 +18,7 @@ type model struct {
 	shared  []*chain    // their chains, built for params
 	// refCount counts the fragments that use each shared chain, and
 	// fragRules, fragElems total what the fragments program, so that a
-	// model built from a change list (changed.go) need not visit them all.
+	// model built from a change list (buildModel with a change list) need not visit them all.
 	refCount             map[sharedRef]int
 	fragRules, fragElems int
 
@@ -104,11 +104,11 @@ func (m *model) materialize() *table {
 	return t
 }
 
-// counts returns the rules and the elements the model programs, except
-// the elements of shared sets, which several fragments hold: their number
-// is the number of keys in the elemIndex's refs.
-func (m *model) counts() (rules, elems int) {
-	rules, elems = m.fixed.counts()
+// ownSize returns the number of rules and elements the model programs,
+// except the elements of shared sets, which several fragments hold: their
+// number is the number of keys in the elemIndex's refs (Backend.tableSize).
+func (m *model) ownSize() (rules, elems int) {
+	rules, elems = m.fixed.size()
 	for _, c := range m.shared {
 		rules += len(c.rules)
 	}

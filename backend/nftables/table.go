@@ -16,7 +16,7 @@ type table struct {
 	chains []*chain // base chains first, then regular chains in order of creation
 
 	// Indexes by name, built on first lookup: only the slow diff path
-	// (plan.go) needs them, and building them costs a map insert per chain.
+	// (tableDiff, plan_diff.go) needs them, and building them costs a map insert per chain.
 	chainIdx map[string]*chain
 	setIdx   map[string]*set
 }
@@ -142,7 +142,8 @@ func (t *table) chain(name string) *chain {
 	return t.chainIdx[name]
 }
 
-func (t *table) counts() (rules, elems int) {
+// size returns the number of rules and elements t holds.
+func (t *table) size() (rules, elems int) {
 	for _, c := range t.chains {
 		rules += len(c.rules)
 	}

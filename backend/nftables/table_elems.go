@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/binary"
+	"fmt"
 	"math/big"
 	"net/netip"
 	"slices"
@@ -15,6 +16,43 @@ import (
 	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
 	"github.com/svcnat/svcnat/synth"
 )
+
+// key is the element's key as nft prints it; it also identifies the
+// element when diffing.
+func (e elem) key() string {
+	switch {
+	case e.to.IsValid() && e.addr.IsValid():
+		return fmt.Sprintf("%s . %s . %d . %d", e.addr, e.proto, e.port, e.slot)
+	case e.to.IsValid():
+		return fmt.Sprintf("%s . %d . %d", e.proto, e.port, e.slot)
+	case e.pair:
+		return fmt.Sprintf("%s . %s", e.addr, e.addr)
+	case e.prefix.IsValid() && e.prefix.IsSingleIP():
+		return e.prefix.Addr().String()
+	case e.prefix.IsValid():
+		return e.prefix.String()
+	case e.addr.IsValid() && e.proto != "":
+		return fmt.Sprintf("%s . %s . %d", e.addr, e.proto, e.port)
+	case e.addr.IsValid():
+		return e.addr.String()
+	}
+	return fmt.Sprintf("%s . %d", e.proto, e.port)
+}
+
+// text is the element as written inside `elements = { ... }`.
+func (e elem) text() string {
+	s := e.key()
+	if e.comment != "" {
+		s += ` comment "` + e.comment + `"`
+	}
+	if e.verdict.kind != vNone {
+		s += " : " + e.verdict.String()
+	}
+	if e.to.IsValid() {
+		s += fmt.Sprintf(" : %s . %d", e.to.Addr(), e.to.Port())
+	}
+	return s
+}
 
 // nlElems encodes elements; interval sets get boundary elements the way
 // nft sends them (an interval end at 0 before the first range of the set,

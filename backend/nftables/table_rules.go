@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"reflect"
+	"strings"
 
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
@@ -230,4 +231,15 @@ func splitExpr(b []byte) (name string, data []byte, ok bool) {
 		}
 	})
 	return name, data, ok
+}
+
+func (r rule) text(f synth.Family) string {
+	parts := make([]string, 0, len(r.stmts)+1)
+	for _, s := range r.stmts {
+		parts = append(parts, s.text(f))
+	}
+	if r.comment != "" {
+		parts = append(parts, `comment "`+comment(r.comment)+`"`)
+	}
+	return strings.Join(parts, " ")
 }

@@ -18,43 +18,6 @@ func addrType(f synth.Family) string {
 	return "ipv4_addr"
 }
 
-// key is the element's key as nft prints it; it also identifies the
-// element when diffing.
-func (e elem) key() string {
-	switch {
-	case e.to.IsValid() && e.addr.IsValid():
-		return fmt.Sprintf("%s . %s . %d . %d", e.addr, e.proto, e.port, e.slot)
-	case e.to.IsValid():
-		return fmt.Sprintf("%s . %d . %d", e.proto, e.port, e.slot)
-	case e.pair:
-		return fmt.Sprintf("%s . %s", e.addr, e.addr)
-	case e.prefix.IsValid() && e.prefix.IsSingleIP():
-		return e.prefix.Addr().String()
-	case e.prefix.IsValid():
-		return e.prefix.String()
-	case e.addr.IsValid() && e.proto != "":
-		return fmt.Sprintf("%s . %s . %d", e.addr, e.proto, e.port)
-	case e.addr.IsValid():
-		return e.addr.String()
-	}
-	return fmt.Sprintf("%s . %d", e.proto, e.port)
-}
-
-// text is the element as written inside `elements = { ... }`.
-func (e elem) text() string {
-	s := e.key()
-	if e.comment != "" {
-		s += ` comment "` + e.comment + `"`
-	}
-	if e.verdict.kind != vNone {
-		s += " : " + e.verdict.String()
-	}
-	if e.to.IsValid() {
-		s += fmt.Sprintf(" : %s . %d", e.to.Addr(), e.to.Port())
-	}
-	return s
-}
-
 func (s *set) typeText(f synth.Family) string {
 	switch s.kind {
 	case kindAddrProtoPort:
@@ -122,17 +85,6 @@ func prioText(h *hook) string {
 
 func (h *hook) text() string {
 	return fmt.Sprintf("type %s hook %s priority %s; policy accept;", h.typ, h.hook, prioText(h))
-}
-
-func (r rule) text(f synth.Family) string {
-	parts := make([]string, 0, len(r.stmts)+1)
-	for _, s := range r.stmts {
-		parts = append(parts, s.text(f))
-	}
-	if r.comment != "" {
-		parts = append(parts, `comment "`+comment(r.comment)+`"`)
-	}
-	return strings.Join(parts, " ")
 }
 
 // render writes the table as one nft block. The leading add+delete makes the

@@ -68,10 +68,10 @@
 //	table.go            table, set, elem, chain, rule, verdict: the table model
 //	table_stmt.go       rule statements, each with its nft text and netlink expressions
 //	table_names.go      fixed set, map and chain names; names and comments made from input
-//	table_elems.go      elements: netlink encoding and decoding side by side
-//	table_rules.go      rules: is a rule the kernel dumped exactly a wanted one
+//	table_elems.go      elements: nft text, netlink encoding and decoding side by side
+//	table_rules.go      rules: nft text, netlink encoding, matching a rule the kernel dumped
 //	table_netlink.go    set and chain declarations, the netlink emitter
-//	table_text.go       nft text of a table (Render) and the text emitter (Diff)
+//	table_text.go       nft text of sets, chains and tables (Render); the text emitter (Diff)
 //	plan.go             plan: baseline + next model -> one transaction, emitted in one place
 //	plan_model.go       model: a family's table as fixed part + one fragment per port
 //	plan_build.go       buildModel, the one builder (all ports, or a change list)

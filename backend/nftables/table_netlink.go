@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
-	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -112,15 +111,9 @@ func (w *nlEmitter) delChain(t *table, c *chain)   { w.c.DelChain(nlChain(t, c))
 
 func (w *nlEmitter) addRules(t *table, c *chain) {
 	nc := nlChain(t, c)
-	for _, r := range c.rules {
-		nr := &nftables.Rule{Table: nc.Table, Chain: nc}
-		for _, s := range r.stmts {
-			nr.Exprs = append(nr.Exprs, s.exprs(t.family)...)
-		}
-		if r.comment != "" {
-			nr.UserData = userdata.AppendString(nil, userdata.TypeComment, comment(r.comment))
-		}
-		w.c.AddRule(nr)
+	for i := range c.rules {
+		r := &c.rules[i]
+		w.c.AddRule(&nftables.Rule{Table: nc.Table, Chain: nc, Exprs: ruleExprs(t.family, r), UserData: ruleUserdata(r)})
 	}
 	w.queued(len(c.rules))
 }

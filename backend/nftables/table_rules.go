@@ -14,6 +14,35 @@ import (
 	"github.com/svcnat/svcnat/synth"
 )
 
+// text is the rule as nft writes it.
+func (r rule) text(f synth.Family) string {
+	parts := make([]string, 0, len(r.stmts)+1)
+	for _, s := range r.stmts {
+		parts = append(parts, s.text(f))
+	}
+	if r.comment != "" {
+		parts = append(parts, `comment "`+comment(r.comment)+`"`)
+	}
+	return strings.Join(parts, " ")
+}
+
+// ruleExprs are the rule's netlink expressions.
+func ruleExprs(f synth.Family, r *rule) []expr.Any {
+	var out []expr.Any
+	for _, s := range r.stmts {
+		out = append(out, s.exprs(f)...)
+	}
+	return out
+}
+
+// ruleUserdata is a rule's user data: its comment, as nft writes it.
+func ruleUserdata(r *rule) []byte {
+	if r.comment == "" {
+		return nil
+	}
+	return userdata.AppendString(nil, userdata.TypeComment, comment(r.comment))
+}
+
 // ruleMatcher tells whether a rule the kernel dumped (its expressions and
 // user data, as netlink attributes) is exactly a wanted rule.
 type ruleMatcher struct {
@@ -34,11 +63,7 @@ func newRuleMatcher(f synth.Family) ruleMatcher {
 // same compares one kernel rule with a wanted rule exactly: the user data
 // byte for byte, and every expression as google/nftables marshals it.
 func (rc *ruleMatcher) same(r *rule, kexprs, udata []byte) bool {
-	var wantUD []byte
-	if r.comment != "" {
-		wantUD = userdata.AppendString(nil, userdata.TypeComment, comment(r.comment))
-	}
-	if !bytes.Equal(wantUD, udata) {
+	if !bytes.Equal(ruleUserdata(r), udata) {
 		return false
 	}
 	var kernel [][]byte
@@ -231,15 +256,4 @@ func splitExpr(b []byte) (name string, data []byte, ok bool) {
 		}
 	})
 	return name, data, ok
-}
-
-func (r rule) text(f synth.Family) string {
-	parts := make([]string, 0, len(r.stmts)+1)
-	for _, s := range r.stmts {
-		parts = append(parts, s.text(f))
-	}
-	if r.comment != "" {
-		parts = append(parts, `comment "`+comment(r.comment)+`"`)
-	}
-	return strings.Join(parts, " ")
 }

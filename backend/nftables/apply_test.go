@@ -95,7 +95,7 @@ func TestCrossCheckDuplicateKeys(t *testing.T) {
 	dup.Name.Name, dup.ID = "web-copy", "WEBCOPYAAAAAAAAA"
 	dup.ClusterEndpoints = dup.ClusterEndpoints[:1]
 	rs.Services = append(rs.Services, dup)
-	m, err := buildModel(rs, nil)
+	m, _, err := buildModel(rs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +115,12 @@ func TestStreamedElementsMatchTable(t *testing.T) {
 	rs.Services[3].LoadBalancerIPs = addrs("192.168.7.7")
 	rs.Services[4].ExternalPolicyLocal, rs.Services[4].NodePort = true, 31234 // local list within the cluster list
 	rs.Services[4].LocalEndpoints = rs.Services[4].ClusterEndpoints[:3]
-	m, err := buildModel(rs, nil)
+	m, _, err := buildModel(rs, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var streamed, whole textEmitter
-	replaceModel(&streamed, m, false)
+	replaceTable(&streamed, m, nil, false)
 	replace(&whole, m.materialize(), false)
 	if got, want := elementLines(streamed.b.String()), elementLines(whole.b.String()); !slices.Equal(got, want) {
 		t.Errorf("streamed elements differ from the whole table's:\n%s", cmp.Diff(want, got))

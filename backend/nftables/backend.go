@@ -9,23 +9,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
-
 	"github.com/svcnat/svcnat/backend"
+	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
 	"github.com/svcnat/svcnat/synth"
 )
 
-// sockBuf is the forced socket buffer size: a full sync of a large cluster
-// is one batch of many megabytes, and the kernel queues one ack per message
-// before we read any of them.
-const sockBuf = 1 << 30
-
 // Backend programs svcnat's nftables tables in one network namespace.
 type Backend struct {
-	mu    sync.Mutex
-	netns *os.File // nil: the caller's namespace
-	tx    *transport
+	mu     sync.Mutex
+	netns  *os.File    // nil: the caller's namespace
+	kernel nfnl.Kernel // batches, reads, generation
+	batch  *nfnl.Batch // the next transaction, reused
 	// applied is what the last successful Apply left in the kernel, per
 	// family; valid only while known is true. Its fragments are reused by
 	// the next Apply even when known is false: they depend only on input.
@@ -37,7 +31,7 @@ type Backend struct {
 	// kernel still holds applied, by the ruleset generation (gens) or by
 	// reading the table back.
 	checkKernel bool
-	gens        *genWatch
+	gens        *nfnl.GenWatch
 	kernelReads int // tables read back from the kernel, for tests
 	fromChanges int // models built from a change list (ApplyChanged), for tests
 }
@@ -59,43 +53,24 @@ func New(opts backend.Options) (*Backend, error) {
 		}
 		b.netns, nsFd = f, int(f.Fd())
 	}
-	tx, err := newTransport(nsFd)
+	conn, err := nfnl.Dial(nsFd)
 	if err != nil {
 		b.Close()
 		return nil, explain("nftables connection", err)
 	}
-	b.tx = tx
-	if b.gens, err = newGenWatch(nsFd); err != nil {
+	b.kernel, b.gens = conn, nfnl.NewGenWatch(conn)
+	if b.batch, err = nfnl.NewBatch(); err != nil {
 		b.Close()
 		return nil, explain("nftables connection", err)
 	}
 	return b, nil
 }
 
-func bigBuffers(c *netlink.Conn) error {
-	raw, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = raw.Control(func(fd uintptr) {
-		for _, opt := range []int{unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE} {
-			if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, sockBuf); e != nil && serr == nil {
-				serr = fmt.Errorf("setsockopt %d: %w", opt, e)
-			}
-		}
-	})
-	return errors.Join(err, serr)
-}
-
 // Close releases the netlink socket and the namespace handle.
 func (b *Backend) Close() error {
 	var errs []error
-	if b.tx != nil {
-		errs = append(errs, b.tx.close())
-	}
-	if b.gens != nil {
-		errs = append(errs, b.gens.close())
+	if b.kernel != nil {
+		errs = append(errs, b.kernel.Close())
 	}
 	if b.netns != nil {
 		errs = append(errs, b.netns.Close())
@@ -130,18 +105,16 @@ func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[syn
 		if out[r.Family] != nil {
 			return nil, fmt.Errorf("two Rulesets for %s", r.Family)
 		}
-		var m *model
-		ok, err := false, error(nil)
+		var changes *changeList
 		if changed != nil {
-			m, ok, err = buildModelChanged(r, b.applied[r.Family], changed.Ports[r.Family], changed.Fields)
+			changes = &changeList{ports: changed.Ports[r.Family], fields: changed.Fields}
 		}
-		if ok {
-			b.fromChanges++
-		} else if err == nil {
-			m, err = buildModel(r, b.applied[r.Family])
-		}
+		m, fromList, err := buildModel(r, b.applied[r.Family], changes)
 		if err != nil {
 			return nil, err
+		}
+		if fromList {
+			b.fromChanges++
 		}
 		out[r.Family] = m
 	}
@@ -149,18 +122,15 @@ func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[syn
 }
 
 // transaction emits the changes for both families into e and returns the
-// number of objects sent and, per family, whether the fast path was used.
+// number of objects sent and, per family, whether only the changed ports
+// were compared.
 func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, fast map[synth.Family]bool) {
 	fast = map[synth.Family]bool{}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
-		if !b.known {
-			// Unknown state: compare with what the kernel holds (kernelplan.go).
-			n += b.reconcile(e, f, next[f])
-			continue
-		}
-		k, ok := plan(e, b.applied[f], next[f], false, b.index[f])
-		n += k
-		fast[f] = ok
+		from := b.baseline(f, next[f])
+		tx := plan(&from, next[f])
+		n += tx.emit(e)
+		fast[f] = tx.fast
 	}
 	return n, fast
 }
@@ -189,33 +159,33 @@ func (b *Backend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed
 	st := backend.Stats{Full: !b.known || b.checkKernel}
 	if b.checkKernel {
 		b.checkKernel = false
-		if !b.gens.unchanged() {
+		if !b.gens.Unchanged() {
 			b.known = false
 		}
 	}
-	genBefore, genErr := b.gens.current()
-	e := newNLEmitter(b.tx)
+	genBefore, genErr := b.gens.Current()
+	e := newNLEmitter(b.batch)
 	var fast map[synth.Family]bool
 	st.Changes, fast = b.transaction(e, next)
 	if e.err != nil {
 		b.known = false
-		b.gens.forget()
-		b.tx.reset() // never send an incomplete batch
+		b.gens.Forget()
+		b.batch.Reset() // never send an incomplete batch
 		return st, fmt.Errorf("encode nftables batch: %w", e.err)
 	}
-	sent := b.tx.pending()
-	if err := b.tx.send(); err != nil {
+	sent := b.batch.Len() > 0
+	if err := b.kernel.Send(b.batch); err != nil {
 		b.known = false
-		b.gens.forget()
+		b.gens.Forget()
 		return st, explain("apply nftables batch", err)
 	}
-	b.gens.committed(genBefore, genErr, sent)
+	b.gens.Committed(genBefore, genErr, sent)
 	b.commit(next, fast)
 	for f, m := range next {
 		if m != nil {
-			r, el := m.counts()
+			r, el := b.tableSize(f)
 			st.Rules += r
-			st.Elements += el + len(b.index[f].refs)
+			st.Elements += el
 		}
 	}
 	st.Duration = time.Since(start)
@@ -254,7 +224,7 @@ func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	if b.checkKernel && !b.gens.unchanged() {
+	if b.checkKernel && !b.gens.Unchanged() {
 		b.checkKernel, b.known = false, false
 	}
 	var w textEmitter
@@ -267,14 +237,14 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.known = false
-	b.gens.forget()
-	e := newNLEmitter(b.tx)
+	b.gens.Forget()
+	e := newNLEmitter(b.batch)
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
 		t := &table{family: f}
 		e.addTable(t)
 		e.delTable(t)
 	}
-	if err := b.tx.send(); err != nil {
+	if err := b.kernel.Send(b.batch); err != nil {
 		return explain("delete svcnat tables", err)
 	}
 	b.applied = map[synth.Family]*model{}

@@ -204,7 +204,7 @@ func TestCountElems(t *testing.T) {
 	big.Services[0].ExternalPolicyLocal = true
 	big.Services[0].LocalEndpoints = big.Services[0].ClusterEndpoints[:3]
 	for _, rs := range []*synth.Ruleset{handRuleset(), handRuleset6(), handRulesetB(), big, bigRuleset(20)} {
-		m, err := buildModel(rs, nil)
+		m, _, err := buildModel(rs, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

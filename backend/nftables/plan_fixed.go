@@ -1,7 +1,6 @@
 package nftables
 
 import (
-	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -45,7 +44,7 @@ func (p params) podMatch(negate bool) stmt {
 
 // buildTable builds the whole table of one family (Render and tests).
 func buildTable(rs *synth.Ruleset) (*table, error) {
-	m, err := buildModel(rs, nil)
+	m, _, err := buildModel(rs, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -204,25 +203,4 @@ func prefixElems(ps []netip.Prefix, f synth.Family) ([]elem, error) {
 		}
 	}
 	return out, nil
-}
-
-// elemCmp is the order of elements in a set: by key.
-func elemCmp(x, y elem) int {
-	return cmp.Or(x.addr.Compare(y.addr), x.prefix.Addr().Compare(y.prefix.Addr()),
-		cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port), cmp.Compare(x.slot, y.slot))
-}
-
-// sortElems orders a set by key and drops duplicate keys (first wins), so
-// the same Ruleset always gives the same bytes. Already sorted input (the
-// common case: synth sorts) costs one pass.
-func sortElems(s *set) {
-	if !slices.IsSortedFunc(s.elems, elemCmp) {
-		slices.SortStableFunc(s.elems, elemCmp)
-	}
-	s.elems = slices.CompactFunc(s.elems, func(x, y elem) bool { return x.sameKey(y) })
-}
-
-// sameKey reports whether two elements of one set have the same key.
-func (e elem) sameKey(o elem) bool {
-	return e.addr == o.addr && e.prefix == o.prefix && e.proto == o.proto && e.port == o.port && e.slot == o.slot
 }

@@ -1,7 +1,9 @@
 package nftables
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -14,7 +16,7 @@ type table struct {
 	chains []*chain // base chains first, then regular chains in order of creation
 
 	// Indexes by name, built on first lookup: only the slow diff path
-	// (plan.go) needs them, and building them costs a map insert per chain.
+	// (tableDiff, plan_diff.go) needs them, and building them costs a map insert per chain.
 	chainIdx map[string]*chain
 	setIdx   map[string]*set
 }
@@ -140,7 +142,8 @@ func (t *table) chain(name string) *chain {
 	return t.chainIdx[name]
 }
 
-func (t *table) counts() (rules, elems int) {
+// size returns the number of rules and elements t holds.
+func (t *table) size() (rules, elems int) {
 	for _, c := range t.chains {
 		rules += len(c.rules)
 	}
@@ -149,3 +152,28 @@ func (t *table) counts() (rules, elems int) {
 	}
 	return rules, elems
 }
+
+// elemCmp is the order of elements in a set: by key.
+func elemCmp(x, y elem) int {
+	return cmp.Or(x.addr.Compare(y.addr), x.prefix.Addr().Compare(y.prefix.Addr()),
+		cmp.Compare(x.proto, y.proto), cmp.Compare(x.port, y.port), cmp.Compare(x.slot, y.slot))
+}
+
+// sortElems orders a set by key and drops duplicate keys (first wins), so
+// the same Ruleset always gives the same bytes. Already sorted input (the
+// common case: synth sorts) costs one pass.
+func sortElems(s *set) {
+	if !slices.IsSortedFunc(s.elems, elemCmp) {
+		slices.SortStableFunc(s.elems, elemCmp)
+	}
+	s.elems = slices.CompactFunc(s.elems, func(x, y elem) bool { return x.sameKey(y) })
+}
+
+// sameKey reports whether two elements of one set have the same key.
+func (e elem) sameKey(o elem) bool {
+	return e.addr == o.addr && e.prefix == o.prefix && e.proto == o.proto && e.port == o.port && e.slot == o.slot
+}
+
+// familyTable is a table value that carries only the family, which is all
+// emitters need to address objects.
+func familyTable(f synth.Family) *table { return &table{family: f} }

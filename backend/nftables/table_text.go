@@ -18,43 +18,6 @@ func addrType(f synth.Family) string {
 	return "ipv4_addr"
 }
 
-// key is the element's key as nft prints it; it also identifies the
-// element when diffing.
-func (e elem) key() string {
-	switch {
-	case e.to.IsValid() && e.addr.IsValid():
-		return fmt.Sprintf("%s . %s . %d . %d", e.addr, e.proto, e.port, e.slot)
-	case e.to.IsValid():
-		return fmt.Sprintf("%s . %d . %d", e.proto, e.port, e.slot)
-	case e.pair:
-		return fmt.Sprintf("%s . %s", e.addr, e.addr)
-	case e.prefix.IsValid() && e.prefix.IsSingleIP():
-		return e.prefix.Addr().String()
-	case e.prefix.IsValid():
-		return e.prefix.String()
-	case e.addr.IsValid() && e.proto != "":
-		return fmt.Sprintf("%s . %s . %d", e.addr, e.proto, e.port)
-	case e.addr.IsValid():
-		return e.addr.String()
-	}
-	return fmt.Sprintf("%s . %d", e.proto, e.port)
-}
-
-// text is the element as written inside `elements = { ... }`.
-func (e elem) text() string {
-	s := e.key()
-	if e.comment != "" {
-		s += ` comment "` + e.comment + `"`
-	}
-	if e.verdict.kind != vNone {
-		s += " : " + e.verdict.String()
-	}
-	if e.to.IsValid() {
-		s += fmt.Sprintf(" : %s . %d", e.to.Addr(), e.to.Port())
-	}
-	return s
-}
-
 func (s *set) typeText(f synth.Family) string {
 	switch s.kind {
 	case kindAddrProtoPort:
@@ -124,17 +87,6 @@ func (h *hook) text() string {
 	return fmt.Sprintf("type %s hook %s priority %s; policy accept;", h.typ, h.hook, prioText(h))
 }
 
-func (r rule) text(f synth.Family) string {
-	parts := make([]string, 0, len(r.stmts)+1)
-	for _, s := range r.stmts {
-		parts = append(parts, s.text(f))
-	}
-	if r.comment != "" {
-		parts = append(parts, `comment "`+comment(r.comment)+`"`)
-	}
-	return strings.Join(parts, " ")
-}
-
 // render writes the table as one nft block. The leading add+delete makes the
 // script replace an existing table atomically instead of failing or merging.
 func (t *table) render(b *strings.Builder) {
@@ -186,4 +138,64 @@ func Render(rs []*synth.Ruleset) ([]byte, error) {
 		t.render(&b)
 	}
 	return []byte(b.String()), nil
+}
+
+// textEmitter prints a transaction as nft commands, the form Diff shows.
+type textEmitter struct{ b strings.Builder }
+
+func (w *textEmitter) line(format string, args ...any) { fmt.Fprintf(&w.b, format+"\n", args...) }
+
+func (w *textEmitter) addTable(t *table) {
+	w.line("add table %s %s", familyKeyword(t.family), TableName)
+}
+
+func (w *textEmitter) delTable(t *table) {
+	w.line("delete table %s %s", familyKeyword(t.family), TableName)
+}
+
+func (w *textEmitter) addSet(t *table, s *set) {
+	w.line("add %s %s %s %s { %s; }", s.keyword(), familyKeyword(t.family), TableName, s.name,
+		strings.Join(s.declLines(t.family), "; "))
+}
+
+func (w *textEmitter) delSet(t *table, s *set) {
+	w.line("delete %s %s %s %s", s.keyword(), familyKeyword(t.family), TableName, s.name)
+}
+
+func (w *textEmitter) flushSet(t *table, s *set) {
+	w.line("flush %s %s %s %s", s.keyword(), familyKeyword(t.family), TableName, s.name)
+}
+
+func (w *textEmitter) addElems(t *table, s *set, es []elem) {
+	for _, e := range es {
+		w.line("add element %s %s %s { %s }", familyKeyword(t.family), TableName, s.name, e.text())
+	}
+}
+
+func (w *textEmitter) delElems(t *table, s *set, es []elem) {
+	for _, e := range es {
+		w.line("delete element %s %s %s { %s }", familyKeyword(t.family), TableName, s.name, e.key())
+	}
+}
+
+func (w *textEmitter) addChain(t *table, c *chain) {
+	if c.hook != nil {
+		w.line("add chain %s %s %s { %s }", familyKeyword(t.family), TableName, c.name, c.hook.text())
+		return
+	}
+	w.line("add chain %s %s %s", familyKeyword(t.family), TableName, c.name)
+}
+
+func (w *textEmitter) flushChain(t *table, c *chain) {
+	w.line("flush chain %s %s %s", familyKeyword(t.family), TableName, c.name)
+}
+
+func (w *textEmitter) delChain(t *table, c *chain) {
+	w.line("delete chain %s %s %s", familyKeyword(t.family), TableName, c.name)
+}
+
+func (w *textEmitter) addRules(t *table, c *chain) {
+	for _, r := range c.rules {
+		w.line("add rule %s %s %s %s", familyKeyword(t.family), TableName, c.name, r.text(t.family))
+	}
 }

@@ -13,14 +13,20 @@ func (b *Backend) TableCounts(fn func(fam synth.Family, table string, rules, ele
 		return
 	}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
-		m := b.applied[f]
-		if m == nil {
+		if b.applied[f] == nil {
 			continue
 		}
-		rules, elems := m.counts()
-		if idx := b.index[f]; idx != nil {
-			elems += len(idx.refs)
-		}
+		rules, elems := b.tableSize(f)
 		fn(f, TableName, rules, elems, 0)
 	}
+}
+
+// tableSize returns the number of rules and elements the applied table of
+// family f holds (it must have one).
+func (b *Backend) tableSize(f synth.Family) (rules, elems int) {
+	rules, elems = b.applied[f].ownSize()
+	if idx := b.index[f]; idx != nil {
+		elems += len(idx.refs)
+	}
+	return rules, elems
 }

@@ -208,7 +208,7 @@ func BenchmarkReconcileNoChange(b *testing.B) {
 		b.ResetTimer()
 		for b.Loop() {
 			be.Reconcile()
-			be.gens.forget() // measure the read, not the generation shortcut
+			be.gens.Forget() // measure the read, not the generation shortcut
 			if st := mustApply(b, be, rs); st.Changes != 0 {
 				b.Fatalf("%d changes", st.Changes)
 			}

@@ -215,7 +215,7 @@ func TestEndpointReplacedByElementsOnly(t *testing.T) {
 // Stats) against the assembled table, shared DNAT chains included.
 func TestModelCountsMatchTable(t *testing.T) {
 	for _, rs := range []*synth.Ruleset{bigRuleset(30), handRuleset(), handRuleset6()} {
-		m, err := buildModel(rs, nil)
+		m, _, err := buildModel(rs, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,9 +225,9 @@ func TestModelCountsMatchTable(t *testing.T) {
 
 func checkCounts(t *testing.T, m *model) {
 	t.Helper()
-	r, e := m.counts()
+	r, e := m.ownSize()
 	e += len(newElemIndex(m).refs)
-	wr, we := m.materialize().counts()
+	wr, we := m.materialize().size()
 	if r != wr || e != we {
 		t.Errorf("%s: model counts %d rules, %d elements; table has %d, %d", m.params.family, r, e, wr, we)
 	}

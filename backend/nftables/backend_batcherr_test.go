@@ -16,11 +16,11 @@ func TestFailedBatchNamesTheRule(t *testing.T) {
 	tbl := &table{family: synth.IPv4}
 	c := &chain{name: "svc-broken"}
 	c.add("default/web:http/tcp", verdictStmt{goTo("no-such-chain")})
-	e := newNLEmitter(b.tx)
+	e := newNLEmitter(b.batch)
 	e.addTable(tbl)
 	e.addChain(tbl, c)
 	e.addRules(tbl, c)
-	err := b.tx.send()
+	err := b.kernel.Send(b.batch)
 	if err == nil {
 		t.Fatal("a rule jumping to a missing chain was accepted")
 	}

@@ -26,7 +26,7 @@ type fragBuilder struct {
 
 // buildFragment builds everything one service port adds to the table.
 // old (may be nil) is the port's previous fragment, whose endpoints keep
-// their slots (slots.go).
+// their slots (plan_slots.go).
 func buildFragment(sp *synth.ServicePort, p params, old *fragment) (*fragment, error) {
 	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
 	b.own = sp.AffinitySeconds > 0 || ownDNAT(sp)
@@ -36,7 +36,7 @@ func buildFragment(sp *synth.ServicePort, p params, old *fragment) (*fragment, e
 	}
 	b.f.inheritSlots(old)
 	b.f.elems = sortMapElems(b.f.elems)
-	b.f.countElems()
+	b.f.tallyElems()
 	return b.f, nil
 }
 
@@ -172,7 +172,7 @@ func (b *fragBuilder) firewall(name string) {
 // or local endpoints. No endpoints means drop. Without session affinity
 // the choice is made by a DNAT chain from the endpoint maps, whose
 // elements the fragment derives from its list (epList): the shared chain
-// for lists of that length (shared.go), or, for a long list, a chain of the
+// for lists of that length (plan_shared.go), or, for a long list, a chain of the
 // port's own (ownDNAT). With affinity the port has its own load-balancing
 // and endpoint chains.
 func (b *fragBuilder) balance(local bool) verdict {
@@ -237,7 +237,7 @@ func entries(sp *synth.ServicePort, local bool) (addrs []netip.Addr, nodePort bo
 // eachEndpointElem calls yield for each endpoint-map element of list l
 // of port sp: one per entry point and endpoint. Slot i of every entry
 // point is the same endpoint (the list's i-th unless it has slots of its
-// own, slots.go), so replacing an endpoint changes elements only.
+// own, plan_slots.go), so replacing an endpoint changes elements only.
 func eachEndpointElem(sp *synth.ServicePort, l epList, yield func(mapElem)) {
 	e := endpointElems(sp, l)
 	for i := range l.endpoints(sp) {

@@ -1,13 +1,33 @@
-package nftables
+package nfnl
 
 import (
 	"encoding/binary"
 	"fmt"
+	"syscall"
 
 	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
+
+// batchError describes a kernel error: errno, the extended ack message if
+// any, and which message of the batch failed and what it touched.
+func batchError(payload []byte, flags uint16, index int, batch []byte) error {
+	errno := syscall.Errno(-int32(binary.NativeEndian.Uint32(payload)))
+	msg := ""
+	if flags&unix.NLM_F_ACK_TLVS != 0 && len(payload) >= 4+unix.NLMSG_HDRLEN {
+		ad, err := netlink.NewAttributeDecoder(payload[4+unix.NLMSG_HDRLEN:])
+		for err == nil && ad.Next() {
+			if ad.Type() == unix.NLMSGERR_ATTR_MSG {
+				msg = ": " + ad.String()
+			}
+		}
+	}
+	if what := describeMessage(batch, index); what != "" {
+		msg = " (" + what + ")" + msg
+	}
+	return fmt.Errorf("batch message %d%s: %w", index, msg, errno)
+}
 
 // describeMessage says which object message i of the batch in buf touches
 // (0 is the begin marker), e.g. `add rule to chain svc-… ("default/web:http/tcp")`,
@@ -58,7 +78,7 @@ func nthMessage(buf []byte, i int) ([]byte, bool) {
 		if i == 0 {
 			return buf[off : off+n], n >= unix.NLMSG_HDRLEN+4
 		}
-		off += nlAlign(n)
+		off += Align(n)
 	}
 	return nil, false
 }

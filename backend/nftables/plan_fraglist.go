@@ -10,7 +10,7 @@ import (
 
 // fragList holds a model's fragments in Ruleset order (sorted by service
 // port name), in chunks that models share. Chunks are never modified once
-// a list is built, so a model built from a change list (changed.go) copies
+// a list is built, so a model built from a change list (buildModel with a change list) copies
 // only the chunks the change touches: a one-endpoint sync at 50k Services
 // then costs the same as at 1k instead of copying 50k pointers (and making
 // the garbage collector scan them).

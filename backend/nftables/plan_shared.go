@@ -3,7 +3,6 @@ package nftables
 import (
 	"cmp"
 	"fmt"
-	"slices"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -182,20 +181,4 @@ func sharedChains(refs []sharedRef, p params) []*chain {
 		out[i] = r.chain(p)
 	}
 	return out
-}
-
-// sharedDelta adds the shared chains that appear or go away between two
-// models with the same params to d (new chains are created before the
-// rules that go to them, gone ones deleted after, by delta.emit).
-func (d *delta) sharedDelta(prev, next *model) {
-	for i, r := range next.refs {
-		if _, ok := slices.BinarySearchFunc(prev.refs, r, sharedRefCmp); !ok {
-			d.newChains = append(d.newChains, next.shared[i])
-		}
-	}
-	for i, r := range prev.refs {
-		if _, ok := slices.BinarySearchFunc(next.refs, r, sharedRefCmp); !ok {
-			d.goneChain = append(d.goneChain, prev.shared[i])
-		}
-	}
 }

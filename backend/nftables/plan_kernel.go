@@ -1,0 +1,220 @@
+package nftables
+
+import (
+	"errors"
+	"slices"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
+	"github.com/svcnat/svcnat/synth"
+)
+
+// errNotComparable means the kernel's table holds something the plan
+// cannot turn into svcnat's by small changes (table flags, a base chain or
+// set declared differently, an element svcnat cannot express).
+var errNotComparable = errors.New("kernel table not comparable")
+
+// readKernel reads the kernel's table of family f; nil when there is none.
+// When there is one and next is not nil, it also returns next's whole
+// table (want), with which rules are compared while they stream in.
+func (b *Backend) readKernel(f synth.Family, next *model) (kt *kernelTable, want *table, err error) {
+	b.kernelReads++
+	r, err := b.kernel.Read(nfnlFamily(f), TableName)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Close()
+	t, err := r.Table()
+	if err != nil || t == nil {
+		return nil, nil, err
+	}
+	if next == nil {
+		return &kernelTable{Table: t}, nil, nil
+	}
+	want = next.materialize()
+	kt, err = readTableBody(r, t, want)
+	return kt, want, err
+}
+
+// readTableBody reads the chains, sets, elements and rules of t.
+func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, error) {
+	if t.Flags != 0 { // dormant, owned by another process, ...
+		return nil, errNotComparable
+	}
+	if err := r.Chains(t); err != nil {
+		return nil, err
+	}
+	if err := r.Sets(t); err != nil {
+		return nil, err
+	}
+	kt := newKernelTable(t)
+	for _, s := range want.sets {
+		if ks := kt.setIdx[s.name]; ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s) {
+			if err := r.Elems(ks); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i := range kt.chains {
+		kt.chains[i].want = want.chain(kt.chains[i].Name)
+	}
+	rc := &ruleComparer{ruleMatcher: newRuleMatcher(want.family)}
+	compare := rc.rule
+	for i := range kt.chains {
+		if rc.chain = &kt.chains[i]; rc.chain.want == nil {
+			continue // the rules of chains to delete do not matter
+		}
+		if err := r.Rules(rc.chain.Chain, compare); err != nil {
+			return nil, err
+		}
+	}
+	return kt, nil
+}
+
+// kernelTable is the kernel's table read back, indexed by name, with the
+// outcome of comparing each chain's rules with the wanted ones.
+type kernelTable struct {
+	*nfnl.Table
+	chains []kernelChain // Table.Chains, in dump order
+	chIdx  map[string]*kernelChain
+	setIdx map[string]*nfnl.Set
+}
+
+// kernelChain is a kernel chain and, once its rules were streamed through
+// ruleComparer.rule, whether they equal the wanted chain's.
+type kernelChain struct {
+	*nfnl.Chain
+	want    *chain // nil: not wanted
+	n       int    // rules seen so far
+	differs bool   // some rule differs from the wanted one at its position
+}
+
+func newKernelTable(t *nfnl.Table) *kernelTable {
+	kt := &kernelTable{Table: t, chains: make([]kernelChain, len(t.Chains))}
+	kt.chIdx = make(map[string]*kernelChain, len(t.Chains))
+	for i, c := range t.Chains {
+		kt.chains[i].Chain = c
+		kt.chIdx[c.Name] = &kt.chains[i]
+	}
+	kt.setIdx = make(map[string]*nfnl.Set, len(t.Sets))
+	for _, s := range t.Sets {
+		kt.setIdx[s.Name] = s
+	}
+	return kt
+}
+
+// nfnlFamily is the netfilter family of f's table.
+func nfnlFamily(f synth.Family) nfnl.Family {
+	if f == synth.IPv6 {
+		return nfnl.IPv6
+	}
+	return nfnl.IPv4
+}
+
+func (kt *kernelTable) compareChain(c *chain) objDiff {
+	switch kc := kt.chIdx[c.name]; {
+	case kc == nil:
+		return objMissing
+	case !sameHook(kc.Chain, c):
+		return objIncompatible
+	case kc.differs || kc.n != len(c.rules):
+		return objChanged
+	}
+	return objSame
+}
+
+func (kt *kernelTable) compareSet(to *table, s *set) objDiff {
+	switch ks := kt.setIdx[s.name]; {
+	case ks == nil:
+		return objMissing
+	case !sameKernelDecl(ks, to, s):
+		return objIncompatible
+	}
+	return objSame
+}
+
+func (kt *kernelTable) elemDiff(d *delta, f synth.Family, s *set) bool {
+	return d.kernelElemDiff(f, kt.setIdx[s.name], s)
+}
+
+func (kt *kernelTable) goneChains(*table) []*chain {
+	var gone []*chain
+	for i := range kt.chains {
+		if kc := &kt.chains[i]; kc.want == nil {
+			gone = append(gone, &chain{name: kc.Name})
+		}
+	}
+	return gone
+}
+
+// goneSets of the kernel's table are flushed first: any of them may be a
+// verdict map.
+func (kt *kernelTable) goneSets(to *table) ([]*set, bool) {
+	var gone []*set
+	for _, ks := range kt.Sets {
+		if to.set(ks.Name) == nil {
+			s := &set{name: ks.Name, kind: kindAddr}
+			if ks.Flags&unix.NFT_SET_MAP != 0 {
+				s.kind = kindAddrProtoPort // only the nft keyword of Diff depends on it
+			}
+			gone = append(gone, s)
+		}
+	}
+	return gone, true
+}
+
+// kernelElemDiff adds the element changes from the kernel's set ks to s.
+// Affinity sets are filled by the kernel: their elements are never
+// compared. It returns false when an element cannot be decoded.
+func (d *delta) kernelElemDiff(f synth.Family, ks *nfnl.Set, s *set) bool {
+	switch s.kind {
+	case kindAffinity:
+		return true
+	case kindPrefix:
+		if !sameIntervals(f, ks, s) {
+			d.refill = append(d.refill, s)
+			if len(s.elems) > 0 {
+				d.adds = append(d.adds, setElems{s, s.elems})
+			}
+		}
+		return true
+	}
+	have := make([]elem, 0, len(ks.Elems))
+	for _, ke := range ks.Elems {
+		e, ok := decodeKernelElem(f, s.kind, ke)
+		if !ok {
+			return false
+		}
+		have = append(have, e)
+	}
+	slices.SortFunc(have, elemCmp)
+	add, del := sortedDiff(have, s.elems)
+	if len(del) > 0 {
+		d.dels = append(d.dels, setElems{s, del})
+	}
+	if len(add) > 0 {
+		d.adds = append(d.adds, setElems{s, add})
+	}
+	return true
+}
+
+// ruleComparer compares the streamed kernel rules of chain with the wanted
+// rules at the same position.
+type ruleComparer struct {
+	ruleMatcher
+	chain *kernelChain
+}
+
+// rule handles the next kernel rule of rc.chain.
+func (rc *ruleComparer) rule(exprs, udata []byte) {
+	kc := rc.chain
+	i := kc.n
+	kc.n++
+	if kc.want == nil || kc.differs {
+		return
+	}
+	if i >= len(kc.want.rules) || !rc.same(&kc.want.rules[i], exprs, udata) {
+		kc.differs = true
+	}
+}

@@ -38,17 +38,7 @@ func (fs *familyState) ruleset(cfg Config, node nodeFacts) *Ruleset {
 // that replay gives what a replay of every entry would.
 func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*serviceEntry {
 	f := fs.family
-	// Added first: a replaced entry's ClusterIP then never leaves the list.
-	for _, e := range added {
-		if ip, ok := e.clusterIP(f); ok {
-			fs.addIP(ip)
-		}
-	}
-	for _, e := range gone {
-		if ip, ok := e.clusterIP(f); ok {
-			fs.dropIP(ip)
-		}
-	}
+	fs.updateIPs(gone, added)
 	touched := map[claimKey]bool{}
 	var drop []ServicePortName
 	for _, e := range gone {
@@ -171,25 +161,52 @@ func samePorts(a, b []ServicePort) bool {
 	return slices.EqualFunc(a, b, func(x, y ServicePort) bool { return x.Equal(&y) })
 }
 
-func (fs *familyState) addIP(ip netip.Addr) {
-	fs.ipCount[ip]++
-	if fs.ipCount[ip] == 1 {
-		i, _ := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare)
-		fs.ips = slices.Insert(slices.Clone(fs.ips), i, ip)
+// updateIPs counts the ClusterIPs of added entries in and those of gone
+// ones out, and keeps fs.ips the sorted list of those counted. A few
+// changes are inserted in place; many (a first sync, a big rollout) make
+// one sorted rebuild, since each insertion moves the whole list.
+// (Rulesets get a copy of fs.ips, so it is changed in place.)
+func (fs *familyState) updateIPs(gone, added []*serviceEntry) {
+	f := fs.family
+	bulk := len(added)+len(gone) > 64
+	// Added first: a replaced entry's ClusterIP then never leaves the list.
+	for _, e := range added {
+		if ip, ok := e.clusterIP(f); ok {
+			fs.ipCount[ip]++
+			if fs.ipCount[ip] == 1 && !bulk {
+				i, _ := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare)
+				fs.ips = slices.Insert(fs.ips, i, ip)
+			}
+		}
+	}
+	for _, e := range gone {
+		if ip, ok := e.clusterIP(f); ok {
+			fs.dropIP(ip, bulk)
+		}
+	}
+	if bulk {
+		fs.ips = fs.ips[:0]
+		for ip := range fs.ipCount {
+			fs.ips = append(fs.ips, ip)
+		}
+		slices.SortFunc(fs.ips, netip.Addr.Compare)
+	}
+	if len(fs.ips) == 0 {
+		fs.ips = nil
 	}
 }
 
-func (fs *familyState) dropIP(ip netip.Addr) {
+func (fs *familyState) dropIP(ip netip.Addr, bulk bool) {
 	fs.ipCount[ip]--
 	if fs.ipCount[ip] > 0 {
 		return
 	}
 	delete(fs.ipCount, ip)
-	if i, found := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare); found {
-		fs.ips = slices.Delete(slices.Clone(fs.ips), i, i+1)
+	if bulk {
+		return
 	}
-	if len(fs.ips) == 0 {
-		fs.ips = nil
+	if i, found := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare); found {
+		fs.ips = slices.Delete(fs.ips, i, i+1)
 	}
 }
 

@@ -133,6 +133,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("Waiting for the source to sync")
 	select {
 	case <-a.src.Synced():
+		a.log.Info("Source synced", "sinceStart", a.cfg.Clock.Since(a.started).Round(time.Millisecond))
 	case <-ctx.Done():
 		return nil
 	case err := <-srcErr:

@@ -54,7 +54,13 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.observe(fams, start, stats, rs)
 	a.log.V(2).Info("Synced", "full", stats.Full, "changes", stats.Changes,
 		"rules", stats.Rules, "elements", stats.Elements, "duration", a.cfg.Clock.Since(start))
-	a.readyOnce.Do(func() { close(a.ready) })
+	a.readyOnce.Do(func() {
+		// Operators time a node's start from this line (kube-proxy logs
+		// its syncs only at -v=2).
+		a.log.Info("First sync applied", "sinceStart", a.cfg.Clock.Since(a.started).Round(time.Millisecond),
+			"duration", a.cfg.Clock.Since(start).Round(time.Millisecond), "rules", stats.Rules, "elements", stats.Elements)
+		close(a.ready)
+	})
 	return nil
 }
 

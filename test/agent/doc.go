@@ -30,7 +30,11 @@
 // Services, and prints the median and worst of 50 edits (lines starting
 // with LATENCY) with the agent's mean sync durations. It measures
 // nftables, iptables-nft (1k only: a full iptables-nft-restore of 10k
-// Services takes minutes) and iptables-legacy:
+// Services takes minutes) and iptables-legacy. The agent runs with
+// --min-sync-period 100ms, as in test/e2e and test/fleet. With
+// SVCNAT_LATENCY_PROFILE=dir it also runs with --profiling and writes a CPU
+// profile of the edits to dir/cpu-BACKEND-Nk.pprof (go tool pprof):
 //
 //	SVCNAT_LATENCY=1 go test ./test/agent -run TestLatency -v -timeout 20m
+//	SVCNAT_LATENCY=1 SVCNAT_LATENCY_PROFILE=/tmp go test ./test/agent -run 'TestLatency/10k/nftables' -v
 package agent

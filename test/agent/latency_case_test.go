@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -21,6 +22,12 @@ const (
 	latencyPoll = 5 * time.Millisecond
 	// bigStartLimit bounds the first sync of a generated cluster.
 	bigStartLimit = 3 * time.Minute
+	// latencyMinSync is the agent's --min-sync-period here: its default,
+	// kube-proxy's 1s, would make the rate limit, not the work, the figure
+	// (test/e2e and test/fleet use 100ms too).
+	latencyMinSync = 100 * time.Millisecond
+	// profileSeconds covers the edits (50 × the pause and the latency).
+	profileSeconds = 15
 )
 
 // probeIP is the probed Service's ClusterIP, far above the generated ones
@@ -62,12 +69,19 @@ func testLatency(t *testing.T, name string, o agentOpts, services int) {
 	writeCluster(t, filepath.Join(f.dir, "cluster.json"), services)
 	probe := service{name: "probe", clusterIP: probeIP, port: 80, targetPort: echoPort, endpoints: on("node-1", pod1)}
 	f.write(t, probe)
+	o.minSyncPeriod = latencyMinSync
+	profileDir := os.Getenv("SVCNAT_LATENCY_PROFILE")
+	o.profiling = profileDir != ""
 	a := startAgent(t, f.lab, f.dir, o)
 	ctx, cancel := context.WithTimeout(t.Context(), bigStartLimit+time.Minute)
 	defer cancel()
 	dst := netip.AddrPortFrom(probeIP, 80)
 	within(ctx, t, "first sync", time.Now(), bigStartLimit, answeredBy(f.lab.Client, netns.TCP, dst, pod1))
 
+	var profiled <-chan error
+	if profileDir != "" {
+		profiled = a.cpuProfile(ctx, filepath.Join(profileDir, fmt.Sprintf("cpu-%s-%dk.pprof", name, services/1000)))
+	}
 	var lat []time.Duration
 	for i := range latencyEdits {
 		want := []netip.Addr{pod2, pod1}[i%2]
@@ -84,6 +98,11 @@ func testLatency(t *testing.T, name string, o agentOpts, services int) {
 	t.Logf("LATENCY backend=%s services=%d edits=%d median=%v worst=%v all=%v",
 		name, services, len(lat), lat[len(lat)/2].Round(time.Millisecond),
 		lat[len(lat)-1].Round(time.Millisecond), roundAll(lat))
+	if profiled != nil {
+		if err := <-profiled; err != nil {
+			t.Errorf("CPU profile: %v", err)
+		}
+	}
 	for _, kind := range []string{"partial", "full"} {
 		t.Logf("%s syncs: %s", kind, meanDuration(ctx, a, "kubeproxy_sync_"+kind+"_proxy_rules_duration_seconds", `{ip_family="IPv4"}`))
 	}
@@ -101,6 +120,26 @@ func meanDuration(ctx context.Context, a *agent, name, labels string) string {
 	}
 	mean := time.Duration(sum / n * float64(time.Second))
 	return fmt.Sprintf("%v, mean %v", n, mean.Round(time.Millisecond))
+}
+
+// cpuProfile fetches a CPU profile of the next profileSeconds from the
+// agent's /debug/pprof (served with --profiling) and writes it to path; the
+// channel reports the outcome. Only the agent runs in its node namespace, so
+// the profile shows the cost of the edits and little else.
+func (a *agent) cpuProfile(ctx context.Context, path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metricsAddr, profileSeconds)
+		code, body, err := a.node.HTTPGet(ctx, url, (profileSeconds+10)*time.Second)
+		if err == nil && code != http.StatusOK {
+			err = fmt.Errorf("GET %s: status %d", url, code)
+		}
+		if err == nil {
+			err = os.WriteFile(path, []byte(body), 0o644)
+		}
+		done <- err
+	}()
+	return done
 }
 
 // liveAfter probes dst every latencyPoll with a new connection until want

@@ -29,6 +29,9 @@ type agentOpts struct {
 	backend      string        // "nftables" or "iptables"
 	iptablesMode string        // "nft" (default: the flavour tamper tests edit) or "legacy"
 	syncPeriod   time.Duration // 0: the agent's default
+	// minSyncPeriod 0: the agent's default (kube-proxy's 1s).
+	minSyncPeriod time.Duration
+	profiling     bool // serve /debug/pprof on the metrics address
 }
 
 // agent is one `svcnat run --manifests` in a lab's node, restartable;
@@ -59,6 +62,12 @@ func agentArgv(bin, dir string, o agentOpts) []string {
 	}
 	if o.syncPeriod > 0 {
 		argv = append(argv, "--sync-period", o.syncPeriod.String())
+	}
+	if o.minSyncPeriod > 0 {
+		argv = append(argv, "--min-sync-period", o.minSyncPeriod.String())
+	}
+	if o.profiling {
+		argv = append(argv, "--profiling")
 	}
 	return argv
 }

@@ -38,7 +38,8 @@ type Dir struct {
 	watch bool
 
 	synced chan struct{}
-	files  map[string]*dirFile // only Run's goroutine touches files
+	files  map[string]*dirFile // only Run's goroutine touches files and merger
+	merger *merger             // nil before the first merge
 	mu     sync.Mutex
 	merged synth.Input
 }
@@ -142,9 +143,12 @@ func (d *Dir) scan(h Handler, renamed map[string]bool, first bool) {
 		return
 	}
 	var changed []Kind
+	var changedFiles []string
 	for path := range d.files {
 		if !slices.Contains(paths, path) {
-			changed = append(changed, kindsOf(d.files[path].in, synth.Input{})...)
+			if kinds := kindsOf(d.files[path].in, synth.Input{}); len(kinds) > 0 {
+				changed, changedFiles = append(changed, kinds...), append(changedFiles, path)
+			}
 			delete(d.files, path)
 		}
 	}
@@ -152,12 +156,14 @@ func (d *Dir) scan(h Handler, renamed map[string]bool, first bool) {
 		// A ConfigMap volume swaps its ..data link: every file changes
 		// at once, complete.
 		atomic := first || renamed[filepath.Base(path)] || renamed["..data"]
-		changed = append(changed, d.update(path, h, atomic)...)
+		if kinds := d.update(path, h, atomic); len(kinds) > 0 {
+			changed, changedFiles = append(changed, kinds...), append(changedFiles, path)
+		}
 	}
 	if len(changed) == 0 {
 		return
 	}
-	d.merge(h)
+	d.merge(h, changedFiles)
 	slices.Sort(changed)
 	for _, k := range slices.Compact(changed) {
 		h.Changed(k)
@@ -245,21 +251,41 @@ func kindsOf(old, new synth.Input) []Kind {
 	return kinds
 }
 
-// merge rebuilds the merged state from the files in name order. An object
-// defined in two files is taken from the first and reported.
-func (d *Dir) merge(h Handler) {
-	paths := make([]string, 0, len(d.files))
-	for p := range d.files {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
-	m := newMerger()
-	for _, p := range paths {
-		for _, err := range m.add(p, d.files[p].in) {
+// merge updates the merged state with the new content of the changed
+// files (a removed file has none). An object defined in two files is taken
+// from the first in name order and reported; while there is such an
+// object, or when a change makes one, every file is merged again.
+func (d *Dir) merge(h Handler, changed []string) {
+	if !d.mergeChanged(changed) {
+		files := make(map[string]synth.Input, len(d.files))
+		for p, f := range d.files {
+			files[p] = f.in
+		}
+		var errs []error
+		d.merger, errs = mergeAll(files)
+		for _, err := range errs {
 			h.InputError(err)
 		}
 	}
+	u := d.merger.union()
 	d.mu.Lock()
-	d.merged = m.in
+	d.merged = u
 	d.mu.Unlock()
+}
+
+// mergeChanged merges the changed files alone; false when it cannot.
+func (d *Dir) mergeChanged(changed []string) bool {
+	if d.merger == nil {
+		return false
+	}
+	for _, p := range changed {
+		var in synth.Input
+		if f := d.files[p]; f != nil {
+			in = f.in
+		}
+		if !d.merger.update(p, in) {
+			return false
+		}
+	}
+	return true
 }

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -44,6 +42,9 @@ type APIServer struct {
 	// probeEvery is how often Run asks whether the API server is ready,
 	// to restart the informers after an outage; 0 disables that.
 	probeEvery time.Duration
+	// view is what Snapshot returns of Services and EndpointSlices, kept
+	// by the serving set's events.
+	view apiView
 }
 
 type listers struct {
@@ -65,6 +66,7 @@ type informerSet struct {
 	// replaced set is not live any more.
 	live atomic.Bool
 	stop context.CancelFunc
+	view *apiView // the view the set's events update while live
 }
 
 // NewAPIServer returns a source for the node nodeName (empty: no Node is
@@ -113,7 +115,7 @@ func (a *APIServer) Run(ctx context.Context, h Handler) error {
 // events reach h from the start.
 func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*informerSet, error) {
 	setCtx, stop := context.WithCancel(ctx)
-	set := &informerSet{stop: stop}
+	set := &informerSet{stop: stop, view: &a.view}
 	set.live.Store(live)
 	if err := a.informers(setCtx, h, set); err != nil {
 		stop()
@@ -222,20 +224,20 @@ func (s *informerSet) watch(inf cache.SharedIndexInformer, h Handler, kind Kind)
 	if err := inf.SetTransform(leanObject); err != nil {
 		return fmt.Errorf("watch %s: %w", kind, err)
 	}
-	changed := func() {
-		if s.live.Load() {
+	changed := func(obj any, deleted bool) {
+		if s.view.apply(s, kind, obj, deleted) {
 			h.Changed(kind)
 		}
 	}
 	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { changed() },
+		AddFunc: func(obj any) { changed(obj, false) },
 		UpdateFunc: func(old, new any) {
 			if sameVersion(old, new) {
 				return // a relist of an unchanged object
 			}
-			changed()
+			changed(new, false)
 		},
-		DeleteFunc: func(any) { changed() },
+		DeleteFunc: func(obj any) { changed(obj, true) },
 	})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", kind, err)
@@ -250,21 +252,17 @@ func sameVersion(old, new any) bool {
 	return ok1 && ok2 && o.GetResourceVersion() != "" && o.GetResourceVersion() == n.GetResourceVersion()
 }
 
-// Snapshot lists the informer caches. The label and name filters are
-// applied again here because a watch may deliver objects the list would
-// not (fake clients do not filter watches, and labels can change).
+// Snapshot returns the view of Services and EndpointSlices and reads the
+// Node and ServiceCIDRs from the caches. The view applies the label filter
+// again because a watch may deliver objects the list would not (fake
+// clients do not filter watches, and labels can change).
 func (a *APIServer) Snapshot() State {
 	var st State
 	l := a.listers.Load()
 	if l == nil {
 		return st // Run has not started
 	}
-	if svcs, err := l.services.List(labels.Everything()); err == nil {
-		st.Input.Services = filterServices(svcs)
-	}
-	if eps, err := l.slices.List(labels.Everything()); err == nil {
-		st.Input.EndpointSlices = filterSlices(eps)
-	}
+	st.Input.Services, st.Input.EndpointSlices = a.view.lists()
 	if l.nodes != nil {
 		if node, err := l.nodes.Get(a.nodeName); err == nil {
 			st.Input.Nodes = []*corev1.Node{node}
@@ -282,37 +280,6 @@ func proxied(l map[string]string) bool {
 	_, other := l[LabelServiceProxyName]
 	_, headless := l[LabelHeadless]
 	return !other && !headless
-}
-
-func filterServices(in []*corev1.Service) []*corev1.Service {
-	out := make([]*corev1.Service, 0, len(in))
-	for _, s := range in {
-		if proxied(s.Labels) {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b *corev1.Service) int { return compareMeta(a.ObjectMeta, b.ObjectMeta) })
-	return out
-}
-
-func filterSlices(in []*discoveryv1.EndpointSlice) []*discoveryv1.EndpointSlice {
-	out := make([]*discoveryv1.EndpointSlice, 0, len(in))
-	for _, s := range in {
-		if proxied(s.Labels) {
-			out = append(out, s)
-		}
-	}
-	slices.SortFunc(out, func(a, b *discoveryv1.EndpointSlice) int { return compareMeta(a.ObjectMeta, b.ObjectMeta) })
-	return out
-}
-
-// compareMeta gives listers' map order a stable order, so equal states
-// give equal inputs.
-func compareMeta(a, b metav1.ObjectMeta) int {
-	if a.Namespace != b.Namespace {
-		return strings.Compare(a.Namespace, b.Namespace)
-	}
-	return strings.Compare(a.Name, b.Name)
 }
 
 // serviceCIDRs collects the ranges of every ServiceCIDR, sorted and

@@ -112,8 +112,7 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 		return nil
 	}
 	a.listers.Store(&next.listers)
-	next.live.Store(true)
-	old.live.Store(false)
+	a.view.serve(old, next)
 	go old.shutdown()
 	for _, k := range changedKinds(old, next) {
 		h.Changed(k)

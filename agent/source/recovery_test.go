@@ -177,14 +177,18 @@ func (c *snapshotChecker) check() {
 
 // TestAPIServerOutage: after the API server was down for several seconds
 // a change made as soon as it is back reaches the handler within 5 s (the
-// reflectors alone would wait out their backoff), and nobody ever sees a
-// snapshot without the objects that existed all along.
+// reflectors alone would wait out their backoff), nobody ever sees a
+// snapshot without the objects that existed all along, and those objects
+// keep their pointers across the relist (synth.Builder then rebuilds
+// nothing for them).
 func TestAPIServerOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a simulated outage")
 	}
-	api := newRestartableAPI(t, svcObj("web", nil),
-		sliceObj("web-1", map[string]string{discoveryv1.LabelServiceName: "web"}), nodeObj("node-1"))
+	web, web1 := svcObj("web", nil), sliceObj("web-1", map[string]string{discoveryv1.LabelServiceName: "web"})
+	web.UID, web.ResourceVersion = "uid-web", "7"
+	web1.UID, web1.ResourceVersion = "uid-web-1", "8"
+	api := newRestartableAPI(t, web, web1, nodeObj("node-1"))
 	a := NewAPIServer(api, "node-1")
 	h := &snapshotChecker{src: a, want: []string{"svc/web", "eps/web-1", "node/node-1"}}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -219,6 +223,7 @@ func TestAPIServerOutage(t *testing.T) {
 		}
 	}()
 
+	before := a.Snapshot().Input
 	api.mu.Lock()
 	api.listDelay = 300 * time.Millisecond
 	api.mu.Unlock()
@@ -238,6 +243,13 @@ func TestAPIServerOutage(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("change taken %v after the API server came back", time.Since(back).Round(time.Millisecond))
+	after := a.Snapshot().Input
+	if i := slices.Index(after.Services, before.Services[0]); i < 0 {
+		t.Errorf("Service %s is a new object after the relist, though its resourceVersion did not change", web.Name)
+	}
+	if after.EndpointSlices[0] != before.EndpointSlices[0] {
+		t.Errorf("EndpointSlice %s is a new object after the relist, though its resourceVersion did not change", web1.Name)
+	}
 	stopPolling()
 	<-polled
 	if kinds, _ := h.take(); !slices.Contains(kinds, Service) {

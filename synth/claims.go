@@ -12,7 +12,10 @@ type familyState struct {
 	ports   []ServicePort // the last Result's Services, sorted by name
 	ipCount map[netip.Addr]int
 	ips     []netip.Addr // sorted; nil when empty, like Build's
-	holders map[claimKey][]*serviceEntry
+	// ipsShared: a Ruleset holds ips, so it is copied before it changes
+	// (it changes only when Services come or go, not per endpoint).
+	ipsShared bool
+	holders   map[claimKey][]*serviceEntry
 }
 
 func newFamilyState(f Family) *familyState {
@@ -21,7 +24,7 @@ func newFamilyState(f Family) *familyState {
 
 func (fs *familyState) ruleset(cfg Config, node nodeFacts) *Ruleset {
 	rs := newRuleset(fs.family, cfg, node)
-	rs.ClusterIPs = slices.Clone(fs.ips)
+	rs.ClusterIPs, fs.ipsShared = fs.ips, true
 	rs.Services = fs.ports
 	return rs
 }
@@ -165,7 +168,7 @@ func samePorts(a, b []ServicePort) bool {
 // ones out, and keeps fs.ips the sorted list of those counted. A few
 // changes are inserted in place; many (a first sync, a big rollout) make
 // one sorted rebuild, since each insertion moves the whole list.
-// (Rulesets get a copy of fs.ips, so it is changed in place.)
+// (Rulesets share fs.ips: it is copied before its first change after one.)
 func (fs *familyState) updateIPs(gone, added []*serviceEntry) {
 	f := fs.family
 	bulk := len(added)+len(gone) > 64
@@ -175,7 +178,7 @@ func (fs *familyState) updateIPs(gone, added []*serviceEntry) {
 			fs.ipCount[ip]++
 			if fs.ipCount[ip] == 1 && !bulk {
 				i, _ := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare)
-				fs.ips = slices.Insert(fs.ips, i, ip)
+				fs.ips = slices.Insert(fs.ownIPs(), i, ip)
 			}
 		}
 	}
@@ -185,7 +188,7 @@ func (fs *familyState) updateIPs(gone, added []*serviceEntry) {
 		}
 	}
 	if bulk {
-		fs.ips = fs.ips[:0]
+		fs.ips = fs.ownIPs()[:0]
 		for ip := range fs.ipCount {
 			fs.ips = append(fs.ips, ip)
 		}
@@ -206,8 +209,16 @@ func (fs *familyState) dropIP(ip netip.Addr, bulk bool) {
 		return
 	}
 	if i, found := slices.BinarySearchFunc(fs.ips, ip, netip.Addr.Compare); found {
-		fs.ips = slices.Delete(fs.ips, i, i+1)
+		fs.ips = slices.Delete(fs.ownIPs(), i, i+1)
 	}
+}
+
+// ownIPs returns fs.ips, copied first if a Ruleset shares it.
+func (fs *familyState) ownIPs() []netip.Addr {
+	if fs.ipsShared {
+		fs.ips, fs.ipsShared = slices.Clone(fs.ips), false
+	}
+	return fs.ips
 }
 
 // mergePorts returns a new sorted list: old without the ports named in

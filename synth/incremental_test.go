@@ -23,7 +23,8 @@ import (
 // and load-balancer IPs taken from other Services' ClusterIPs (chains of
 // claims), the same object listed twice, two slices of one name, lists
 // reordered, nil entries. After every step the Result must be Build's,
-// and Changed must name every port that differs.
+// Changed must name every port that differs, and the previous Result must
+// be as it was (Results share lists with the Builder).
 func TestBuilderIncrementalMatchesBuild(t *testing.T) {
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -36,7 +37,11 @@ func TestBuilderIncrementalMatchesBuild(t *testing.T) {
 			for step := range 600 {
 				in = mutateMore(rng, in, step)
 				want := synth.Build(in, node)
+				prevIPs := clusterIPs(prev)
 				got := b.Build(in, node)
+				if diff := cmp.Diff(prevIPs, clusterIPs(prev), netipValues); diff != "" {
+					t.Fatalf("step %d: Build changed the previous Result's ClusterIPs (-before +after):\n%s", step, diff)
+				}
 				if diff := cmp.Diff(want, got, netipValues, ignoreChanged); diff != "" {
 					t.Fatalf("step %d: Builder differs from Build (-want +got):\n%s", step, diff)
 				}
@@ -50,6 +55,17 @@ func TestBuilderIncrementalMatchesBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// clusterIPs copies the ClusterIPs of r's rulesets.
+func clusterIPs(r synth.Result) [][]netip.Addr {
+	var out [][]netip.Addr
+	for _, rs := range []*synth.Ruleset{r.IPv4, r.IPv6} {
+		if rs != nil {
+			out = append(out, slices.Clone(rs.ClusterIPs))
+		}
+	}
+	return out
 }
 
 // mutateMore returns a copy of in with one or two changes; unchanged

@@ -53,6 +53,7 @@ type Agent struct {
 	unapplied *synth.Changes
 	readyOnce sync.Once
 	hcFailing map[uint16]bool // health check node ports that failed to open
+	noLocal   noLocalTally    // of the applied rulesets
 }
 
 // NewAgent returns an agent that programs be from src. Call Run to start it.

@@ -119,6 +119,10 @@ func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, changed *sy
 	a.cleanConntrack(ctx, rs, changed)
 	a.reportListenErrors(a.svcHC.Sync(healthcheck.FromRulesets(rs)))
 	a.observeProgramming(slices)
+	if a.noLocal == nil {
+		a.noLocal = noLocalTally{}
+	}
+	a.noLocal.update(a.applied, rs, changed)
 	a.applied = rs
 }
 
@@ -180,10 +184,10 @@ func (a *Agent) observe(fams []string, start time.Time, stats backend.Stats, rs 
 		if r == nil {
 			continue
 		}
-		internal, external := noLocalEndpoints(r)
+		c := a.noLocal[r.Family]
 		f := metrics.IPFamily(r.Family)
-		a.metrics.NoLocalEndpointsTotal.WithLabelValues(metrics.PolicyInternal, f).Set(float64(internal))
-		a.metrics.NoLocalEndpointsTotal.WithLabelValues(metrics.PolicyExternal, f).Set(float64(external))
+		a.metrics.NoLocalEndpointsTotal.WithLabelValues(metrics.PolicyInternal, f).Set(float64(c.internal))
+		a.metrics.NoLocalEndpointsTotal.WithLabelValues(metrics.PolicyExternal, f).Set(float64(c.external))
 	}
 	a.status.synced(now, a.familyStatus(rs, stats))
 }
@@ -244,24 +248,6 @@ func (a *Agent) reportWarnings(ws []synth.Warning) {
 	}
 	a.warnings = seen
 	a.status.warned(ws)
-}
-
-// noLocalEndpoints counts rs's Local-policy service ports that have no
-// local endpoint (kube-proxy's sync_proxy_rules_no_local_endpoints_total).
-func noLocalEndpoints(rs *synth.Ruleset) (internal, external int) {
-	for i := range rs.Services {
-		sp := &rs.Services[i]
-		if len(sp.LocalEndpoints) > 0 || !sp.HasEndpoints() {
-			continue
-		}
-		if sp.InternalPolicyLocal {
-			internal++
-		}
-		if sp.ExternalPolicyLocal && sp.HasExternal() {
-			external++
-		}
-	}
-	return internal, external
 }
 
 // nodeEligible is false while this node is being deleted, so /healthz

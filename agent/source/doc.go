@@ -17,7 +17,11 @@
 //     the API server's /readyz every 2 s and, when it is ready again after
 //     an outage, lists everything with new informers instead of waiting
 //     out the reflectors' backoff (up to 30 s); the old caches serve
-//     Snapshot until the new ones are complete (recovery.go).
+//     Snapshot until the new ones are complete (recovery.go). Snapshot does
+//     not list the caches: the informers' events keep the Services and
+//     EndpointSlices sorted one object at a time (apiview.go), and after a
+//     relist unchanged objects (same UID and resourceVersion) keep their
+//     old pointers.
 //   - Dir makes the manifest files of a directory the state. It rescans
 //     when inotify reports a finished write, rename or removal in the
 //     directory (so an edit costs no poll delay), and also compares sizes,
@@ -36,5 +40,11 @@
 // another) is reported and skipped, the others are taken; a version with
 // nothing usable and errors (a broken edit) is reported once and the
 // last good content is kept. An object defined in two files is taken
-// from the first file in name order and reported.
+// from the first file in name order and reported. A change merges only the
+// changed files' objects into the state (merge.go); every file is merged
+// again only while some object is defined twice.
+//
+// Both sources hand out new lists per change but keep every unchanged
+// object's pointer: synth.Builder finds what changed by comparing pointers,
+// so a one-endpoint change costs work in proportion to the change.
 package source

@@ -186,6 +186,22 @@ func TestBuilderScenarios(t *testing.T) {
 	}
 }
 
+// BenchmarkBuilderFirstBuild is an agent's first sync: a new Builder
+// takes the whole cluster at once.
+func BenchmarkBuilderFirstBuild(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+			in := gen.Cluster(gen.Config{Services: n, EndpointsPerService: 10}.WithDefaults())
+			cfg := synth.Config{NodeName: "node-1"}
+			b.ReportAllocs()
+			for b.Loop() {
+				var builder synth.Builder
+				builder.Build(in, cfg)
+			}
+		})
+	}
+}
+
 // BenchmarkBuilderOneEndpoint is the agent's case: one slice changed. The
 // input alternates between two lists, as a source hands out a new list
 // per change: changing the list the Builder holds in place would hide the

@@ -265,6 +265,9 @@ func TestShutdownLeavesRules(t *testing.T) {
 				t.Error("Cleanup called on shutdown")
 			}
 		}
+		if n := h.be.closes(); n != 1 {
+			t.Errorf("backend closed %d times on shutdown, want once", n)
+		}
 	})
 }
 

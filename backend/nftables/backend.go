@@ -187,13 +187,14 @@ func (p *plannedTables) Empty() bool {
 	return true
 }
 
-// fast tells, per family, whether the delta compared only changed ports.
-func (p *plannedTables) fast() map[synth.Family]bool {
-	fast := make(map[synth.Family]bool, len(p.txs))
-	for _, tx := range p.txs {
-		fast[tx.family] = tx.fast
+// fast tells whether family f's delta compared only changed ports.
+func (p *plannedTables) fast(f synth.Family) bool {
+	for i := range p.txs {
+		if p.txs[i].family == f {
+			return p.txs[i].fast
+		}
 	}
-	return fast
+	return false
 }
 
 // Commit implements backend.Backend: one netlink batch for both tables.
@@ -222,7 +223,7 @@ func (b *Backend) Commit(ctx context.Context, bp backend.Plan) (backend.Stats, e
 		return st, explain("apply nftables batch", err)
 	}
 	b.gens.Committed(genBefore, genErr, sent)
-	b.commit(p.next, p.fast())
+	b.commit(p)
 	st.Rules, st.Elements = b.totals()
 	st.Duration = time.Since(bp.Started())
 	return st, nil
@@ -246,15 +247,15 @@ func (b *Backend) totals() (rules, elems int) {
 	return rules, elems
 }
 
-// commit records next as the kernel's state and brings the map key index
-// up to date: by the changed ports only after a fast-path sync.
-func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]bool) {
-	for f, m := range next {
+// commit records p's models as the kernel's state and brings the map key
+// index up to date: by the changed ports only after a fast-path sync.
+func (b *Backend) commit(p *plannedTables) {
+	for f, m := range p.next {
 		idx := b.index[f]
 		switch {
 		case m == nil:
 			delete(b.index, f)
-		case fast[f]:
+		case p.fast(f):
 			for i := range m.changes { // fastDelta used them
 				idx.change(&m.changes[i])
 			}
@@ -265,7 +266,7 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 			m.changes, m.changesFrom = nil, nil
 		}
 	}
-	b.applied = next
+	b.applied = p.next
 	b.state.Committed()
 }
 

@@ -49,7 +49,7 @@ type Agent struct {
 	programmed []*discoveryv1.EndpointSlice
 	builder    synth.Builder // remembers unchanged Services between syncs
 	// unapplied is what the builder reported changed since the last
-	// successful Apply (nil: not known), for backends that can use it.
+	// successful Commit (nil: not known), for the backend to plan by.
 	unapplied *synth.Changes
 	readyOnce sync.Once
 	hcFailing map[uint16]bool // health check node ports that failed to open

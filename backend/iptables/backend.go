@@ -284,8 +284,8 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 }
 
 // TableCounts calls fn with the rules svcnat holds in each family and
-// table after the last successful Apply, jump rules included, and the
-// rules that Apply wrote (the agent's status and kube-proxy's
+// table after the last successful Commit, jump rules included, and the
+// rules that Commit wrote (the agent's status and kube-proxy's
 // sync_proxy_rules_iptables_total / _last metrics).
 func (b *Backend) TableCounts(fn func(fam synth.Family, table string, rules, elements, written int)) {
 	b.mu.Lock()

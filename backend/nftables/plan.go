@@ -5,8 +5,8 @@ import (
 )
 
 // emitter receives the operations of one transaction. The text emitter
-// prints them as nft commands (Diff); the netlink emitter queues them in a
-// batch (Apply). Both see the same calls in the same order.
+// prints them as nft commands (Plan.String); the netlink emitter queues
+// them in a batch (Commit). Both see the same calls in the same order.
 type emitter interface {
 	addTable(t *table)
 	delTable(t *table)

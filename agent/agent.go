@@ -49,7 +49,7 @@ type Agent struct {
 	programmed []*discoveryv1.EndpointSlice
 	builder    synth.Builder // remembers unchanged Services between syncs
 	// unapplied is what the builder reported changed since the last
-	// successful Apply (nil: not known), for backends that can use it.
+	// successful Commit (nil: not known), for the backend to plan by.
 	unapplied *synth.Changes
 	readyOnce sync.Once
 	hcFailing map[uint16]bool // health check node ports that failed to open
@@ -99,11 +99,19 @@ func (a *Agent) countProbe(path string, code int) {
 // Ready is closed after the first successful sync.
 func (a *Agent) Ready() <-chan struct{} { return a.ready }
 
+// closeBackend releases the backend's sockets; the rules stay in place.
+func (a *Agent) closeBackend() {
+	if err := a.be.Close(); err != nil {
+		a.log.Error(err, "Closing the backend failed", "backend", a.be.Name())
+	}
+}
+
 // Run serves metrics and health, waits for the source to sync, then keeps
 // the rules in sync until ctx is done. It returns nil after ctx is done
 // and leaves the rules in place; it returns an error when a server cannot
-// listen or the source fails.
+// listen or the source fails. It closes the backend when it returns.
 func (a *Agent) Run(ctx context.Context) error {
+	defer a.closeBackend() // deferred first: runs after every sync has ended
 	ctx = klog.NewContext(ctx, a.log)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -61,6 +63,31 @@ type harness struct {
 	ct    *fakeConntrack
 	done  chan error
 	stop  context.CancelFunc
+	logs  logLines
+}
+
+// logLines keeps the agent's log lines for tests that look for one.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+}
+
+// find returns the first line containing every one of parts.
+func (l *logLines) find(parts ...string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(line, p) }) {
+			return line, true
+		}
+	}
+	return "", false
 }
 
 // startAgent runs an agent with fakes in the synctest bubble.
@@ -69,7 +96,10 @@ func startAgent(t *testing.T, in synth.Input, cfg Config) *harness {
 	h := &harness{src: newFakeSource(in), be: newFakeBackend(), ct: &fakeConntrack{}, done: make(chan error, 1)}
 	cfg.Synth.NodeName = "node-1"
 	cfg.Conntrack = h.ct
-	cfg.Logger = funcr.New(func(prefix, args string) { t.Log(prefix, args) }, funcr.Options{Verbosity: 4})
+	cfg.Logger = funcr.New(func(prefix, args string) {
+		t.Log(prefix, args)
+		h.logs.add(args)
+	}, funcr.Options{Verbosity: 4})
 	h.agent = NewAgent(cfg, h.src, h.be)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop = cancel
@@ -251,6 +281,18 @@ func TestNoConcurrentSyncs(t *testing.T) {
 	})
 }
 
+// TestPlanLoggedAtV4 checks that at -v=4 every sync logs its plan's
+// operations before committing it.
+func TestPlanLoggedAtV4(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
+		h.sync()
+		if _, ok := h.logs.find(`"Sync plan"`, `"operations"="fake plan"`, `"full"`); !ok {
+			t.Error("no sync plan with its operations in the log")
+		}
+	})
+}
+
 func TestShutdownLeavesRules(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := startAgent(t, dnsInput(time.Time{}, "10.244.1.5"), Config{})
@@ -264,6 +306,9 @@ func TestShutdownLeavesRules(t *testing.T) {
 			if c.Op == "cleanup" {
 				t.Error("Cleanup called on shutdown")
 			}
+		}
+		if n := h.be.closes(); n != 1 {
+			t.Errorf("backend closed %d times on shutdown, want once", n)
 		}
 	})
 }

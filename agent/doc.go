@@ -2,14 +2,16 @@
 // namespace equal to what synth.Build makes of the cluster state a Source
 // delivers.
 //
-//	source ──Changed──▶ runner (bounded frequency) ──▶ Snapshot ─▶ synth.Build ─▶ Backend.Apply
+//	source ──Changed──▶ runner (bounded frequency) ──▶ Snapshot ─▶ synth.Build ─▶ Backend.Plan ─▶ Commit
 //	                                                        └▶ conntrack cleanup, health check ports, metrics
 //
 // Events only mark the state dirty; the runner (package runner) syncs at
 // most once per MinSyncPeriod, at least once per SyncPeriod, and retries a
 // failed sync with exponential backoff (500 ms doubling to 30 s). Syncs
 // never overlap. A sync takes the whole state, builds the Rulesets and
-// hands them to the backend, which sends only what changed (incremental).
+// has the backend plan them with the service ports that changed since the
+// last successful commit, then commits the plan, which sends only what
+// changed (incremental). At -v=4 the plan's operations are logged.
 //
 // Defaults and why:
 //
@@ -38,6 +40,7 @@
 // programmed before the source has synced (a partial cache would delete
 // Services), and the first Apply is a full reconcile that replaces the
 // table contents atomically. The agent never calls Cleanup; when Run
-// returns (SIGTERM cancels its context) the rules stay in place so traffic
-// keeps flowing until the next agent takes over.
+// returns (SIGTERM cancels its context) it closes the backend, and the
+// rules stay in place so traffic keeps flowing until the next agent takes
+// over.
 package agent

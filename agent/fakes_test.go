@@ -60,7 +60,7 @@ type call struct {
 	At time.Duration
 }
 
-// fakeBackend records calls; Apply fails while fail > 0.
+// fakeBackend records calls; Commit fails while fail > 0.
 type fakeBackend struct {
 	mu       sync.Mutex
 	t0       time.Time
@@ -70,15 +70,35 @@ type fakeBackend struct {
 	applying int
 	overlap  bool
 	takes    time.Duration
-	changed  []*synth.Changes // what each ApplyChanged was told
+	changed  []*synth.Changes // what each Plan was told
+	closed   int
 }
 
-// ApplyChanged records what changed and applies like Apply.
-func (b *fakeBackend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) (backend.Stats, error) {
+// fakePlan is the fake's backend.PlanDetail: the Rulesets to commit.
+type fakePlan struct{ rs []*synth.Ruleset }
+
+func (fakePlan) String() string { return "fake plan" }
+func (fakePlan) Empty() bool    { return false }
+
+// Plan records what changed; Commit does the work.
+func (b *fakeBackend) Plan(_ context.Context, rs []*synth.Ruleset, changed *synth.Changes) (backend.Plan, error) {
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.changed = append(b.changed, changed)
-	b.mu.Unlock()
-	return b.Apply(ctx, rs)
+	return backend.NewPlan(backend.Ticket{}, time.Now(), fakePlan{rs}), nil
+}
+
+func (b *fakeBackend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed++
+	return nil
+}
+
+func (b *fakeBackend) closes() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 func (b *fakeBackend) changes() []*synth.Changes {
@@ -96,11 +116,9 @@ func (b *fakeBackend) record(op string) {
 // Name is "nftables": the agent registers that mode's metrics.
 func (b *fakeBackend) Name() string                            { return "nftables" }
 func (b *fakeBackend) Render([]*synth.Ruleset) ([]byte, error) { return nil, nil }
-func (b *fakeBackend) Diff(context.Context, []*synth.Ruleset) ([]byte, error) {
-	return nil, nil
-}
 
-func (b *fakeBackend) Apply(_ context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+func (b *fakeBackend) Commit(_ context.Context, p backend.Plan) (backend.Stats, error) {
+	rs := p.Detail().(fakePlan).rs
 	b.mu.Lock()
 	b.applying++
 	b.overlap = b.overlap || b.applying > 1
@@ -121,7 +139,7 @@ func (b *fakeBackend) Apply(_ context.Context, rs []*synth.Ruleset) (backend.Sta
 	return backend.Stats{Full: len(b.calls) > 1 && b.calls[len(b.calls)-2].Op == "reconcile", Rules: 7, Elements: 3, Changes: 1}, nil
 }
 
-// setFail makes the next n Applies fail.
+// setFail makes the next n Commits fail.
 func (b *fakeBackend) setFail(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

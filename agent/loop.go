@@ -94,13 +94,19 @@ func (a *Agent) noteFamilies(rs []*synth.Ruleset) []string {
 	return fams
 }
 
-// apply tells the backend which service ports changed when it can use
-// that: its sync then costs work in proportion to the change.
+// apply plans the sync, telling the backend which service ports changed
+// (its sync then costs work in proportion to the change), and commits the
+// plan. At -v=4 the plan's operations are logged first, so that a failed
+// commit shows what it tried.
 func (a *Agent) apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
-	if ca, ok := a.be.(backend.ChangeApplier); ok {
-		return ca.ApplyChanged(ctx, rs, a.unapplied)
+	p, err := a.be.Plan(ctx, rs, a.unapplied)
+	if err != nil {
+		return backend.Stats{}, fmt.Errorf("plan: %w", err)
 	}
-	return a.be.Apply(ctx, rs)
+	if v := a.log.V(4); v.Enabled() {
+		v.Info("Sync plan", "full", p.Full(), "empty", p.Empty(), "operations", p.String())
+	}
+	return a.be.Commit(ctx, p)
 }
 
 // synthConfig fills the service ranges from ServiceCIDR objects when none

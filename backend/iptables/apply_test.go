@@ -21,6 +21,7 @@ func newBackend(t testing.TB, netns string, mode Mode) *Backend {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { b.Close() })
 	return b
 }
 
@@ -44,7 +45,7 @@ func kernelState(t testing.TB, netns string, f flavour, fam synth.Family) string
 
 func apply(t testing.TB, b *Backend, rs ...*synth.Ruleset) backend.Stats {
 	t.Helper()
-	st, err := b.Apply(context.Background(), rs)
+	st, err := backend.Apply(context.Background(), b, rs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestApplyIdempotentAndMatchesRender(t *testing.T) {
 		if st := apply(t, b, rs); st.Full || st.Changes != 0 {
 			t.Fatalf("incremental re-apply: %+v", st)
 		}
-		if d, err := b.Diff(context.Background(), []*synth.Ruleset{rs}); err != nil || len(d) != 0 {
+		if d, err := diffText(context.Background(), b, []*synth.Ruleset{rs}); err != nil || len(d) != 0 {
 			t.Fatalf("Diff after apply: %v\n%s", err, d)
 		}
 	})

@@ -32,12 +32,13 @@ type Backend struct {
 	opt     RenderOptions
 
 	mu sync.Mutex
-	// applied is what the kernel held after the last successful Apply, per
-	// family; valid only when known.
+	// state says whether applied is what the kernel holds (backend.State).
+	state backend.State
+	// applied is what the kernel held after the last successful Commit,
+	// per family; valid only while state is known.
 	applied [2]*rendered
-	known   bool
 	// written counts, per family and table, the rules the last successful
-	// Apply wrote (kube-proxy's sync_proxy_rules_iptables_last).
+	// Commit wrote (kube-proxy's sync_proxy_rules_iptables_last).
 	written [2]map[string]int
 	// cache holds each family's per-ServicePort renderings (see
 	// renderCache); it depends only on the Rulesets, not on the kernel.
@@ -109,22 +110,29 @@ func (b *Backend) Flavour() Mode { return Mode(b.flavour) }
 // Render implements backend.Backend.
 func (b *Backend) Render(rs []*synth.Ruleset) ([]byte, error) { return Render(rs, b.opt) }
 
-// Reconcile implements backend.Backend: the next Apply reads the kernel.
+// Close implements backend.Backend: the backend holds nothing between
+// calls (each restore is its own process).
+func (b *Backend) Close() error { return nil }
+
+// Reconcile implements backend.Backend: the next Plan reads the kernel.
 func (b *Backend) Reconcile() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.known = false
+	b.state.Reconcile()
 }
 
-// familyPlan is what one Apply does to one family.
+// familyPlan is what one Commit does to one family.
 type familyPlan struct {
 	fam   synth.Family
 	want  *rendered // nil: the family has nothing
 	diffs map[string]tableDiff
+	// skip: nothing before, nothing now (known state), so no restore at all.
+	skip bool
 }
 
-// plan compares the wanted state with the cached or the kernel's state.
-func (b *Backend) plan(ctx context.Context, rs []*synth.Ruleset) ([2]familyPlan, error) {
+// plan compares the wanted state with the cached state, or with the
+// kernel's when full.
+func (b *Backend) plan(ctx context.Context, rs []*synth.Ruleset, full bool) ([2]familyPlan, error) {
 	var plans [2]familyPlan
 	want, err := renderAllCached(rs, b.opt, &b.cache)
 	if err != nil {
@@ -132,12 +140,12 @@ func (b *Backend) plan(ctx context.Context, rs []*synth.Ruleset) ([2]familyPlan,
 	}
 	for i, fam := range families {
 		have := b.applied[i]
-		if !b.known {
+		if full {
 			if have, err = b.readKernel(ctx, fam); err != nil {
 				return plans, fmt.Errorf("%s: %w", fam, err)
 			}
 		}
-		p := familyPlan{fam: fam, want: want[i], diffs: map[string]tableDiff{}}
+		p := familyPlan{fam: fam, want: want[i], diffs: map[string]tableDiff{}, skip: !full && have == nil && want[i] == nil}
 		w, h := orEmpty(want[i], fam), orEmpty(have, fam)
 		for _, name := range tableNames {
 			p.diffs[name] = diffTable(h.tables[name], w.tables[name], h.jumps[name], w.jumps[name])
@@ -155,38 +163,85 @@ func orEmpty(r *rendered, fam synth.Family) *rendered {
 	return r
 }
 
-// Apply implements backend.Backend.
-func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
+// Plan implements backend.Backend: the restore input of each family and
+// table. The renderings are cached per service port, so changed is not
+// needed to keep an incremental sync cheap.
+func (b *Backend) Plan(ctx context.Context, rs []*synth.Ruleset, _ *synth.Changes) (backend.Plan, error) {
+	start := time.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	start := time.Now()
-	st := backend.Stats{Full: !b.known}
-	plans, err := b.plan(ctx, rs)
+	ticket := b.state.Ticket()
+	plans, err := b.plan(ctx, rs, ticket.Full())
 	if err != nil {
-		b.known = false
-		return st, fmt.Errorf("plan iptables sync: %w", err)
+		return backend.Plan{}, fmt.Errorf("plan iptables sync: %w", err)
 	}
-	for i, p := range plans {
-		if b.known && b.applied[i] == nil && p.want == nil {
-			continue // nothing before, nothing now
+	return backend.NewPlan(ticket, start, &plannedFamilies{fams: plans, flavour: b.flavour}), nil
+}
+
+// plannedFamilies is the iptables part of a backend.Plan.
+type plannedFamilies struct {
+	fams    [2]familyPlan
+	flavour flavour
+}
+
+// String is the restore input Commit sends, per family and table, jump
+// rules included.
+func (p *plannedFamilies) String() string {
+	var s strings.Builder
+	for _, fp := range p.fams {
+		for _, name := range tableNames {
+			for _, script := range fp.diffs[name].scripts(name, p.flavour) {
+				fmt.Fprintf(&s, "# %s --noflush\n", fp.fam)
+				s.WriteString(script)
+			}
 		}
-		n, err := b.applyFamily(ctx, p)
+	}
+	return s.String()
+}
+
+// Empty reports whether no table differs.
+func (p *plannedFamilies) Empty() bool {
+	for _, fp := range p.fams {
+		for _, name := range tableNames {
+			if !fp.skip && !fp.diffs[name].empty() {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Commit implements backend.Backend: one iptables-restore per table (more
+// for a large change with iptables-nft).
+func (b *Backend) Commit(ctx context.Context, bp backend.Plan) (backend.Stats, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p, ok := bp.Detail().(*plannedFamilies)
+	if err := b.state.Check(bp.Ticket()); err != nil || !ok {
+		return backend.Stats{}, backend.ErrStalePlan
+	}
+	st := backend.Stats{Full: bp.Full()}
+	for i, fp := range p.fams {
+		if fp.skip {
+			continue
+		}
+		n, err := b.applyFamily(ctx, fp)
 		st.Changes += n
 		b.written[i] = map[string]int{}
-		for name, d := range p.diffs {
+		for name, d := range fp.diffs {
 			b.written[i][name] = d.changes()
 		}
 		if err != nil {
-			b.known = false // the kernel may hold anything now: read it next time
-			return st, fmt.Errorf("apply %s: %w", p.fam, err)
+			b.state.Failed() // the kernel may hold anything now: read it next time
+			return st, fmt.Errorf("apply %s: %w", fp.fam, err)
 		}
-		b.applied[i] = p.want
-		if p.want != nil {
-			st.Rules += p.want.tables["nat"].ruleCount() + p.want.tables["filter"].ruleCount() + len(JumpRules())
+		b.applied[i] = fp.want
+		if fp.want != nil {
+			st.Rules += fp.want.tables["nat"].ruleCount() + fp.want.tables["filter"].ruleCount() + len(JumpRules())
 		}
 	}
-	b.known = true
-	st.Duration = time.Since(start)
+	b.state.Committed()
+	st.Duration = time.Since(bp.Started())
 	return st, nil
 }
 
@@ -207,37 +262,16 @@ func (b *Backend) applyFamily(ctx context.Context, p familyPlan) (int, error) {
 	return changes, nil
 }
 
-// Diff implements backend.Backend: the restore input Apply would send,
-// per family and table, jump rules included.
-func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	plans, err := b.plan(ctx, rs)
-	if err != nil {
-		return nil, fmt.Errorf("plan iptables sync: %w", err)
-	}
-	var s strings.Builder
-	for _, p := range plans {
-		for _, name := range tableNames {
-			for _, script := range p.diffs[name].scripts(name, b.flavour) {
-				fmt.Fprintf(&s, "# %s --noflush\n", p.fam)
-				s.WriteString(script)
-			}
-		}
-	}
-	return []byte(s.String()), nil
-}
-
 // Cleanup implements backend.Backend: jump rules first, then every
 // SVCNAT- chain the kernel holds, in both families.
 func (b *Backend) Cleanup(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.known = false
+	b.state.Failed() // whatever happens, the next Plan reads the kernel
 	for i := range families {
 		b.applied[i] = nil
 	}
-	plans, err := b.plan(ctx, nil)
+	plans, err := b.plan(ctx, nil, true)
 	if err != nil {
 		return fmt.Errorf("cleanup iptables: %w", err)
 	}
@@ -250,13 +284,13 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 }
 
 // TableCounts calls fn with the rules svcnat holds in each family and
-// table after the last successful Apply, jump rules included, and the
-// rules that Apply wrote (the agent's status and kube-proxy's
+// table after the last successful Commit, jump rules included, and the
+// rules that Commit wrote (the agent's status and kube-proxy's
 // sync_proxy_rules_iptables_total / _last metrics).
 func (b *Backend) TableCounts(fn func(fam synth.Family, table string, rules, elements, written int)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.known {
+	if !b.state.Known() {
 		return
 	}
 	for i, r := range b.applied {

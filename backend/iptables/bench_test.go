@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -38,7 +39,7 @@ func BenchmarkApplyFull(b *testing.B) {
 				b.ResetTimer()
 				for i := range b.N {
 					be.Reconcile()
-					st, err := be.Apply(context.Background(), []*synth.Ruleset{rs[i%2]})
+					st, err := backend.Apply(context.Background(), be, []*synth.Ruleset{rs[i%2]}, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -69,7 +70,7 @@ func BenchmarkApplyOneEndpoint(b *testing.B) {
 				var changes int
 				b.ResetTimer()
 				for i := range b.N {
-					st, err := be.Apply(context.Background(), []*synth.Ruleset{versions[i%2]})
+					st, err := backend.Apply(context.Background(), be, []*synth.Ruleset{versions[i%2]}, nil)
 					if err != nil {
 						b.Fatal(err)
 					}

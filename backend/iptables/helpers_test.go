@@ -2,12 +2,14 @@ package iptables
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/netns/netnstest"
 	"github.com/svcnat/svcnat/synth"
 )
@@ -69,4 +71,11 @@ func handRuleset() *synth.Ruleset {
 		ClusterIPs: []netip.Addr{mustAddr("10.96.0.10"), mustAddr("10.96.0.53"), mustAddr("10.96.0.99")},
 		Services:   []synth.ServicePort{web, empty, dns},
 	}
+}
+
+// diffText is what `svcnat diff` prints: the text of a plan that compares
+// every service port.
+func diffText(ctx context.Context, b backend.Backend, rs []*synth.Ruleset) ([]byte, error) {
+	p, err := b.Plan(ctx, rs, nil)
+	return []byte(p.String()), err
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -33,7 +34,7 @@ func TestXtablesLockWaitIsBounded(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_, err = b.Apply(ctx, []*synth.Ruleset{handRuleset()})
+	_, err = backend.Apply(ctx, b, []*synth.Ruleset{handRuleset()}, nil)
 	took := time.Since(start)
 	if err == nil {
 		t.Fatal("Apply succeeded while the xtables lock was held")
@@ -48,7 +49,7 @@ func TestXtablesLockWaitIsBounded(t *testing.T) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Apply(ctx, []*synth.Ruleset{handRuleset()}); err != nil {
+	if _, err := backend.Apply(ctx, b, []*synth.Ruleset{handRuleset()}, nil); err != nil {
 		t.Fatalf("Apply after the lock was released: %v", err)
 	}
 }

@@ -23,6 +23,7 @@ func factory(mode iptables.Mode) flowtest.Factory {
 		if err != nil {
 			t.Fatalf("iptables backend (%s): %v", mode, err)
 		}
+		t.Cleanup(func() { b.Close() })
 		return b
 	}
 }

@@ -44,7 +44,7 @@ func listing(t testing.TB, ns string) string {
 
 func mustApply(t testing.TB, b *Backend, rs ...*synth.Ruleset) backend.Stats {
 	t.Helper()
-	st, err := b.Apply(context.Background(), rs)
+	st, err := backend.Apply(context.Background(), b, rs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

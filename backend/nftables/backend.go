@@ -20,29 +20,25 @@ type Backend struct {
 	netns  *os.File    // nil: the caller's namespace
 	kernel nfnl.Kernel // batches, reads, generation
 	batch  *nfnl.Batch // the next transaction, reused
-	// applied is what the last successful Apply left in the kernel, per
-	// family; valid only while known is true. Its fragments are reused by
-	// the next Apply even when known is false: they depend only on input.
+	// state says whether applied is what the kernel holds (see
+	// backend.State); Reconcile is verified by the ruleset generation
+	// (gens) or by reading the table back.
+	state backend.State
+	// applied is what the last successful Commit left in the kernel, per
+	// family; valid only while state is known. Its fragments are reused by
+	// the next Plan even when it is not: they depend only on input.
 	applied map[synth.Family]*model
 	// index tells which service port owns each map key of applied.
-	index map[synth.Family]*elemIndex
-	known bool
-	// checkKernel is set by Reconcile: the next Apply must make sure the
-	// kernel still holds applied, by the ruleset generation (gens) or by
-	// reading the table back.
-	checkKernel bool
+	index       map[synth.Family]*elemIndex
 	gens        *nfnl.GenWatch
 	kernelReads int // tables read back from the kernel, for tests
-	fromChanges int // models built from a change list (ApplyChanged), for tests
+	fromChanges int // models built from a change list, for tests
 }
 
-var (
-	_ backend.Backend       = (*Backend)(nil)
-	_ backend.ChangeApplier = (*Backend)(nil)
-)
+var _ backend.Backend = (*Backend)(nil)
 
 // New returns a Backend for the namespace in opts. It does not touch the
-// kernel until Apply, Diff (which only reads) or Cleanup is called.
+// kernel until Plan (which only reads), Commit or Cleanup is called.
 func New(opts backend.Options) (*Backend, error) {
 	b := &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{}}
 	nsFd := 0
@@ -84,12 +80,12 @@ func (b *Backend) Name() string { return "nftables" }
 // Render implements backend.Backend.
 func (b *Backend) Render(rs []*synth.Ruleset) ([]byte, error) { return Render(rs) }
 
-// Reconcile implements backend.Backend: the next Apply verifies the kernel,
+// Reconcile implements backend.Backend: the next Plan verifies the kernel,
 // cheaply when the ruleset generation shows no commit since svcnat's own,
 // else by reading the tables back.
 func (b *Backend) Reconcile() {
 	b.mu.Lock()
-	b.checkKernel = true
+	b.state.Reconcile()
 	b.mu.Unlock()
 }
 
@@ -121,86 +117,145 @@ func (b *Backend) byFamily(rs []*synth.Ruleset, changed *synth.Changes) (map[syn
 	return out, nil
 }
 
-// transaction emits the changes for both families into e and returns the
-// number of objects sent and, per family, whether only the changed ports
-// were compared.
-func (b *Backend) transaction(e emitter, next map[synth.Family]*model) (n int, fast map[synth.Family]bool) {
-	fast = map[synth.Family]bool{}
-	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
-		from := b.baseline(f, next[f])
-		tx := plan(&from, next[f])
-		n += tx.emit(e)
-		fast[f] = tx.fast
-	}
-	return n, fast
-}
-
-// Apply implements backend.Backend: one netlink batch for both tables.
-func (b *Backend) Apply(ctx context.Context, rs []*synth.Ruleset) (backend.Stats, error) {
-	return b.ApplyChanged(ctx, rs, nil)
-}
-
-// ApplyChanged implements backend.ChangeApplier: Apply, comparing only the
-// named service ports with the applied state while that state is known.
-func (b *Backend) ApplyChanged(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) (backend.Stats, error) {
+// Plan implements backend.Backend: the transaction of each family's
+// table, compared with the applied models while the kernel state is known
+// and not in doubt, else with the tables read back from the kernel.
+func (b *Backend) Plan(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes) (backend.Plan, error) {
 	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return backend.Plan{}, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ticket := b.state.Ticket()
+	if ticket.Full() {
+		changed = nil // a full sync compares everything
+	}
+	next, err := b.byFamily(rs, changed)
+	if err != nil {
+		return backend.Plan{}, err
+	}
+	p := &plannedTables{next: next}
+	useApplied := b.appliedIsKernel()
+	for i, f := range []synth.Family{synth.IPv4, synth.IPv6} {
+		from := b.baseline(f, next[f], useApplied)
+		p.txs[i] = plan(&from, next[f])
+	}
+	return backend.NewPlan(ticket, start, p), nil
+}
+
+// appliedIsKernel reports whether the applied models may stand for the
+// kernel's tables: the state is known and, after Reconcile, no one has
+// committed a transaction since svcnat's last one.
+func (b *Backend) appliedIsKernel() bool {
+	if !b.state.Known() {
+		return false
+	}
+	return !b.state.ReconcileRequested() || b.gens.Unchanged()
+}
+
+// plannedTables is the nftables part of a backend.Plan: the transaction of
+// each family and the models they lead to (referenced, not copied).
+type plannedTables struct {
+	next map[synth.Family]*model
+	txs  [2]transaction // IPv4, IPv6
+}
+
+// emit sends both transactions to e and returns the number of objects.
+func (p *plannedTables) emit(e emitter) int {
+	n := 0
+	for i := range p.txs {
+		n += p.txs[i].emit(e)
+	}
+	return n
+}
+
+// String is the nft commands Commit sends.
+func (p *plannedTables) String() string {
+	var w textEmitter
+	p.emit(&w)
+	return w.b.String()
+}
+
+// Empty reports whether the transactions send nothing.
+func (p *plannedTables) Empty() bool {
+	for i := range p.txs {
+		if !p.txs[i].empty() {
+			return false
+		}
+	}
+	return true
+}
+
+// fast tells whether family f's delta compared only changed ports.
+func (p *plannedTables) fast(f synth.Family) bool {
+	for i := range p.txs {
+		if p.txs[i].family == f {
+			return p.txs[i].fast
+		}
+	}
+	return false
+}
+
+// Commit implements backend.Backend: one netlink batch for both tables.
+func (b *Backend) Commit(ctx context.Context, bp backend.Plan) (backend.Stats, error) {
 	if err := ctx.Err(); err != nil {
 		return backend.Stats{}, err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.known || b.checkKernel {
-		changed = nil // a full sync compares everything
+	p, ok := bp.Detail().(*plannedTables)
+	if err := b.state.Check(bp.Ticket()); err != nil || !ok {
+		return backend.Stats{}, backend.ErrStalePlan
 	}
-	next, err := b.byFamily(rs, changed)
-	if err != nil {
-		return backend.Stats{}, err
-	}
-	st := backend.Stats{Full: !b.known || b.checkKernel}
-	if b.checkKernel {
-		b.checkKernel = false
-		if !b.gens.Unchanged() {
-			b.known = false
-		}
-	}
+	st := backend.Stats{Full: bp.Full()}
 	genBefore, genErr := b.gens.Current()
 	e := newNLEmitter(b.batch)
-	var fast map[synth.Family]bool
-	st.Changes, fast = b.transaction(e, next)
+	st.Changes = p.emit(e)
 	if e.err != nil {
-		b.known = false
-		b.gens.Forget()
+		b.failed()
 		b.batch.Reset() // never send an incomplete batch
 		return st, fmt.Errorf("encode nftables batch: %w", e.err)
 	}
 	sent := b.batch.Len() > 0
 	if err := b.kernel.Send(b.batch); err != nil {
-		b.known = false
-		b.gens.Forget()
+		b.failed()
 		return st, explain("apply nftables batch", err)
 	}
 	b.gens.Committed(genBefore, genErr, sent)
-	b.commit(next, fast)
-	for f, m := range next {
-		if m != nil {
-			r, el := b.tableSize(f)
-			st.Rules += r
-			st.Elements += el
-		}
-	}
-	st.Duration = time.Since(start)
+	b.commit(p)
+	st.Rules, st.Elements = b.totals()
+	st.Duration = time.Since(bp.Started())
 	return st, nil
 }
 
-// commit records next as the kernel's state and brings the map key index
-// up to date: by the changed ports only after a fast-path sync.
-func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]bool) {
-	for f, m := range next {
+// failed records that the kernel may hold anything after a failed batch.
+func (b *Backend) failed() {
+	b.state.Failed()
+	b.gens.Forget()
+}
+
+// totals counts the rules and elements of the applied tables.
+func (b *Backend) totals() (rules, elems int) {
+	for f, m := range b.applied {
+		if m != nil {
+			r, el := b.tableSize(f)
+			rules += r
+			elems += el
+		}
+	}
+	return rules, elems
+}
+
+// commit records p's models as the kernel's state and brings the map key
+// index up to date: by the changed ports only after a fast-path sync.
+func (b *Backend) commit(p *plannedTables) {
+	for f, m := range p.next {
 		idx := b.index[f]
 		switch {
 		case m == nil:
 			delete(b.index, f)
-		case fast[f]:
+		case p.fast(f):
 			for i := range m.changes { // fastDelta used them
 				idx.change(&m.changes[i])
 			}
@@ -211,33 +266,15 @@ func (b *Backend) commit(next map[synth.Family]*model, fast map[synth.Family]boo
 			m.changes, m.changesFrom = nil, nil
 		}
 	}
-	b.applied, b.known = next, true
-}
-
-// Diff implements backend.Backend: the nft commands Apply would send. When
-// the kernel state is not known (first call, after Reconcile) the table is
-// read back from the kernel first, so only real differences are printed.
-func (b *Backend) Diff(ctx context.Context, rs []*synth.Ruleset) ([]byte, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	next, err := b.byFamily(rs, nil)
-	if err != nil {
-		return nil, err
-	}
-	if b.checkKernel && !b.gens.Unchanged() {
-		b.checkKernel, b.known = false, false
-	}
-	var w textEmitter
-	b.transaction(&w, next)
-	return []byte(w.b.String()), nil
+	b.applied = p.next
+	b.state.Committed()
 }
 
 // Cleanup implements backend.Backend: deletes both svcnat tables.
 func (b *Backend) Cleanup(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.known = false
-	b.gens.Forget()
+	b.failed() // whatever happens, the next Plan reads the kernel
 	e := newNLEmitter(b.batch)
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {
 		t := &table{family: f}

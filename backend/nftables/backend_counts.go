@@ -3,13 +3,13 @@ package nftables
 import "github.com/svcnat/svcnat/synth"
 
 // TableCounts calls fn with the rules and elements svcnat's table holds in
-// each family after the last successful Apply (the agent's per-family
+// each family after the last successful Commit (the agent's per-family
 // status). written is 0: nftables applies are element-level, and
 // kube-proxy's rules-written metric exists only for iptables.
 func (b *Backend) TableCounts(fn func(fam synth.Family, table string, rules, elements, written int)) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !b.known {
+	if !b.state.Known() {
 		return
 	}
 	for _, f := range []synth.Family{synth.IPv4, synth.IPv6} {

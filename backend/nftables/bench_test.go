@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -93,7 +94,7 @@ func benchOneEndpoint(b *testing.B, told bool) {
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
 			eps[0].Port = uint16(9000 + i%2)
-			st, err := be.ApplyChanged(b.Context(), []*synth.Ruleset{rs}, changed)
+			st, err := backend.Apply(b.Context(), be, []*synth.Ruleset{rs}, changed)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -128,7 +129,7 @@ func benchBigServiceSyncs(b *testing.B, n int, other *synth.Ruleset) {
 	cpu0 := processCPU(b)
 	for i := 0; b.Loop(); i++ {
 		rs := []*synth.Ruleset{other, full}[i%2]
-		st, err := be.ApplyChanged(b.Context(), []*synth.Ruleset{rs}, changed)
+		st, err := backend.Apply(b.Context(), be, []*synth.Ruleset{rs}, changed)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -43,16 +43,19 @@
 //   - Session affinity keeps per-endpoint chains: a dynamic timeout set per
 //     endpoint and chained `numgen random mod K` rules.
 //
-// Apply sends one netlink batch per call (atomic). The planner compares
-// the wanted model with a baseline: the model applied last while the
-// kernel state is known, else (first call, after Reconcile or an error)
-// the kernel's table read back, so that only differences are sent. When
+// Plan decides one transaction per family's table; Commit sends both in
+// one netlink batch (atomic). The planner compares the wanted model with a
+// baseline: the model committed last while the kernel state is known
+// (backend.State; after Reconcile only if the ruleset generation shows no
+// other commit since svcnat's), else (first plan, after a failed commit)
+// the kernel's table read back, so that only differences are sent. The
+// plan refers to the new model; it copies nothing. When
 // there is nothing to compare with, or the kernel's table cannot be
 // compared, it replaces the whole table in that one batch.
 //
 // The model is one fragment per service port (plan_fragment.go), kept
 // between calls in a chunked, copy-on-write list (plan_fraglist.go).
-// Told which ports changed (ApplyChanged), the builder rebuilds only
+// Told which ports changed (Plan's change list), the builder rebuilds only
 // those fragments, so a one-endpoint sync costs the same at 50k Services
 // as at 1k. Endpoint-map and hairpin elements are derived from a
 // fragment's port when needed, not stored, and a full sync streams them
@@ -71,7 +74,7 @@
 //	table_elems.go      elements: nft text, netlink encoding and decoding side by side
 //	table_rules.go      rules: nft text, netlink encoding, matching a rule the kernel dumped
 //	table_netlink.go    set and chain declarations, the netlink emitter
-//	table_text.go       nft text of sets, chains and tables (Render); the text emitter (Diff)
+//	table_text.go       nft text of sets, chains and tables (Render); the text emitter (Plan.String)
 //	plan.go             plan: baseline + next model -> one transaction, emitted in one place
 //	plan_model.go       model: a family's table as fixed part + one fragment per port
 //	plan_build.go       buildModel, the one builder (all ports, or a change list)
@@ -86,7 +89,7 @@
 //	plan_fastdiff.go    the diff by changed ports between two models
 //	plan_kernel.go      the kernel's table read back as a baseline (a tableView)
 //	plan_replace.go     replaceTable, the one fallback: create the table from scratch
-//	backend.go          Backend: New, Apply, ApplyChanged, Diff, Cleanup, Reconcile
+//	backend.go          Backend: New, Plan, Commit, Reconcile, Cleanup, Close
 //	backend_counts.go   TableCounts: rules and elements of the applied tables
 //	backend_inspect.go  Inspect: counts read from the kernel
 //	kubeproxy.go        CleanupKubeProxy: delete kube-proxy's nftables tables

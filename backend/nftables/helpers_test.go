@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/netns/netnstest"
 	"github.com/svcnat/svcnat/synth"
 )
@@ -119,4 +121,11 @@ func handRuleset6() *synth.Ruleset {
 				AffinitySeconds: 60, ClusterEndpoints: []synth.Endpoint{a}, LocalEndpoints: []synth.Endpoint{a}},
 		},
 	}
+}
+
+// diffText is what `svcnat diff` prints: the text of a plan that compares
+// every service port.
+func diffText(ctx context.Context, b backend.Backend, rs []*synth.Ruleset) ([]byte, error) {
+	p, err := b.Plan(ctx, rs, nil)
+	return []byte(p.String()), err
 }

@@ -61,7 +61,7 @@ func TestIncremental(t *testing.T) {
 func TestDiff(t *testing.T) {
 	b := newBackend(t, newNetNS(t))
 	mustApply(t, b, handRuleset())
-	d, err := b.Diff(context.Background(), []*synth.Ruleset{handRulesetB()})
+	d, err := diffText(context.Background(), b, []*synth.Ruleset{handRulesetB()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestDiff(t *testing.T) {
 			t.Errorf("Diff lacks %q:\n%s", want, d)
 		}
 	}
-	if d, _ := b.Diff(context.Background(), []*synth.Ruleset{handRuleset()}); len(d) != 0 {
+	if d, _ := diffText(context.Background(), b, []*synth.Ruleset{handRuleset()}); len(d) != 0 {
 		t.Errorf("Diff of the applied state is not empty:\n%s", d)
 	}
 }

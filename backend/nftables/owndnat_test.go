@@ -28,7 +28,7 @@ func TestOwnDNATChain(t *testing.T) {
 	ns := newNetNS(t)
 	b := newBackend(t, ns)
 	mustApply(t, b, withEndpoints(total, total))
-	d, err := b.Diff(context.Background(), []*synth.Ruleset{withEndpoints(total, total-1)})
+	d, err := diffText(context.Background(), b, []*synth.Ruleset{withEndpoints(total, total-1)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 )
 
 // emitter receives the operations of one transaction. The text emitter
-// prints them as nft commands (Diff); the netlink emitter queues them in a
-// batch (Apply). Both see the same calls in the same order.
+// prints them as nft commands (Plan.String); the netlink emitter queues
+// them in a batch (Commit). Both see the same calls in the same order.
 type emitter interface {
 	addTable(t *table)
 	delTable(t *table)
@@ -38,11 +38,11 @@ type baseline struct {
 }
 
 // baseline returns what family f's table is before a transaction to next:
-// the applied model while the kernel state is known, else the kernel's
-// table, read back (plan_kernel.go). After a failed read the baseline has
-// neither, so the table is replaced.
-func (b *Backend) baseline(f synth.Family, next *model) baseline {
-	if b.known {
+// the applied model when useApplied (the kernel state is known), else the
+// kernel's table, read back (plan_kernel.go). After a failed read the
+// baseline has neither, so the table is replaced.
+func (b *Backend) baseline(f synth.Family, next *model, useApplied bool) baseline {
+	if useApplied {
 		m := b.applied[f]
 		return baseline{family: f, mayExist: m != nil, none: m == nil, applied: m, index: b.index[f]}
 	}
@@ -84,6 +84,33 @@ func plan(from *baseline, next *model) transaction {
 	tx.delta, tx.to, tx.fast = d, to, fast
 	return tx
 }
+
+// empty reports whether tx sends nothing. A delta is counted by emitting
+// it nowhere (deltas are small; the others always send something).
+func (tx *transaction) empty() bool {
+	switch {
+	case tx.deleteTable, tx.replacement != nil:
+		return false
+	case tx.delta != nil:
+		return tx.delta.emit(discard{}, tx.to) == 0
+	}
+	return true
+}
+
+// discard is an emitter that drops every operation.
+type discard struct{}
+
+func (discard) addTable(*table)               {}
+func (discard) delTable(*table)               {}
+func (discard) addSet(*table, *set)           {}
+func (discard) delSet(*table, *set)           {}
+func (discard) flushSet(*table, *set)         {}
+func (discard) addElems(*table, *set, []elem) {}
+func (discard) delElems(*table, *set, []elem) {}
+func (discard) addChain(*table, *chain)       {}
+func (discard) flushChain(*table, *chain)     {}
+func (discard) delChain(*table, *chain)       {}
+func (discard) addRules(*table, *chain)       {}
 
 // emit sends tx to e and returns the number of objects sent: the one
 // place where a transaction leaves the planner.

@@ -19,20 +19,20 @@ import (
 // a one-endpoint change sends only a handful of objects.
 func TestFastPathMatchesFresh(t *testing.T) {
 	fastPathSteps(t, func(b *Backend, prev, rs *synth.Ruleset) (backend.Stats, error) {
-		return b.Apply(t.Context(), []*synth.Ruleset{rs})
+		return backend.Apply(t.Context(), b, []*synth.Ruleset{rs}, nil)
 	})
 }
 
-// TestApplyChangedMatchesFresh runs the same steps through ApplyChanged,
-// told which ports changed, as the agent does.
+// TestApplyChangedMatchesFresh runs the same steps through plans told
+// which ports changed, as the agent does.
 func TestApplyChangedMatchesFresh(t *testing.T) {
 	fastPathSteps(t, func(b *Backend, prev, rs *synth.Ruleset) (backend.Stats, error) {
 		names := changedPorts(prev, rs)
 		before := b.fromChanges
 		changed := &synth.Changes{Ports: map[synth.Family][]synth.ServicePortName{rs.Family: names}, Fields: !fieldsEqual(prev, rs)}
-		st, err := b.ApplyChanged(t.Context(), []*synth.Ruleset{rs}, changed)
+		st, err := backend.Apply(t.Context(), b, []*synth.Ruleset{rs}, changed)
 		if b.fromChanges != before+1 && prev.MasqueradeAll == rs.MasqueradeAll {
-			t.Errorf("ApplyChanged did not use the change list %v", names)
+			t.Errorf("the plan did not use the change list %v", names)
 		}
 		if err == nil {
 			checkCounts(t, b.applied[rs.Family])
@@ -57,12 +57,12 @@ func TestApplyChangedFallsBack(t *testing.T) {
 	rs.ClusterIPs = append(rs.ClusterIPs, added.ClusterIP)
 	for _, change := range []func(){func() {}, func() { rs.Services = slices.Delete(rs.Services, 20, 21) }} {
 		change()
-		st, err := b.ApplyChanged(t.Context(), []*synth.Ruleset{rs}, nothing)
+		st, err := backend.Apply(t.Context(), b, []*synth.Ruleset{rs}, nothing)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if st.Changes == 0 || b.fromChanges != 0 {
-			t.Fatalf("ApplyChanged with an incomplete change list: %d changes, %d models from it", st.Changes, b.fromChanges)
+			t.Fatalf("a plan with an incomplete change list: %d changes, %d models from it", st.Changes, b.fromChanges)
 		}
 		fresh := newNetNS(t)
 		mustApply(t, newBackend(t, fresh), rs)
@@ -196,7 +196,7 @@ func TestEndpointReplacedByElementsOnly(t *testing.T) {
 	mustApply(t, b, rs)
 	ep := &rs.Services[7].ClusterEndpoints[0]
 	ep.Addr = netip.MustParseAddr("10.250.0.1")
-	d, err := b.Diff(t.Context(), []*synth.Ruleset{rs})
+	d, err := diffText(t.Context(), b, []*synth.Ruleset{rs})
 	if err != nil {
 		t.Fatal(err)
 	}

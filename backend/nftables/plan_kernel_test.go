@@ -27,7 +27,7 @@ func TestFreshBackendSendsNothing(t *testing.T) {
 			ns := newNetNS(t)
 			mustApply(t, newBackend(t, ns), tc.rs...)
 			b := newBackend(t, ns)
-			if d, err := b.Diff(context.Background(), tc.rs); err != nil || len(d) != 0 {
+			if d, err := diffText(context.Background(), b, tc.rs); err != nil || len(d) != 0 {
 				t.Errorf("Diff on an unknown but equal state: %v\n%s", err, d)
 			}
 			if st := mustApply(t, b, tc.rs...); st.Changes != 0 || !st.Full {
@@ -90,7 +90,7 @@ func TestReconcileRepairsTampering(t *testing.T) {
 				}
 			}
 			b.Reconcile()
-			d, err := b.Diff(context.Background(), rs)
+			d, err := diffText(context.Background(), b, rs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -150,7 +150,7 @@ func TestDiffUnknownState(t *testing.T) {
 	if out, err := nftIn(t, ns, "delete", "element", "ip", TableName, "cluster-ips", "{ 10.96.0.11 }"); err != nil {
 		t.Fatalf("nft: %v\n%s", err, out)
 	}
-	d, err := newBackend(t, ns).Diff(context.Background(), []*synth.Ruleset{handRuleset()})
+	d, err := diffText(context.Background(), newBackend(t, ns), []*synth.Ruleset{handRuleset()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestDiffUnknownState(t *testing.T) {
 		t.Errorf("Diff = %q, want %q", got, want)
 	}
 	// A table of a family that is no longer wanted is deleted.
-	d, err = newBackend(t, ns).Diff(context.Background(), []*synth.Ruleset{handRuleset6()})
+	d, err = diffText(context.Background(), newBackend(t, ns), []*synth.Ruleset{handRuleset6()})
 	if err != nil {
 		t.Fatal(err)
 	}

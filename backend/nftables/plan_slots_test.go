@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/synth"
 )
 
@@ -85,7 +86,7 @@ func TestOneEndpointChangeIsSmall(t *testing.T) {
 	for i, edit := range edits {
 		sp := &rs.Services[0]
 		sp.ClusterEndpoints = edit(slices.Clone(sp.ClusterEndpoints))
-		st, err := b.ApplyChanged(context.Background(), []*synth.Ruleset{rs}, changed)
+		st, err := backend.Apply(context.Background(), b, []*synth.Ruleset{rs}, changed)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -140,7 +140,7 @@ func Render(rs []*synth.Ruleset) ([]byte, error) {
 	return []byte(b.String()), nil
 }
 
-// textEmitter prints a transaction as nft commands, the form Diff shows.
+// textEmitter prints a transaction as nft commands, the form Plan.String shows.
 type textEmitter struct{ b strings.Builder }
 
 func (w *textEmitter) line(format string, args ...any) { fmt.Fprintf(&w.b, format+"\n", args...) }

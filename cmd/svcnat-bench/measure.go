@@ -66,10 +66,8 @@ func measure(ctx context.Context, o options, n int, name string) (row, error) {
 	if err != nil {
 		return r, err
 	}
-	if c, ok := be.(interface{ Close() error }); ok {
-		defer c.Close()
-	}
-	st, err := be.Apply(ctx, rs)
+	defer be.Close()
+	st, err := backend.Apply(ctx, be, rs, nil)
 	if err != nil {
 		return r, fmt.Errorf("full apply: %w", err)
 	}
@@ -154,14 +152,11 @@ func addService(ctx context.Context, be backend.Backend, rs *synth.Ruleset, repe
 	return median(ds), nil
 }
 
-// applyChanged applies rs telling the backend, when it can be told, which
-// port changed and whether Ruleset-wide fields did (fields), as the agent
-// does.
+// applyChanged applies rs telling the backend which port changed and
+// whether Ruleset-wide fields did (fields), as the agent does.
 func applyChanged(ctx context.Context, be backend.Backend, rs *synth.Ruleset, changed synth.ServicePortName, fields bool) (backend.Stats, error) {
-	if ca, ok := be.(backend.ChangeApplier); ok {
-		return ca.ApplyChanged(ctx, []*synth.Ruleset{rs}, &synth.Changes{Ports: map[synth.Family][]synth.ServicePortName{rs.Family: {changed}}, Fields: fields})
-	}
-	return be.Apply(ctx, []*synth.Ruleset{rs})
+	ch := &synth.Changes{Ports: map[synth.Family][]synth.ServicePortName{rs.Family: {changed}}, Fields: fields}
+	return backend.Apply(ctx, be, []*synth.Ruleset{rs}, ch)
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -67,7 +67,8 @@ are left alone; 'svcnat cleanup' removes svcnat's.
 		if err != nil {
 			return err
 		}
-		st, err := be.Apply(cmd.Context(), res.Rulesets())
+		defer be.Close()
+		st, err := backend.Apply(cmd.Context(), be, res.Rulesets(), nil)
 		if err != nil {
 			return fmt.Errorf("apply %s: %w", be.Name(), err)
 		}
@@ -110,10 +111,12 @@ an empty list means no change, so a CI check can test it.
 		if err != nil {
 			return err
 		}
-		text, err := be.Diff(cmd.Context(), res.Rulesets())
+		defer be.Close()
+		plan, err := be.Plan(cmd.Context(), res.Rulesets(), nil)
 		if err != nil {
 			return fmt.Errorf("diff %s: %w", be.Name(), err)
 		}
+		text := []byte(plan.String())
 		rep := parseDiff(be.Name(), text)
 		return out.write(e.stdout, rep, func(w io.Writer) error {
 			if len(text) == 0 {
@@ -163,6 +166,7 @@ the last step of migrating a node from kube-proxy (deploy/README.md).
 		if err != nil {
 			return err
 		}
+		defer be.Close()
 		if err := be.Cleanup(cmd.Context()); err != nil {
 			return fmt.Errorf("cleanup %s: %w", be.Name(), err)
 		}

@@ -29,7 +29,7 @@ type diffOperation struct {
 	Command string `json:"command"`
 }
 
-// parseDiff splits a backend's Diff text into operations per family. The
+// parseDiff splits a backend's plan text into operations per family. The
 // nftables text is one command per line with the family third ("add rule
 // ip6 svcnat ..."); the iptables text is restore input per family and
 // table, each part headed by "# <family> --noflush" and "*<table>".

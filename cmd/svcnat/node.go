@@ -38,6 +38,8 @@ type node struct {
 // prepareNode does kube-proxy's privileged start-up in the target
 // namespace (OOM score, the other backend's leftovers, conntrack sysctls)
 // and opens the backend and the source. With --init-only that is all.
+// The agent closes the backend when it stops; on an error it is closed
+// here.
 func prepareNode(ctx context.Context, s *kubeproxy.Settings, logger logr.Logger) (*node, error) {
 	n := &node{s: s, netns: netnsPath(s.NetNS)}
 	if s.OOMScoreAdj != nil {
@@ -49,20 +51,30 @@ func prepareNode(ctx context.Context, s *kubeproxy.Settings, logger logr.Logger)
 	if n.be, err = openBackend(ctx, s.Mode, s.IPTablesMode, n.netns); err != nil {
 		return nil, err
 	}
-	cleanupOtherBackend(ctx, s.Mode, n.netns, logger)
-	if err := conntrack.Apply(n.netns, conntrackSysctls(s.Conntrack), conntrack.OnlineCPUs(), logger); err != nil {
-		return nil, fmt.Errorf("could not set conntrack parameters from the configuration: %w", err)
-	}
-	if s.InitOnly {
-		return n, nil
-	}
-	if n.cfg, err = synthConfig(s, n.netns, logger); err != nil {
-		return nil, err
-	}
-	if n.src, n.events, err = openSource(s, logger); err != nil {
-		return nil, err
+	if err := n.prepare(ctx, logger); err != nil {
+		return nil, errors.Join(err, n.be.Close())
 	}
 	return n, nil
+}
+
+// prepare is prepareNode's work once the backend is open.
+func (n *node) prepare(ctx context.Context, logger logr.Logger) error {
+	s := n.s
+	cleanupOtherBackend(ctx, s.Mode, n.netns, logger)
+	if err := conntrack.Apply(n.netns, conntrackSysctls(s.Conntrack), conntrack.OnlineCPUs(), logger); err != nil {
+		return fmt.Errorf("could not set conntrack parameters from the configuration: %w", err)
+	}
+	if s.InitOnly {
+		return nil
+	}
+	var err error
+	if n.cfg, err = synthConfig(s, n.netns, logger); err != nil {
+		return err
+	}
+	if n.src, n.events, err = openSource(s, logger); err != nil {
+		return err
+	}
+	return nil
 }
 
 // run runs the agent until ctx ends; the rules stay in place after it.
@@ -234,6 +246,7 @@ func cleanupBackend(ctx context.Context, name, netns string) error {
 	if err != nil {
 		return fmt.Errorf("cleanup %s: %w", name, err)
 	}
+	defer be.Close()
 	if err := be.Cleanup(ctx); err != nil {
 		return fmt.Errorf("cleanup %s: %w", name, err)
 	}

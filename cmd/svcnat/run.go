@@ -116,8 +116,11 @@ func runAgent(ctx context.Context, e *env, s *kubeproxy.Settings) error {
 	}
 	defer unlock()
 	p, err := prepareNode(ctx, s, logger)
-	if err != nil || s.InitOnly {
+	if err != nil {
 		return err
+	}
+	if s.InitOnly {
+		return p.be.Close()
 	}
 	return runUntilConfigChanges(ctx, s, func(ctx context.Context) error { return p.run(ctx, logger) })
 }

@@ -175,6 +175,7 @@ func kernelStatus(ctx context.Context, b *backendFlags) (*statusReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer be.Close()
 	insp, ok := be.(backend.Inspector)
 	if !ok {
 		return nil, fmt.Errorf("the %s backend cannot read back its rules", be.Name())

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/netns"
 	"github.com/svcnat/svcnat/synth"
 )
@@ -46,7 +47,7 @@ func Continuity(t *testing.T, newBackend Factory) {
 	apply := func(i int) {
 		t.Helper()
 		res := synth.Build(st.state(i), s.Config)
-		if _, err := be.Apply(ctx, res.Rulesets()); err != nil {
+		if _, err := backend.Apply(ctx, be, res.Rulesets(), nil); err != nil {
 			t.Fatalf("apply state %d: %v", i, err)
 		}
 	}

@@ -32,7 +32,7 @@ func Scenario(t *testing.T, s *scenario.Scenario, newBackend Factory) {
 	res := synth.Build(s.Input, s.Config)
 	e := newEnv(t, s, res)
 	be := newBackend(t, e.lab.Node.Path())
-	if _, err := be.Apply(context.Background(), res.Rulesets()); err != nil {
+	if _, err := backend.Apply(context.Background(), be, res.Rulesets(), nil); err != nil {
 		t.Fatalf("%s: apply: %v", be.Name(), err)
 	}
 	for _, f := range s.Flows {

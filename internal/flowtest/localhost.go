@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/netns"
 	"github.com/svcnat/svcnat/synth"
 )
@@ -22,7 +23,7 @@ func Localhost(t *testing.T, newBackend Factory) {
 	e := newEnv(t, s, res)
 	be := newBackend(t, e.lab.Node.Path())
 	ctx := context.Background()
-	if _, err := be.Apply(ctx, res.Rulesets()); err != nil {
+	if _, err := backend.Apply(ctx, be, res.Rulesets(), nil); err != nil {
 		t.Fatalf("apply: %v", err)
 	}
 	node := e.lab.Node

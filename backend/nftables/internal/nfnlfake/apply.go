@@ -45,11 +45,11 @@ func (tx *txn) apply(msg []byte) error {
 	case unix.NFT_MSG_DELSET:
 		return tx.delSet(h)
 	case unix.NFT_MSG_NEWSETELEM:
-		return tx.newElems(h)
+		return tx.validated(tx.newElems(h))
 	case unix.NFT_MSG_DELSETELEM:
 		return tx.delElems(h)
 	case unix.NFT_MSG_NEWRULE:
-		return tx.newRule(h)
+		return tx.validated(tx.newRule(h))
 	case unix.NFT_MSG_DELRULE:
 		return tx.delRule(h)
 	}

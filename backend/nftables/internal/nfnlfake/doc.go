@@ -25,11 +25,17 @@
 //     ones delete the rules of a chain nothing else refers to), and so is
 //     deleting a set a rule uses;
 //   - a jump to a base chain is EOPNOTSUPP;
-//   - at the end of the batch the table is validated from every base
-//     chain as the kernel does: no loop (ELOOP), no deeper nesting than
-//     the jump stack (EMLINK), dnat only in nat chains of prerouting and
-//     output, masquerade only in nat postrouting, reject only in input,
-//     forward and output (EOPNOTSUPP).
+//   - after a message that adds rules or elements the tables are
+//     validated from every base chain, as the kernel does before it
+//     acknowledges it: no deeper nesting than the jump stack (EMLINK,
+//     also for a loop), dnat only in nat chains of prerouting and output,
+//     masquerade only in nat postrouting, reject only in input, forward
+//     and output (EOPNOTSUPP; recent kernels allow it in prerouting too).
+//
+// Where the fake is stricter than a current kernel it is on purpose
+// (the planner must work on older kernels too), and the backend's
+// TestFakeRefusesLikeTheKernel, which runs every refusal against the
+// fake and, as root, against the kernel, says so case by case.
 //
 // A refused batch changes nothing and returns "batch message N (what it
 // touched): why: errno", N counting the batch begin marker as 0, as the
@@ -58,7 +64,7 @@
 //	state.go     the tables in memory and what refers to what
 //	apply.go     one handler per message type
 //	exprs.go     rule expressions: decoding, references, the dumped form
-//	validate.go  the end-of-batch validation from the base chains
+//	validate.go  the validation from the base chains after rules or elements are added
 //	read.go      Read: the nfnl.Reader over a snapshot
 //	listing.go   Listing
 //	trace.go     Trace: hooks, chains, verdicts

@@ -58,13 +58,6 @@ func (k *Kernel) Send(b *nfnl.Batch) error {
 			}
 		}
 	})
-	if err == nil {
-		// The kernel validates the table when the batch commits; the
-		// error is the end marker's.
-		if e := tx.validate(); e != nil {
-			err = fmt.Errorf("batch message %d (end of batch): %w", i+1, e)
-		}
-	}
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func TestRefusals(t *testing.T) {
 		}, unix.ENOENT, "add rule to chain nope"},
 		{"a loop", func(c *nftables.Conn) {
 			c.AddRule(&nftables.Rule{Table: tbl, Chain: svc, Exprs: []expr.Any{jumpSvc}})
-		}, unix.ELOOP, "loop"},
+		}, unix.EMLINK, "deeper than"},
 		{"masquerade in prerouting", func(c *nftables.Conn) {
 			c.AddRule(&nftables.Rule{Table: tbl, Chain: svc, Exprs: []expr.Any{&expr.Masq{}}})
 		}, unix.EOPNOTSUPP, "not allowed"},

@@ -1,8 +1,6 @@
 package nfnlfake
 
 import (
-	"slices"
-
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 )
@@ -10,19 +8,23 @@ import (
 // jumpStackSize is NFT_JUMP_STACK_SIZE: how deep chains may jump.
 const jumpStackSize = 16
 
-// validate is what the kernel checks at the end of a batch that changed
-// rules or verdict maps (nft_table_validate): walking from every base
-// chain through jumps, gotos and verdict maps, there is no loop, no
-// deeper nesting than the jump stack, and every expression is allowed in
-// the hook and chain type it is reached from.
-func (tx *txn) validate() error {
+// validated validates the tables after a message that added rules or
+// elements (err nil), as the kernel does (nft_table_validate) before it
+// acknowledges such a message: walking from every base chain through
+// jumps, gotos and verdict maps, nothing nests deeper than the jump
+// stack (EMLINK, which is also how the kernel reports a loop), and every
+// expression is allowed in the hook and chain type it is reached from.
+func (tx *txn) validated(err error) error {
+	if err != nil {
+		return err
+	}
 	for _, t := range tx.rs.tables {
 		for _, c := range t.chains {
 			if !c.decl.HasHook {
 				continue
 			}
 			v := validator{t: t, base: c}
-			if err := v.visit(c, nil); err != nil {
+			if err := v.visit(c, 0); err != nil {
 				return err
 			}
 		}
@@ -35,13 +37,9 @@ type validator struct {
 	base *chain
 }
 
-func (v *validator) visit(c *chain, path []string) error {
-	if slices.Contains(path, c.decl.Name) {
-		return refuse(unix.ELOOP, "chain %s: loop through %v", c.decl.Name, path)
-	}
-	path = append(path, c.decl.Name)
-	if len(path) > jumpStackSize {
-		return refuse(unix.EMLINK, "chain %s: jumps nest deeper than %d from %s", c.decl.Name, jumpStackSize, v.base.decl.Name)
+func (v *validator) visit(c *chain, depth int) error {
+	if depth >= jumpStackSize {
+		return refuse(unix.EMLINK, "chain %s: jumps nest deeper than %d from %s (a loop?)", c.decl.Name, jumpStackSize, v.base.decl.Name)
 	}
 	for _, r := range c.rules {
 		for _, e := range r.exprs {
@@ -50,7 +48,7 @@ func (v *validator) visit(c *chain, path []string) error {
 			}
 			for _, to := range v.targets(e) {
 				if next := v.t.chain(to); next != nil {
-					if err := v.visit(next, path); err != nil {
+					if err := v.visit(next, depth+1); err != nil {
 						return err
 					}
 				}

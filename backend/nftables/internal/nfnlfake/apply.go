@@ -15,6 +15,7 @@ const (
 	nlmFNonRec      = 0x100 // NLM_F_NONREC: delete only if empty
 	nftaChainFlags  = 10    // NFTA_CHAIN_FLAGS
 	nftaRuleChainID = 11    // NFTA_RULE_CHAIN_ID
+	nftChainBase    = 1     // NFT_CHAIN_BASE
 )
 
 // txn applies the messages of one batch to a copy of the ruleset.
@@ -132,6 +133,7 @@ func parseChain(a map[uint16][]byte) nfnl.Chain {
 	}
 	if v, ok := a[unix.NFTA_CHAIN_HOOK]; ok {
 		c.HasHook = true
+		c.Flags |= nftChainBase // the kernel dumps base chains with it
 		hook := attrMap(v)
 		c.Hooknum, c.Priority = be32(hook[unix.NFTA_HOOK_HOOKNUM]), int32(be32(hook[unix.NFTA_HOOK_PRIORITY]))
 	}

@@ -48,7 +48,8 @@
 // Read gives a table back through nfnl.Reader as the kernel dumps it:
 // chains and sets in creation order, and rules re-marshalled from their
 // decoded form with registers as the kernel dumps them, so the
-// backend's comparison with the kernel is exercised too. Listing prints
+// backend's comparison with the kernel is exercised too (the backend's
+// TestFakeReadsBackLikeTheKernel compares both, as root). Listing prints
 // every table, objects in name order, for comparisons and failure
 // messages.
 //

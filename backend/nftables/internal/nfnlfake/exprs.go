@@ -242,3 +242,8 @@ func regOffset(r uint32) (int, bool) {
 	}
 	return 0, false
 }
+
+// DecodeRule decodes a rule's expressions (NFTA_RULE_EXPRESSIONS, as
+// sent or as dumped) into google/nftables' types, the way the fake
+// understands them; tests compare dumps with it.
+func DecodeRule(fam nfnl.Family, exprs []byte) ([]expr.Any, error) { return decodeExprs(fam, exprs) }

@@ -26,25 +26,29 @@ func simFor(t testing.TB, rs *synth.Ruleset) *sim {
 // against the tracer.
 func TestScenarioFlowsRendered(t *testing.T) {
 	for _, s := range scenario.All(t) {
-		res := synth.Build(s.Input, s.Config)
-		sims := map[synth.Family]*sim{}
-		for _, rs := range res.Rulesets() {
-			if rs != nil {
-				sims[rs.Family] = simFor(t, rs)
-			}
+		t.Run(s.Name, func(t *testing.T) { checkScenarioFlows(t, s) })
+	}
+}
+
+func checkScenarioFlows(t *testing.T, s *scenario.Scenario) {
+	res := synth.Build(s.Input, s.Config)
+	sims := map[synth.Family]*sim{}
+	for _, rs := range res.Rulesets() {
+		if rs != nil {
+			sims[rs.Family] = simFor(t, rs)
 		}
-		for _, f := range s.Flows {
-			p := f.Packet()
-			if err := scenario.CheckTrace(f, res.Ruleset(synth.FamilyOf(f.Dst.Addr())).Trace(p)); err != nil {
-				// The table disagrees with the tracer itself: the scenario's
-				// problem, reported by synth's own test.
-				t.Logf("%s flows.txt:%d: skipped, the tracer disagrees too: %v", s.Name, f.Line, err)
-				continue
-			}
-			tr := sims[synth.FamilyOf(f.Dst.Addr())].trace(simPacket{f.Src.Unmap(), string(f.Proto), f.Dst, f.InIface})
-			if err := scenario.CheckTrace(f, tr); err != nil {
-				t.Errorf("%s flows.txt:%d %s: %v", s.Name, f.Line, f, err)
-			}
+	}
+	for _, f := range s.Flows {
+		p := f.Packet()
+		if err := scenario.CheckTrace(f, res.Ruleset(synth.FamilyOf(f.Dst.Addr())).Trace(p)); err != nil {
+			// The table disagrees with the tracer itself: the scenario's
+			// problem, reported by synth's own test.
+			t.Logf("flows.txt:%d: skipped, the tracer disagrees too: %v", f.Line, err)
+			continue
+		}
+		tr := sims[synth.FamilyOf(f.Dst.Addr())].trace(simPacket{f.Src.Unmap(), string(f.Proto), f.Dst, f.InIface})
+		if err := scenario.CheckTrace(f, tr); err != nil {
+			t.Errorf("flows.txt:%d %s: %v", f.Line, f, err)
 		}
 	}
 }

@@ -61,6 +61,23 @@
 // fragment's port when needed, not stored, and a full sync streams them
 // into the batch (plan_replace.go).
 //
+// # Testing without root
+//
+// NewWithKernel runs the Backend over any nfnl.Kernel. internal/nfnlfake
+// is an nf_tables kernel in memory: it applies each batch all or nothing
+// with the kernel's existence and reference rules (and errnos), gives
+// tables back through the same Reader as netlink, so Reconcile's
+// comparison runs too, and lists them (Listing). Its tracer sends a
+// packet through the programmed table hook by hook, evaluating the
+// rules' expressions as the kernel does (numgen reports every endpoint),
+// and Summarize turns that into the facts of a packet-flow table. With
+// it, TestScenarioFlowsProgrammed checks every scenario's flow table
+// against what the backend really programs, and TestConvergence replays
+// the scenarios through one backend in random orders, comparing the
+// kernel with a fresh build after every sync, all without root. The
+// same tables run as real traffic in network namespaces as root
+// (traffic_test.go).
+//
 // # Layers and files
 //
 // The table model and its codecs (table*.go) know nothing of Rulesets,
@@ -90,8 +107,10 @@
 //	plan_kernel.go      the kernel's table read back as a baseline (a tableView)
 //	plan_replace.go     replaceTable, the one fallback: create the table from scratch
 //	backend.go          Backend: New, Plan, Commit, Reconcile, Cleanup, Close
+//	kernel.go           NewWithKernel: the Backend over any nfnl.Kernel (the fake, in tests)
 //	backend_counts.go   TableCounts: rules and elements of the applied tables
 //	backend_inspect.go  Inspect: counts read from the kernel
 //	kubeproxy.go        CleanupKubeProxy: delete kube-proxy's nftables tables
 //	internal/nfnl/      kernel I/O: batches, table reads, generation (see its doc.go)
+//	internal/nfnlfake/  the kernel in memory, its tracer and listing (see its doc.go)
 package nftables

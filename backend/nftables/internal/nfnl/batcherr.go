@@ -37,6 +37,16 @@ func describeMessage(buf []byte, i int) string {
 	if !ok {
 		return ""
 	}
+	return Describe(msg)
+}
+
+// Describe says which object one message (header included) touches, in
+// the words of a refused batch's error; an in-memory kernel uses it to
+// name the messages it refuses the same way.
+func Describe(msg []byte) string {
+	if len(msg) < unix.NLMSG_HDRLEN+4 {
+		return ""
+	}
 	typ := binary.NativeEndian.Uint16(msg[4:]) & 0xff // low byte: the nf_tables message type
 	attrs := msg[unix.NLMSG_HDRLEN+4:]                // after the nfgenmsg header
 	switch typ {

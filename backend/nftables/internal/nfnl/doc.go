@@ -10,7 +10,7 @@
 //	kernel.go    Kernel and Reader interfaces; Conn, the netlink Kernel (Dial, Close)
 //	batch.go     Batch: the messages of one transaction, encoded by google/nftables
 //	send.go      Conn.Send: one sendmsg per batch, one ack read back
-//	batcherr.go  a refused batch's error names the message (rule, set, element)
+//	batcherr.go  a refused batch's error names the message (rule, set, element); Describe
 //	read.go      Conn.Read: table, chain, set, element and rule dumps
 //	attrs.go     netlink attribute walking without allocation
 //	genwatch.go  Conn.Generation and GenWatch, which skips reads nothing could have changed

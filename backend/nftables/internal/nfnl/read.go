@@ -317,6 +317,10 @@ func (r *reader) Elems(s *Set) error {
 	return nil
 }
 
+// DecodeElem decodes one element (the contents of an NFTA_LIST_ELEM) as
+// the kernel dumps it and as NEWSETELEM carries it; it copies what it keeps.
+func DecodeElem(b []byte) Elem { return decodeElem(b) }
+
 // decodeElem copies one element out of the read buffer.
 func decodeElem(b []byte) Elem {
 	var e Elem

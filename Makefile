@@ -17,7 +17,7 @@ LDFLAGS  := -X github.com/svcnat/svcnat/internal/version.version=$(VERSION)
 IMAGE    ?= $(BIN)/svcnat-image.tar
 IMAGE_LAYOUT ?= $(BIN)/svcnat-image
 
-.PHONY: all build test vet fmt-check tidy-check update demo bench fuzz e2e fleet clean image test-image print-version
+.PHONY: all build test test-unprivileged vet fmt-check tidy-check update demo bench fuzz e2e fleet clean image test-image print-version
 
 all: build
 
@@ -34,6 +34,13 @@ demo: build
 ## test: everything CI runs: formatting, vet, unit, golden, netns and smoke tests.
 test: fmt-check tidy-check vet
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(MAKE) test-unprivileged
+
+## test-unprivileged: the backend tests as a user without root (nobody when run as
+## root): every scenario's flow table through the iptables simulator and the
+## nftables fake kernel.
+test-unprivileged:
+	GO=$(GO) tools/unprivileged/run.sh
 
 ## tidy-check: go.mod and go.sum are what the imports need, nothing more.
 tidy-check:

@@ -93,7 +93,7 @@ func (rc *ruleMatcher) same(r *rule, kexprs, udata []byte) bool {
 // answer depends only on the bytes compared and is remembered: most such
 // expressions (NAT, marks, lookups) repeat across thousands of rules.
 func (rc *ruleMatcher) sameExpr(e expr.Any, kernel []byte) bool {
-	e = kernelForm(e)
+	e = nfnl.DumpForm(e)
 	wantName, wantData, ok := marshalExpr(rc.fam, e)
 	if !ok {
 		return false
@@ -143,76 +143,6 @@ func nestedEqual(want, kernel []byte) bool {
 		want, kernel = want[min(nfnl.Align(wl), len(want)):], kernel[min(nfnl.Align(kl), len(kernel)):]
 	}
 	return len(want) == 0 && len(kernel) == 0
-}
-
-// kernelForm returns e as the kernel dumps it. A 32-bit register that
-// starts a 128-bit one is dumped as the 128-bit register (NFT_REG32_04 as
-// NFT_REG_2), and NAT without maximum registers gets the minimum ones.
-// Expressions svcnat does not use are returned as they are: a rule that
-// holds one is then rewritten, which is safe, only not minimal.
-func kernelForm(e expr.Any) expr.Any {
-	switch x := e.(type) {
-	case *expr.Meta:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Payload:
-		c := *x
-		c.DestRegister, c.SourceRegister = dumpedReg(c.DestRegister), dumpedReg(c.SourceRegister)
-		return &c
-	case *expr.Lookup:
-		c := *x
-		c.SourceRegister, c.DestRegister = dumpedReg(c.SourceRegister), dumpedReg(c.DestRegister)
-		return &c
-	case *expr.Cmp:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Bitwise:
-		c := *x
-		c.SourceRegister, c.DestRegister = dumpedReg(c.SourceRegister), dumpedReg(c.DestRegister)
-		return &c
-	case *expr.Immediate:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.NAT:
-		return natForm(*x)
-	case *expr.Numgen:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Ct:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	}
-	return e
-}
-
-func natForm(c expr.NAT) *expr.NAT {
-	c.RegAddrMin, c.RegAddrMax = dumpedReg(c.RegAddrMin), dumpedReg(c.RegAddrMax)
-	c.RegProtoMin, c.RegProtoMax = dumpedReg(c.RegProtoMin), dumpedReg(c.RegProtoMax)
-	if c.RegAddrMin != 0 && c.RegAddrMax == 0 {
-		c.RegAddrMax = c.RegAddrMin
-	}
-	if c.RegProtoMin != 0 && c.RegProtoMax == 0 {
-		c.RegProtoMax = c.RegProtoMin
-	}
-	return &c
-}
-
-// dumpedReg mirrors the kernel's nft_parse_register + nft_dump_register:
-// registers are stored in 32-bit units, and dumped as a 128-bit register
-// whenever they start one.
-func dumpedReg(r uint32) uint32 {
-	if r < unix.NFT_REG32_00 || r > unix.NFT_REG32_15 {
-		return r
-	}
-	if unit := r - unix.NFT_REG32_00 + 4; unit%4 == 0 {
-		return unit / 4
-	}
-	return r
 }
 
 // marshalExpr returns the name and data google/nftables sends for e. The

@@ -13,6 +13,7 @@
 //	batcherr.go  a refused batch's error names the message (rule, set, element); Describe
 //	read.go      Conn.Read: table, chain, set, element and rule dumps
 //	attrs.go     netlink attribute walking without allocation
+//	dumpform.go  DumpForm: an expression as the kernel dumps it back (registers, NAT, set IDs)
 //	genwatch.go  Conn.Generation and GenWatch, which skips reads nothing could have changed
 //
 // # Why WithTestDial, and how to leave it

@@ -144,90 +144,19 @@ func (tx *txn) ruleSet(t *table, name string, id uint32) (*set, error) {
 	return s, nil
 }
 
-// dumpExprs gives a rule's expressions back as the kernel dumps them: it
-// keeps registers in 32-bit units and dumps a register that starts a
-// 128-bit one as that register (NFT_REG32_04 as NFT_REG_2), and a NAT
-// without maximum registers gets the minimum ones. Each expression is
-// marshalled again from its decoded form, as the kernel does from its own.
+// dumpExprs gives a rule's expressions back as the kernel dumps them
+// (nfnl.DumpForm). Each expression is marshalled again from its decoded
+// form, as the kernel does from its own.
 func dumpExprs(fam nfnl.Family, exprs []expr.Any) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
 	for _, e := range exprs {
-		b, err := expr.Marshal(byte(fam), dumpForm(e))
+		b, err := expr.Marshal(byte(fam), nfnl.DumpForm(e))
 		if err != nil {
 			return nil, fmt.Errorf("marshal %T: %w", e, err)
 		}
 		ae.Bytes(unix.NLA_F_NESTED|unix.NFTA_LIST_ELEM, b)
 	}
 	return ae.Encode()
-}
-
-func dumpForm(e expr.Any) expr.Any {
-	switch x := e.(type) {
-	case *expr.Meta:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Payload:
-		c := *x
-		c.DestRegister, c.SourceRegister = dumpedReg(c.DestRegister), dumpedReg(c.SourceRegister)
-		return &c
-	case *expr.Lookup:
-		c := *x
-		c.SourceRegister, c.DestRegister, c.SetID = dumpedReg(c.SourceRegister), dumpedReg(c.DestRegister), 0
-		return &c
-	case *expr.Cmp:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Bitwise:
-		c := *x
-		c.SourceRegister, c.DestRegister = dumpedReg(c.SourceRegister), dumpedReg(c.DestRegister)
-		return &c
-	case *expr.Immediate:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Numgen:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Ct:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Fib:
-		c := *x
-		c.Register = dumpedReg(c.Register)
-		return &c
-	case *expr.Dynset:
-		c := *x
-		c.SrcRegKey, c.SrcRegData, c.SetID = dumpedReg(c.SrcRegKey), dumpedReg(c.SrcRegData), 0
-		return &c
-	case *expr.NAT:
-		c := *x
-		c.RegAddrMin, c.RegAddrMax = dumpedReg(c.RegAddrMin), dumpedReg(c.RegAddrMax)
-		c.RegProtoMin, c.RegProtoMax = dumpedReg(c.RegProtoMin), dumpedReg(c.RegProtoMax)
-		if c.RegAddrMin != 0 && c.RegAddrMax == 0 {
-			c.RegAddrMax = c.RegAddrMin
-		}
-		if c.RegProtoMin != 0 && c.RegProtoMax == 0 {
-			c.RegProtoMax = c.RegProtoMin
-		}
-		return &c
-	}
-	return e
-}
-
-// dumpedReg is nft_dump_register: a 32-bit register that starts a
-// 128-bit one is dumped as the 128-bit register.
-func dumpedReg(r uint32) uint32 {
-	if r < unix.NFT_REG32_00 || r > unix.NFT_REG32_15 {
-		return r
-	}
-	if unit := r - unix.NFT_REG32_00 + 4; unit%4 == 0 {
-		return unit / 4
-	}
-	return r
 }
 
 // regOffset is the byte offset of register r in the register file

@@ -219,12 +219,3 @@ func TestReadBack(t *testing.T) {
 		t.Errorf("missing table: %v, %v", kt, err)
 	}
 }
-
-func TestDumpedRegisters(t *testing.T) {
-	for in, want := range map[uint32]uint32{unix.NFT_REG32_00: unix.NFT_REG_1, unix.NFT_REG32_04: unix.NFT_REG_2,
-		unix.NFT_REG32_01: unix.NFT_REG32_01, unix.NFT_REG_3: unix.NFT_REG_3} {
-		if got := dumpedReg(in); got != want {
-			t.Errorf("dumpedReg(%d) = %d, want %d", in, got, want)
-		}
-	}
-}

@@ -123,7 +123,7 @@ func listChain(w *strings.Builder, c *chain) {
 
 // exprText prints one expression, registers in their dumped form.
 func exprText(e expr.Any) string {
-	switch x := dumpForm(e).(type) {
+	switch x := nfnl.DumpForm(e).(type) {
 	case *expr.Payload:
 		return fmt.Sprintf("payload base%d@%d,%d => r%d", x.Base, x.Offset, x.Len, x.DestRegister)
 	case *expr.Meta:

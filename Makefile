@@ -87,14 +87,22 @@ bench: build
 
 ## fuzz: each fuzz target for FUZZTIME (root: the renderers' output is
 ## loaded in throwaway namespaces). `make test` runs the seed corpora.
+## Minimization is off by default (a slow input can be minimized for ages);
+## the explicit -timeout keeps go test's default 10 min from killing a long
+## fuzz. CONTRIBUTING.md, "Fuzzing", tells more.
 FUZZTIME ?= 5m
+FUZZMINIMIZETIME ?= 0
+FUZZPARALLEL ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZTIMEOUT ?= 1h
 FUZZ_TARGETS := ./manifest:FuzzStreamMatchesWhole ./synth:FuzzBuild \
 	./backend/nftables:FuzzRenderLoads ./backend/iptables:FuzzRenderLoads
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "== $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		echo "== $$pkg $$fn ($(FUZZTIME), $(FUZZPARALLEL) workers)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) \
+			-fuzzminimizetime $(FUZZMINIMIZETIME) -parallel $(FUZZPARALLEL) \
+			-timeout $(FUZZTIMEOUT) $$pkg || exit 1; \
 	done
 
 ## update: rewrite golden sections of testdata/*.txtar.

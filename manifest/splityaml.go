@@ -22,10 +22,7 @@ func splitYAML(file string, d doc) unit {
 	if !ok {
 		return unit{pieces: []piece{whole}}
 	}
-	var h struct {
-		Kind       string `json:"kind"`
-		APIVersion string `json:"apiVersion"`
-	}
+	var h typeMeta // case-sensitive keys, as everywhere else
 	if err := yaml.Unmarshal(header, &h); err != nil || !isList(h.Kind) || h.APIVersion == "" {
 		return unit{pieces: []piece{whole}}
 	}

@@ -6,16 +6,69 @@ import (
 	"github.com/svcnat/svcnat/synth"
 )
 
-// mapKey identifies an element of a shared map.
+// mapKey identifies an element of a shared map. At 10k Services the index
+// holds one per ClusterIP, NodePort and hairpin address (with the maps
+// that use it, ≈ 16 MB of heap when the key held the set's name, a
+// netip.Addr and the protocol's name): this form is 24 bytes and holds no
+// pointer, so the collector does not scan the maps either. Each family
+// has its own index, so an IPv4 address in its 16-byte form is no
+// ambiguity.
 type mapKey struct {
-	set   string
-	addr  netip.Addr
-	proto synth.Protocol
-	port  uint16
+	addr  [16]byte
 	slot  uint32
+	port  uint16
+	set   uint8 // setIndex
+	proto uint8 // protoIndex
 }
 
-func keyOf(e mapElem) mapKey { return mapKey{e.set, e.addr, e.proto, e.port, e.slot} }
+func keyOf(e mapElem) mapKey { return newMapKey(e.set, e.addr, e.proto, e.port, e.slot) }
+
+func newMapKey(set string, addr netip.Addr, proto synth.Protocol, port uint16, slot uint32) mapKey {
+	return mapKey{addr: addr.As16(), slot: slot, port: port, set: setIndex(set), proto: protoIndex(proto)}
+}
+
+// setIndex numbers the sets of sharedMaps (their position there).
+func setIndex(name string) uint8 {
+	switch name {
+	case mapServiceIPs:
+		return 0
+	case mapNoEndpoints:
+		return 1
+	case mapFirewallIPs:
+		return 2
+	case mapNodePorts:
+		return 3
+	case mapNoEndpointNPs:
+		return 4
+	case mapEndpoints:
+		return 5
+	case mapNPEndpoints:
+		return 6
+	case mapLocalEps:
+		return 7
+	case mapLocalNPEps:
+		return 8
+	case setHairpin:
+		return 9
+	}
+	panic("nftables: element of an unknown shared map " + name)
+}
+
+// protoIndex numbers the protocols synth knows; a key without one (the
+// hairpin set's) is 0.
+func protoIndex(p synth.Protocol) uint8 {
+	switch p {
+	case "":
+		return 0
+	case synth.TCP:
+		return 1
+	case synth.UDP:
+		return 2
+	case synth.SCTP:
+		return 3
+	}
+	panic("nftables: element of an unknown protocol " + string(p))
+}
 
 // elemIndex records which service port owns each key of the shared maps,
 // so the fast path can tell a new key from one another port already holds

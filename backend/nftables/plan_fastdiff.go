@@ -117,9 +117,9 @@ func (sc sharedChanges) resolve(idx *elemIndex, adds, dels map[string][]elem) {
 		before := idx.refs[k]
 		switch after := before + c.delta; {
 		case before == 0 && after > 0:
-			adds[k.set] = append(adds[k.set], c.e.elem)
+			adds[c.e.set] = append(adds[c.e.set], c.e.elem)
 		case before > 0 && after <= 0:
-			dels[k.set] = append(dels[k.set], c.e.elem)
+			dels[c.e.set] = append(dels[c.e.set], c.e.elem)
 		}
 	}
 	for _, m := range []map[string][]elem{adds, dels} {

@@ -77,11 +77,11 @@ func protoIndex(p synth.Protocol) uint8 {
 type elemIndex struct {
 	owner map[mapKey]string // service port ID
 	dups  bool              // some key has two owners: use the whole-table path
-	refs  map[mapKey]int    // elements of shared sets: how many ports hold each
+	refs  hairpinRefs       // elements of the shared set: how many ports hold each
 }
 
 func newElemIndex(m *model) *elemIndex {
-	x := &elemIndex{owner: map[mapKey]string{}, refs: map[mapKey]int{}}
+	x := &elemIndex{owner: map[mapKey]string{}}
 	for _, f := range m.frags.all() {
 		x.add(f)
 	}
@@ -90,7 +90,7 @@ func newElemIndex(m *model) *elemIndex {
 
 func (x *elemIndex) add(f *fragment) {
 	for _, a := range f.hairpinAddrs() {
-		x.refs[hairpinKey(a)]++
+		x.refs.add(a, 1)
 	}
 	x.addOwned(f)
 }
@@ -114,10 +114,7 @@ func (x *elemIndex) remove(f *fragment) {
 
 func (x *elemIndex) unref(hairpin []netip.Addr) {
 	for _, a := range hairpin {
-		k := hairpinKey(a)
-		if x.refs[k]--; x.refs[k] <= 0 {
-			delete(x.refs, k)
-		}
+		x.refs.add(a, -1)
 	}
 }
 
@@ -143,9 +140,53 @@ func (x *elemIndex) change(ch *fragChange) {
 		h := ch.hairpinDelta()
 		x.unref(h.del)
 		for _, a := range h.add {
-			x.refs[hairpinKey(a)]++
+			x.refs.add(a, 1)
 		}
 		x.removeOwned(ch.prev)
 		x.addOwned(ch.next)
 	}
 }
+
+// hairpinRefs counts, per address of the hairpin set (the only shared
+// set, see sharedSet), the service ports whose endpoints have it. There is
+// one address per endpoint pod: 100k at 10k Services × 10 endpoints, where
+// a map keyed by mapKey held ≈ 7 MB. Keyed by the address alone, an IPv4
+// entry is 8 bytes instead of 32.
+type hairpinRefs struct {
+	v4 map[[4]byte]int32
+	v6 map[[16]byte]int32
+}
+
+// get returns how many ports hold a. Like mapKey, it does not tell an
+// IPv4 address from its IPv4-mapped IPv6 form.
+func (r *hairpinRefs) get(a netip.Addr) int {
+	if a = a.Unmap(); a.Is4() {
+		return int(r.v4[a.As4()])
+	}
+	return int(r.v6[a.As16()])
+}
+
+// add changes a's count by delta and forgets a when no port holds it.
+func (r *hairpinRefs) add(a netip.Addr, delta int) {
+	if a = a.Unmap(); a.Is4() {
+		r.v4 = addRef(r.v4, a.As4(), delta)
+		return
+	}
+	r.v6 = addRef(r.v6, a.As16(), delta)
+}
+
+func addRef[K comparable](m map[K]int32, k K, delta int) map[K]int32 {
+	n := m[k] + int32(delta)
+	switch {
+	case n > 0 && m == nil:
+		m = map[K]int32{k: n}
+	case n > 0:
+		m[k] = n
+	default:
+		delete(m, k)
+	}
+	return m
+}
+
+// len is the number of addresses some port holds.
+func (r *hairpinRefs) len() int { return len(r.v4) + len(r.v6) }

@@ -313,3 +313,24 @@ func TestInternTableForgets(t *testing.T) {
 		t.Errorf("n1 after a reset = %p %q, want a new pointer to the same name", again, *again)
 	}
 }
+
+// TestLeanObjectsSinceDropsOldTriggers: a trigger time from before the
+// source started is not cached (the agent would ignore it), a later one
+// is, for the programming latency metric.
+func TestLeanObjectsSinceDropsOldTriggers(t *testing.T) {
+	since := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC) // fatSlice's trigger is a second earlier
+	lean := leanObjectsSince(since)
+	old, _ := lean(fatSlice("old-1", "old"))
+	if a := old.(*discoveryv1.EndpointSlice).Annotations; a != nil {
+		t.Errorf("annotations of a slice triggered before the start = %v, want none", a)
+	}
+	s := fatSlice("new-1", "new")
+	s.Annotations[corev1.EndpointsLastChangeTriggerTime] = "2026-01-02T03:04:06.5Z"
+	fresh, _ := lean(s)
+	if got := fresh.(*discoveryv1.EndpointSlice).Annotations[corev1.EndpointsLastChangeTriggerTime]; got != "2026-01-02T03:04:06.5Z" {
+		t.Errorf("trigger time of a change after the start = %q, want it kept", got)
+	}
+	if got := fresh.(*discoveryv1.EndpointSlice).Labels[discoveryv1.LabelServiceName]; got != "new" {
+		t.Errorf("service-name label = %q: the slice was not made lean as well", got)
+	}
+}

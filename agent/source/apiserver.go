@@ -36,6 +36,9 @@ type APIServer struct {
 	client   kubernetes.Interface
 	nodeName string
 	synced   chan struct{}
+	// created is when the source was made, before the agent starts:
+	// older trigger times are not cached (leanObjectsSince).
+	created time.Time
 	// listers are those of the informer set Snapshot reads: set by Run
 	// before synced is closed, swapped when the informers are restarted.
 	listers atomic.Pointer[listers]
@@ -61,6 +64,7 @@ type informerSet struct {
 	factories []informers.SharedInformerFactory
 	synced    []cache.InformerSynced
 	listers   listers
+	lean      cache.TransformFunc // what its caches keep (leanObjectsSince)
 	// live: the set's events reach the handler. A replacement set is not
 	// live while it lists (the old set still serves Snapshot), and a
 	// replaced set is not live any more.
@@ -72,7 +76,8 @@ type informerSet struct {
 // NewAPIServer returns a source for the node nodeName (empty: no Node is
 // watched, so node IPs must be configured).
 func NewAPIServer(client kubernetes.Interface, nodeName string) *APIServer {
-	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{}), probeEvery: probeEvery}
+	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{}), probeEvery: probeEvery,
+		created: time.Now()}
 }
 
 // Synced is closed once every informer cache has synced.
@@ -117,6 +122,7 @@ func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*inform
 	setCtx, stop := context.WithCancel(ctx)
 	set := &informerSet{stop: stop, view: &a.view}
 	set.live.Store(live)
+	set.lean = leanObjectsSince(a.created)
 	if err := a.informers(setCtx, h, set); err != nil {
 		stop()
 		return nil, err
@@ -219,9 +225,9 @@ func (a *APIServer) serviceCIDRsServed(ctx context.Context) bool {
 }
 
 // watch notifies h of every real change of inf's objects while the set
-// is live, and makes inf cache only what svcnat reads (leanObject).
+// is live, and makes inf cache only what svcnat reads (leanObjectsSince).
 func (s *informerSet) watch(inf cache.SharedIndexInformer, h Handler, kind Kind) error {
-	if err := inf.SetTransform(leanObject); err != nil {
+	if err := inf.SetTransform(s.lean); err != nil {
 		return fmt.Errorf("watch %s: %w", kind, err)
 	}
 	changed := func(obj any, deleted bool) {

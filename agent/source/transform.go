@@ -2,6 +2,8 @@ package source
 
 import (
 	"slices"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -46,6 +48,32 @@ func leanObject(obj any) (any, error) {
 
 var _ cache.TransformFunc = leanObject
 
+// leanObjectsSince is leanObject that also drops an EndpointSlice's
+// last-change-trigger-time when it is before since (the source's start).
+// The agent, like kube-proxy, ignores trigger times from before it
+// started: they measure the proxy's downtime, not the programming. On a
+// node's start every slice has one, and dropping it spares each cached
+// slice its annotation map (≈ 4 MB at 10k slices) and the agent its
+// record of the time.
+func leanObjectsSince(since time.Time) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
+			dropStaleTrigger(s, since)
+		}
+		return leanObject(obj)
+	}
+}
+
+func dropStaleTrigger(s *discoveryv1.EndpointSlice, since time.Time) {
+	v, ok := s.Annotations[corev1.EndpointsLastChangeTriggerTime]
+	if !ok {
+		return
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.Before(since) {
+		delete(s.Annotations, corev1.EndpointsLastChangeTriggerTime)
+	}
+}
+
 // leanService drops the selector (EndpointSlices say which pods back a
 // Service) and the status conditions; load-balancer ingress IPs are kept.
 func leanService(svc *corev1.Service) {
@@ -54,18 +82,73 @@ func leanService(svc *corev1.Service) {
 	svc.Status = corev1.ServiceStatus{LoadBalancer: svc.Status.LoadBalancer}
 }
 
-// leanEndpointSlice drops each endpoint's targetRef, hostname and
-// deprecated topology (no proxy routes by them) and gives the endpoint
-// list its exact length.
+// leanEndpointSlice drops each endpoint's targetRef, hostname, zone and
+// deprecated topology (no proxy routes by them; synth takes the node's
+// zone from its Node) and its addresses but the first (the only one a
+// proxy uses), shares the node names and conditions between endpoints,
+// and gives the endpoint list its exact length. At 10k Services × 10
+// endpoints the endpoints are most of the informer caches.
 func leanEndpointSlice(s *discoveryv1.EndpointSlice) {
 	leanMeta(&s.ObjectMeta, sliceLabels, sliceAnnotations)
 	for i := range s.Endpoints {
-		ep := &s.Endpoints[i]
-		ep.TargetRef, ep.Hostname, ep.DeprecatedTopology = nil, nil, nil
+		leanEndpoint(&s.Endpoints[i])
 	}
 	if cap(s.Endpoints) > len(s.Endpoints) {
 		s.Endpoints = slices.Clone(s.Endpoints)
 	}
+}
+
+func leanEndpoint(ep *discoveryv1.Endpoint) {
+	ep.TargetRef, ep.Hostname, ep.DeprecatedTopology, ep.Zone = nil, nil, nil, nil
+	if len(ep.Addresses) > 1 {
+		ep.Addresses = ep.Addresses[:1:1]
+	}
+	ep.NodeName = nodeNames.shared(ep.NodeName)
+	c := &ep.Conditions
+	c.Ready, c.Serving, c.Terminating = sharedBool(c.Ready), sharedBool(c.Serving), sharedBool(c.Terminating)
+}
+
+// Cached objects are read only (client-go's rule), so endpoints can point
+// at the same values: one condition value and one node name each instead
+// of an allocation per endpoint.
+var (
+	trueValue, falseValue = true, false
+	nodeNames             = internTable{max: 1 << 14}
+)
+
+func sharedBool(p *bool) *bool {
+	switch {
+	case p == nil:
+		return nil
+	case *p:
+		return &trueValue
+	}
+	return &falseValue
+}
+
+// internTable hands out one pointer per distinct string. It forgets
+// everything when it reaches max entries, so that names of nodes long gone
+// do not pile up; sharing is only a saving, never needed.
+type internTable struct {
+	mu      sync.Mutex
+	max     int
+	strings map[string]*string
+}
+
+func (t *internTable) shared(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if q, ok := t.strings[*p]; ok {
+		return q
+	}
+	if t.strings == nil || len(t.strings) >= t.max {
+		t.strings = map[string]*string{}
+	}
+	t.strings[*p] = p
+	return p
 }
 
 // leanNode keeps the spec (pod CIDRs; taints, which drain the node's

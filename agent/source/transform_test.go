@@ -93,6 +93,22 @@ func fatSlice(name, service string) *discoveryv1.EndpointSlice {
 	}
 }
 
+// drainingSlice has no ready endpoint, so the conditions decide what is
+// used (serving and terminating ones), and an endpoint with two addresses.
+func drainingSlice(name, service string) *discoveryv1.EndpointSlice {
+	s := fatSlice(name, service)
+	conds := []discoveryv1.EndpointConditions{
+		{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)},
+		{Ready: ptr.To(false), Serving: ptr.To(false), Terminating: ptr.To(true)},
+		{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)},
+	}
+	for i := range s.Endpoints {
+		s.Endpoints[i].Conditions = conds[i]
+	}
+	s.Endpoints[2].Addresses = append(s.Endpoints[2].Addresses, "10.244.3.99")
+	return s
+}
+
 func fatNode(name string) *corev1.Node {
 	return &corev1.Node{
 		ObjectMeta: fatMeta("", name, map[string]string{corev1.LabelTopologyZone: "zone-a", corev1.LabelHostname: name},
@@ -121,9 +137,11 @@ func fatInput() synth.Input {
 			fatService("web", "10.96.0.10", "", nil),
 			fatService("api", "10.96.0.11", "Disabled", nil),
 			fatService("elsewhere", "10.96.0.12", "", map[string]string{LabelServiceProxyName: "other"}),
+			fatService("draining", "10.96.0.13", "", nil),
 		},
-		EndpointSlices: []*discoveryv1.EndpointSlice{fatSlice("web-1", "web"), fatSlice("api-1", "api"), fatSlice("elsewhere-1", "elsewhere")},
-		Nodes:          []*corev1.Node{fatNode("node-1")},
+		EndpointSlices: []*discoveryv1.EndpointSlice{fatSlice("web-1", "web"), fatSlice("api-1", "api"),
+			fatSlice("elsewhere-1", "elsewhere"), drainingSlice("draining-1", "draining")},
+		Nodes: []*corev1.Node{fatNode("node-1")},
 	}
 }
 
@@ -196,6 +214,17 @@ func TestLeanObjectKeepsTheResult(t *testing.T) {
 	if cmp.Equal(synth.Build(fat, cfg), synth.Build(bare, cfg), netipValues, ignoreChanged) {
 		t.Error("dropping the read labels and annotations changes nothing: the fixture does not exercise them")
 	}
+	// So do the shared conditions: read as "ready" (nil), the draining
+	// Service would use an endpoint that is not serving.
+	unconditioned := leanInput(t, fat)
+	for _, s := range unconditioned.EndpointSlices {
+		for i := range s.Endpoints {
+			s.Endpoints[i].Conditions = discoveryv1.EndpointConditions{}
+		}
+	}
+	if cmp.Equal(synth.Build(fat, cfg), synth.Build(unconditioned, cfg), netipValues, ignoreChanged) {
+		t.Error("dropping the endpoint conditions changes nothing: the fixture does not exercise them")
+	}
 	if got := lean.EndpointSlices[0].Annotations[corev1.EndpointsLastChangeTriggerTime]; got != "2026-01-02T03:04:05Z" {
 		t.Errorf("last-change-trigger-time = %q, the programming latency metric needs it", got)
 	}
@@ -230,4 +259,78 @@ func TestLeanObjectPassesOthers(t *testing.T) {
 
 func cacheTombstone() any {
 	return cache.DeletedFinalStateUnknown{Key: "shop/web", Obj: fatService("web", "10.96.0.10", "", nil)}
+}
+
+// TestLeanEndpointSharesValues: endpoints point at one value per condition
+// and per node name, and keep what they said.
+func TestLeanEndpointSharesValues(t *testing.T) {
+	a, b := drainingSlice("a-1", "a"), drainingSlice("b-1", "b")
+	leanObject(a)
+	leanObject(b)
+	ea, eb := a.Endpoints, b.Endpoints
+	if ea[0].NodeName != eb[0].NodeName || *ea[0].NodeName != "node-1" {
+		t.Errorf("node-1 of two slices: %p %p (%q), want one shared name", ea[0].NodeName, eb[0].NodeName, *ea[0].NodeName)
+	}
+	if c := ea[0].Conditions; c.Ready != eb[1].Conditions.Ready || c.Serving != c.Terminating {
+		t.Errorf("equal condition values are not shared: ready %p %p, serving %p, terminating %p",
+			c.Ready, eb[1].Conditions.Ready, c.Serving, c.Terminating)
+	}
+	for i, want := range []discoveryv1.EndpointConditions{
+		{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)},
+		{Ready: ptr.To(false), Serving: ptr.To(false), Terminating: ptr.To(true)},
+	} {
+		if diff := cmp.Diff(want, ea[i].Conditions); diff != "" {
+			t.Errorf("endpoint %d conditions (-want +got):\n%s", i, diff)
+		}
+	}
+	if got := ea[2].Addresses; len(got) != 1 || cap(got) != 1 || got[0] != "10.244.3.5" {
+		t.Errorf("addresses = %q (cap %d), want the first one only", got, cap(got))
+	}
+	if ea[0].Zone != nil || ea[0].Hints == nil {
+		t.Errorf("zone %v, hints %v: want the zone dropped, the hints kept", ea[0].Zone, ea[0].Hints)
+	}
+	empty := discoveryv1.Endpoint{Addresses: []string{"10.0.0.1"}}
+	leanEndpoint(&empty)
+	if c := empty.Conditions; c.Ready != nil || c.Serving != nil || c.Terminating != nil || empty.NodeName != nil {
+		t.Errorf("unset fields were set: %+v", empty)
+	}
+}
+
+// TestInternTableForgets: the table gives one pointer per name and starts
+// afresh when full, so names of departed nodes do not accumulate.
+func TestInternTableForgets(t *testing.T) {
+	tab := internTable{max: 2}
+	first := tab.shared(ptr.To("n1"))
+	if tab.shared(ptr.To("n1")) != first {
+		t.Fatal("the same name got two pointers")
+	}
+	tab.shared(ptr.To("n2"))
+	tab.shared(ptr.To("n3")) // full: forgets n1 and n2
+	if len(tab.strings) != 1 {
+		t.Errorf("%d names held after reaching the maximum, want 1", len(tab.strings))
+	}
+	if again := tab.shared(ptr.To("n1")); again == first || *again != "n1" {
+		t.Errorf("n1 after a reset = %p %q, want a new pointer to the same name", again, *again)
+	}
+}
+
+// TestLeanObjectsSinceDropsOldTriggers: a trigger time from before the
+// source started is not cached (the agent would ignore it), a later one
+// is, for the programming latency metric.
+func TestLeanObjectsSinceDropsOldTriggers(t *testing.T) {
+	since := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC) // fatSlice's trigger is a second earlier
+	lean := leanObjectsSince(since)
+	old, _ := lean(fatSlice("old-1", "old"))
+	if a := old.(*discoveryv1.EndpointSlice).Annotations; a != nil {
+		t.Errorf("annotations of a slice triggered before the start = %v, want none", a)
+	}
+	s := fatSlice("new-1", "new")
+	s.Annotations[corev1.EndpointsLastChangeTriggerTime] = "2026-01-02T03:04:06.5Z"
+	fresh, _ := lean(s)
+	if got := fresh.(*discoveryv1.EndpointSlice).Annotations[corev1.EndpointsLastChangeTriggerTime]; got != "2026-01-02T03:04:06.5Z" {
+		t.Errorf("trigger time of a change after the start = %q, want it kept", got)
+	}
+	if got := fresh.(*discoveryv1.EndpointSlice).Labels[discoveryv1.LabelServiceName]; got != "new" {
+		t.Errorf("service-name label = %q: the slice was not made lean as well", got)
+	}
 }

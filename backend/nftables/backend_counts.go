@@ -26,7 +26,7 @@ func (b *Backend) TableCounts(fn func(fam synth.Family, table string, rules, ele
 func (b *Backend) tableSize(f synth.Family) (rules, elems int) {
 	rules, elems = b.applied[f].ownSize()
 	if idx := b.index[f]; idx != nil {
-		elems += len(idx.refs)
+		elems += idx.refs.len()
 	}
 	return rules, elems
 }

@@ -113,13 +113,13 @@ func (sc sharedChanges) take(es []mapElem, sign int) []mapElem {
 // resolve adds an element that no port held before and deletes one that no
 // port holds any more; other reference changes send nothing.
 func (sc sharedChanges) resolve(idx *elemIndex, adds, dels map[string][]elem) {
-	for k, c := range sc {
-		before := idx.refs[k]
+	for _, c := range sc {
+		before := idx.refs.get(c.e.addr) // shared elements are the hairpin set's
 		switch after := before + c.delta; {
 		case before == 0 && after > 0:
-			adds[k.set] = append(adds[k.set], c.e.elem)
+			adds[c.e.set] = append(adds[c.e.set], c.e.elem)
 		case before > 0 && after <= 0:
-			dels[k.set] = append(dels[k.set], c.e.elem)
+			dels[c.e.set] = append(dels[c.e.set], c.e.elem)
 		}
 	}
 	for _, m := range []map[string][]elem{adds, dels} {

@@ -226,7 +226,7 @@ func TestModelCountsMatchTable(t *testing.T) {
 func checkCounts(t *testing.T, m *model) {
 	t.Helper()
 	r, e := m.ownSize()
-	e += len(newElemIndex(m).refs)
+	e += newElemIndex(m).refs.len()
 	wr, we := m.materialize().size()
 	if r != wr || e != we {
 		t.Errorf("%s: model counts %d rules, %d elements; table has %d, %d", m.params.family, r, e, wr, we)

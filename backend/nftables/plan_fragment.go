@@ -152,7 +152,7 @@ func (f *fragment) hairpinAddrs() []netip.Addr {
 	return slices.Compact(addrs)
 }
 
-func hairpinKey(a netip.Addr) mapKey { return mapKey{set: setHairpin, addr: a} }
+func hairpinKey(a netip.Addr) mapKey { return newMapKey(setHairpin, a, "", 0, 0) }
 
 func hairpinElem(a netip.Addr) mapElem { return mapElem{setHairpin, elem{addr: a, pair: true}} }
 

@@ -115,6 +115,7 @@ func runAgent(ctx context.Context, e *env, s *kubeproxy.Settings) error {
 		return err
 	}
 	defer unlock()
+	applyMemoryLimit(logger)
 	p, err := prepareNode(ctx, s, logger)
 	if err != nil {
 		return err

@@ -19,7 +19,8 @@ import (
 // capture, which appends the messages here; Conn.Send then asks for one
 // ack, on the last message, and reads only errors and that ack.
 //
-// A Batch is reused from one transaction to the next, buffer included.
+// A Batch is reused from one transaction to the next, buffer included,
+// unless the buffer grew past keepBuf (see clear).
 type Batch struct {
 	lib    *nftables.Conn // marshals; never touches a real socket
 	buf    []byte         // the messages, batch begin marker first
@@ -78,6 +79,21 @@ func (b *Batch) Err() error {
 // Reset drops the messages queued so far.
 func (b *Batch) Reset() {
 	b.drain()
+	b.clear()
+}
+
+// keepBuf is the largest buffer a Batch keeps for the next transaction.
+// A first sync of 10k Services fills ≈ 8 MB, held for nothing while the
+// changes that follow take a few KiB; one endpoint change of a Service
+// with thousands of endpoints still fits.
+const keepBuf = 256 << 10
+
+// clear empties the batch after it was sent or dropped, releasing a
+// buffer larger than keepBuf to the garbage collector.
+func (b *Batch) clear() {
+	if cap(b.buf) > keepBuf {
+		b.buf = nil
+	}
 	b.buf, b.n, b.err = b.buf[:0], 0, nil
 }
 

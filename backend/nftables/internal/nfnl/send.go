@@ -13,7 +13,7 @@ import (
 // is returned.
 func (c *Conn) Send(b *Batch) error {
 	b.drain()
-	defer func() { b.buf, b.n, b.err = b.buf[:0], 0, nil }()
+	defer b.clear()
 	if b.err != nil {
 		return b.err
 	}

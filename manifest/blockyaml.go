@@ -9,12 +9,13 @@ import (
 
 // blockYAMLToJSON converts the plain block-style YAML that kubectl and
 // svcnat-gen write (mappings and sequences by indentation, one scalar per
-// line, printable ASCII) into the JSON sigs.k8s.io/yaml would make of it.
+// line, "|" literals, printable ASCII) into the JSON sigs.k8s.io/yaml would
+// make of it.
 // It does the work of a general YAML parser only for that subset, in a
 // fraction of its time: YAML parsing was most of the CPU of reading a large
 // cluster dump. ok is false for anything outside the subset (flow
-// collections other than {} and [], anchors, tags, block scalars,
-// multi-line or escaped scalars, values YAML 1.1 might read as a float,
+// collections other than {} and [], anchors, tags, folded or chomped
+// block scalars, multi-line or escaped scalars, values YAML 1.1 might read as a float,
 // timestamp or boolean, comments after a value, tabs, non-ASCII text), and
 // the caller then converts with sigs.k8s.io/yaml, so the result and the
 // errors are unchanged. Keys are written sorted, as json.Marshal of a map

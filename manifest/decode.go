@@ -43,7 +43,7 @@ func decodePiece(p piece) ([]object, []error) {
 	raw := p.data
 	if !p.json {
 		var err error
-		if raw, err = yaml.YAMLToJSON(p.data); err != nil {
+		if raw, err = yamlToJSON(p.data); err != nil {
 			return nil, []error{yamlError(p.file, p.base, err)}
 		}
 	}
@@ -52,6 +52,15 @@ func decodePiece(p piece) ([]object, []error) {
 		return nil, nil
 	}
 	return decodeValue(p, raw, p.line, p.whole)
+}
+
+// yamlToJSON converts a YAML document: kubectl's plain block style
+// directly, anything else with sigs.k8s.io/yaml.
+func yamlToJSON(data []byte) ([]byte, error) {
+	if out, ok := blockYAMLToJSON(data); ok {
+		return out, nil
+	}
+	return yaml.YAMLToJSON(data)
 }
 
 // decodeValue decodes one JSON value. whole tells whether raw is the

@@ -77,23 +77,15 @@ func streamItems(path string, dec *json.Decoder, lines *newlineReader) ([]object
 }
 
 // streamArray decodes the items of the list as they are read, a batch at
-// a time on every CPU (decodeParallel), in order.
+// a time on every CPU (decodeParallel), in order. One batch decodes while
+// the next is read: reading (the JSON scan of every item) is one
+// goroutine's work, and waiting for each batch left the CPUs idle in turn.
 func streamArray(path string, dec *json.Decoder, lines *newlineReader) ([]object, error) {
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
 		return nil, errNoStream
 	}
-	var objs []object
+	var d batchDecoder
 	batch := make([]piece, 0, streamBatch)
-	flush := func() error {
-		rs := decodeParallel(batch)
-		batch = batch[:0]
-		more, errs := gather(rs)
-		objs = append(objs, more...)
-		if len(errs) > 0 {
-			return errNoStream // the whole-file reader reports them
-		}
-		return nil
-	}
 	for dec.More() {
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
@@ -108,16 +100,54 @@ func streamArray(path string, dec *json.Decoder, lines *newlineReader) ([]object
 		// whole-file reader, which knows the list's kind, takes over.
 		batch = append(batch, piece{file: path, base: line, line: line, data: raw, json: true, whole: true})
 		if len(batch) == streamBatch {
-			if err := flush(); err != nil {
+			if err := d.start(batch); err != nil {
 				return nil, err
 			}
+			batch = make([]piece, 0, streamBatch)
 		}
 	}
-	if err := flush(); err != nil {
+	if err := d.start(batch); err != nil {
+		return nil, err
+	}
+	if err := d.wait(); err != nil {
 		return nil, err
 	}
 	_, err := dec.Token() // the closing bracket
-	return objs, err
+	return d.objs, err
+}
+
+// batchDecoder decodes one batch of items in the background while the
+// caller reads the next, and collects the objects in order.
+type batchDecoder struct {
+	running chan []result // the batch being decoded, or nil
+	objs    []object
+}
+
+// start waits for the batch before, then starts decoding batch, which
+// the caller must not touch again.
+func (d *batchDecoder) start(batch []piece) error {
+	if err := d.wait(); err != nil {
+		return err
+	}
+	done := make(chan []result, 1)
+	go func() { done <- decodeParallel(batch) }()
+	d.running = done
+	return nil
+}
+
+// wait collects the batch being decoded. Any object error makes the file
+// go to the whole-file reader, which reports it.
+func (d *batchDecoder) wait() error {
+	if d.running == nil {
+		return nil
+	}
+	more, errs := gather(<-d.running)
+	d.running = nil
+	d.objs = append(d.objs, more...)
+	if len(errs) > 0 {
+		return errNoStream
+	}
+	return nil
 }
 
 // streamBatch is how many items are decoded at once: enough to keep every

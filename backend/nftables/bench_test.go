@@ -53,6 +53,22 @@ func benchSizes(b *testing.B, f func(b *testing.B, n int)) {
 	}
 }
 
+// BenchmarkRender measures the dry run (`svcnat render` without reading
+// the manifests and synth): model, whole table, nft script.
+func BenchmarkRender(b *testing.B) {
+	benchSizes(b, func(b *testing.B, n int) {
+		rs := []*synth.Ruleset{bigRuleset(n)}
+		b.ResetTimer()
+		for b.Loop() {
+			out, err := Render(rs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(out)))
+		}
+	})
+}
+
 // BenchmarkApplyFull measures a full sync into an empty namespace (a
 // Reconcile of an unchanged table sends nothing: BenchmarkReconcileNoChange).
 func BenchmarkApplyFull(b *testing.B) {

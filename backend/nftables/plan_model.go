@@ -92,6 +92,7 @@ func (m *model) materialize() *table {
 			maps[s.name] = s
 		}
 	}
+	m.reserveElems(maps)
 	for _, f := range m.frags.all() {
 		for _, e := range f.allElems() {
 			s := maps[e.set]
@@ -102,6 +103,21 @@ func (m *model) materialize() *table {
 		sortElems(s)
 	}
 	return t
+}
+
+// reserveElems gives every map the capacity for all the elements the
+// fragments add to it. Appending 240k elements of ≈ 150 bytes to slices
+// that grow by doubling copied them over and over: at 10k Services that
+// was two thirds of Render's CPU time. Counting derives the elements
+// once more, which costs far less than the copies.
+func (m *model) reserveElems(maps map[string]*set) {
+	counts := make(map[string]int, len(maps))
+	for _, f := range m.frags.all() {
+		f.eachElem(func(e mapElem) { counts[e.set]++ })
+	}
+	for name, s := range maps {
+		s.elems = slices.Grow(s.elems, counts[name])
+	}
 }
 
 // ownSize returns the number of rules and elements the model programs,

@@ -1,11 +1,11 @@
 package nftables
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -96,10 +96,10 @@ func TestOneEndpointChangeIsSmall(t *testing.T) {
 		}
 		checkSlots(t, b.applied[synth.IPv4], sp)
 	}
-	var script strings.Builder
+	var script bytes.Buffer
 	b.applied[synth.IPv4].materialize().render(&script)
 	ref := newNetNS(t)
-	nftScript(t, ref, []byte(script.String()), false)
+	nftScript(t, ref, script.Bytes(), false)
 	if got, want := listing(t, ns), listing(t, ref); got != want {
 		t.Fatalf("kernel after incremental syncs differs from the model:\n%s", cmp.Diff(want, got))
 	}

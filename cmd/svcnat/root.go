@@ -30,6 +30,10 @@ Invoked as kube-proxy, or with flags and no command, svcnat is 'svcnat run'.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	var prof cpuProfile
+	prof.register(root)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return prof.start() }
+	root.PersistentPostRunE = func(*cobra.Command, []string) error { return prof.stop() }
 	root.SetIn(e.stdin)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)

@@ -209,7 +209,10 @@ func changedKinds(old, next *informerSet) []Kind {
 
 // awaitSync waits for set to sync while probing the API server. There is
 // no time limit: a large cluster may take long to list, and starting over
-// would only list it again. An outage during the wait ends it (false).
+// would only list it again. The API server going away again ends it
+// (false); one that answers "not ready" does not: every node's agent
+// relisting at once is exactly when a loaded API server's readiness check
+// is slow, and abandoning the lists would only start them over.
 func (a *APIServer) awaitSync(ctx context.Context, set *informerSet) bool {
 	waitCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -224,7 +227,7 @@ func (a *APIServer) awaitSync(ctx context.Context, set *informerSet) bool {
 			return ok
 		case <-tick.C:
 		}
-		if res, _ := a.probe(ctx); res != ready {
+		if res, _ := a.probe(ctx); res == unreachable {
 			failed++
 		} else {
 			failed = 0

@@ -356,3 +356,35 @@ func TestOutageNeedsRelist(t *testing.T) {
 		})
 	}
 }
+
+// TestRelistOutlastsNotReady: a relist goes on while the API server
+// answers "not ready" (slow under every node's relist), and ends when it
+// cannot be reached any more.
+func TestRelistOutlastsNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out slow lists")
+	}
+	for _, tc := range []struct {
+		name string
+		down func(api *restartableAPI)
+		want bool
+	}{
+		{"not ready", func(api *restartableAPI) { api.mu.Lock(); api.notReady = true; api.mu.Unlock() }, true},
+		{"gone", func(api *restartableAPI) { api.stop() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newRestartableAPI(t, svcObj("web", nil))
+			api.listDelay = outageProbes*probeEvery + time.Second // longer than an outage takes to be seen
+			a := NewAPIServer(api, "")
+			set, err := a.startSet(t.Context(), &recorder{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer set.shutdown()
+			tc.down(api)
+			if got := a.awaitSync(t.Context(), set); got != tc.want {
+				t.Errorf("awaitSync = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,8 +25,9 @@ import (
 // back. A relist then only costs: 20k objects per node at 10k Services,
 // from every node at once, which also slows a node starting meanwhile. So
 // the informers are restarted only after an outage in which the API
-// server could not be reached (it may have restarted), or answered "not
-// ready" for so long that the reflectors' backoff has grown.
+// server refused connections (it may have restarted), or answered "not
+// ready" (or not in time) for so long that the reflectors' backoff has
+// grown.
 const (
 	// probeEvery and probeTimeout: a probe every 2 s costs each node's
 	// agent half a cheap request per second.
@@ -59,8 +61,8 @@ type probeResult int
 
 const (
 	ready       probeResult = iota
-	notReady                // the API server answered with an error status
-	unreachable             // no answer: refused, reset or timed out
+	notReady                // an error status, or no answer in time
+	unreachable             // refused or reset: nothing listens
 )
 
 // outage is what the probes saw since the API server was last ready.
@@ -138,9 +140,8 @@ func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informe
 	}
 }
 
-// probe asks the API server whether it is ready (GET /readyz). A refusal
-// (no permission for /readyz, or no such path) still proves the server
-// answers. Clients without a REST client (fakes) are always ready.
+// probe asks the API server whether it is ready (GET /readyz). Clients
+// without a REST client (fakes) are always ready.
 func (a *APIServer) probe(ctx context.Context) (probeResult, error) {
 	rc := a.client.Discovery().RESTClient()
 	if rc == nil {
@@ -150,14 +151,26 @@ func (a *APIServer) probe(ctx context.Context) (probeResult, error) {
 	defer cancel()
 	// No retries: a refused connection is the answer.
 	err := rc.Get().AbsPath("/readyz").Timeout(probeServerTimeout).MaxRetries(0).Do(ctx).Error()
+	return probeResultOf(err), err
+}
+
+// probeResultOf classifies a probe's error. A refusal (no permission for
+// /readyz, or no such path) still proves the server answers. No answer in
+// time is not taken for a gone API server: one whose readiness check waits
+// on a restarting etcd, or that serves every node's relist, is often that
+// slow; only a refused or reset connection shows that nothing listens
+// (a long spell of either still ends in a relist, see needsRelist).
+func probeResultOf(err error) probeResult {
 	var status apierrors.APIStatus
+	var netErr net.Error
 	switch {
 	case err == nil, apierrors.IsForbidden(err), apierrors.IsUnauthorized(err), apierrors.IsNotFound(err):
-		return ready, nil
-	case errors.As(err, &status):
-		return notReady, err
+		return ready
+	case errors.As(err, &status), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return notReady
 	default:
-		return unreachable, err
+		return unreachable
 	}
 }
 

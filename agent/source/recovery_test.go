@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes/fake"
@@ -386,5 +389,28 @@ func TestRelistOutlastsNotReady(t *testing.T) {
 				t.Errorf("awaitSync = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestProbeResultOf: only a refused or reset connection means the API
+// server is gone; an error status or a timeout means it is not ready.
+func TestProbeResultOf(t *testing.T) {
+	get := func(err error) error { return &url.Error{Op: "Get", URL: "https://api/readyz", Err: err} }
+	for _, tc := range []struct {
+		name string
+		err  error
+		want probeResult
+	}{
+		{"ok", nil, ready},
+		{"forbidden", apierrors.NewForbidden(schema.GroupResource{}, "readyz", nil), ready},
+		{"etcd failed", apierrors.NewInternalError(errors.New("[-]etcd failed")), notReady},
+		{"server timeout", apierrors.NewTimeoutError("readyz", 1), notReady},
+		{"client timeout", get(context.DeadlineExceeded), notReady},
+		{"refused", get(errRefused), unreachable},
+		{"reset", get(os.NewSyscallError("read", syscall.ECONNRESET)), unreachable},
+	} {
+		if got := probeResultOf(tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

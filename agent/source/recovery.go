@@ -37,10 +37,12 @@ const (
 	// within: a readiness check that hangs (etcd down) then still gives an
 	// answer (504), which tells a running API server from an unreachable one.
 	probeServerTimeout = time.Second
-	// outageProbeEvery is how often the API server is probed during an
-	// outage: a refused connection costs nothing, and it bounds the time
-	// from the API server being ready to the relist to outageProbeEvery +
-	// restartJitter.
+	// outageProbeEvery is how often the API server is probed while it
+	// refuses connections: a refused connection costs nothing, and it
+	// bounds the time from the API server being ready to the relist to
+	// outageProbeEvery + restartJitter. An API server that answers "not
+	// ready" is probed every probeEvery: it is up, and every node asking
+	// more often would only add to its load.
 	outageProbeEvery = 500 * time.Millisecond
 	// outageProbes failed probes in a row are an outage. A single slow
 	// or failed probe is not: a needless relist of the whole cluster from
@@ -67,9 +69,10 @@ const (
 
 // outage is what the probes saw since the API server was last ready.
 type outage struct {
-	failed      int       // failed probes in a row
-	since       time.Time // the first of them
-	unreachable bool      // one of them got no answer
+	failed      int         // failed probes in a row
+	since       time.Time   // the first of them
+	unreachable bool        // one of them found nothing listening
+	last        probeResult // the latest probe's
 }
 
 // note records a probe's result at now.
@@ -78,6 +81,7 @@ func (o *outage) note(r probeResult, now time.Time) {
 		*o = outage{}
 		return
 	}
+	o.last = r
 	if o.failed == 0 {
 		o.since = now
 	}
@@ -106,7 +110,7 @@ func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informe
 	var down outage
 	for {
 		wait := a.probeEvery
-		if down.known() {
+		if down.known() && down.last == unreachable {
 			wait = min(wait, outageProbeEvery)
 		}
 		select {

@@ -14,9 +14,9 @@
 //     service.kubernetes.io/headless label), and ServiceCIDRs when the API
 //     serves networking.k8s.io/v1 servicecidrs. Its caches keep only the
 //     fields, labels and annotations svcnat reads (transform.go). It probes
-//     the API server's /readyz every 2 s (every 0.5 s while it refuses connections)
-//     and, when it is ready again after an outage in which it refused
-//     connections, lists everything with new informers instead of waiting
+//     the API server's /readyz every 2 s (every 0.5 s while it refuses
+//     connections) and, when it is ready again after an outage in which it
+//     refused connections, lists everything with new informers instead of waiting
 //     out the reflectors' backoff (up to 30 s); the old caches serve
 //     Snapshot until the new ones are complete. An API server that kept
 //     answering "not ready", or too slowly (etcd restarting), kept its

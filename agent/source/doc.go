@@ -14,11 +14,15 @@
 //     service.kubernetes.io/headless label), and ServiceCIDRs when the API
 //     serves networking.k8s.io/v1 servicecidrs. Its caches keep only the
 //     fields, labels and annotations svcnat reads (transform.go). It probes
-//     the API server's /readyz every 2 s and, when it is ready again after
-//     an outage, lists everything with new informers instead of waiting
+//     the API server's /readyz every 2 s (every 0.5 s while it refuses
+//     connections) and, when it is ready again after an outage in which it
+//     refused connections, lists everything with new informers instead of waiting
 //     out the reflectors' backoff (up to 30 s); the old caches serve
-//     Snapshot until the new ones are complete (recovery.go). Snapshot does
-//     not list the caches: the informers' events keep the Services and
+//     Snapshot until the new ones are complete. An API server that kept
+//     answering "not ready", or too slowly (etcd restarting), kept its
+//     watch cache and the informers' watches, so a spell of that shorter
+//     than 15 s costs no relist from every node (recovery.go). Snapshot
+//     does not list the caches: the informers' events keep the Services and
 //     EndpointSlices sorted one object at a time (apiview.go), and after a
 //     relist unchanged objects (same UID and resourceVersion) keep their
 //     old pointers.

@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,75 +18,164 @@ import (
 // to 30 s. Run therefore probes the API server's readiness, and once it is
 // ready again after an outage it lists everything anew with a fresh set of
 // informers, serving the old caches until the new ones are complete.
+//
+// Not every outage needs that. While etcd restarts, the API server answers
+// "not ready" but keeps running: its watch cache, and the informers'
+// watches on it, survive, and the next change arrives as soon as etcd is
+// back. A relist then only costs: 20k objects per node at 10k Services,
+// from every node at once, which also slows a node starting meanwhile. So
+// the informers are restarted only after an outage in which the API
+// server refused connections (it may have restarted), or answered "not
+// ready" (or not in time) for so long that the reflectors' backoff has
+// grown.
 const (
 	// probeEvery and probeTimeout: a probe every 2 s costs each node's
-	// agent half a cheap request per second, and bounds the time from the
-	// API server being ready to the relist to probeEvery + restartJitter.
+	// agent half a cheap request per second.
 	probeEvery   = 2 * time.Second
 	probeTimeout = 2 * time.Second
+	// probeServerTimeout is the timeout the API server is asked to answer
+	// within: a readiness check that hangs (etcd down) then still gives an
+	// answer (504), which tells a running API server from an unreachable one.
+	probeServerTimeout = time.Second
+	// outageProbeEvery is how often the API server is probed while it
+	// refuses connections: a refused connection costs nothing, and it
+	// bounds the time from the API server being ready to the relist to
+	// outageProbeEvery + restartJitter. An API server that answers "not
+	// ready" is probed every probeEvery: it is up, and every node asking
+	// more often would only add to its load.
+	outageProbeEvery = 500 * time.Millisecond
 	// outageProbes failed probes in a row are an outage. A single slow
 	// or failed probe is not: a needless relist of the whole cluster from
 	// every node costs the API server more than the reflectors' own short
 	// backoff after a blip.
 	outageProbes = 2
+	// notReadyRelist: after answering "not ready" this long, the API
+	// server may have terminated watches that the reflectors then retried
+	// with a backoff grown to seconds; relisting is then quicker.
+	notReadyRelist = 15 * time.Second
 	// restartJitter spreads the relists of a fleet of agents that all saw
 	// the same outage.
 	restartJitter = time.Second
 )
 
+// probeResult is what a readiness probe found.
+type probeResult int
+
+const (
+	ready       probeResult = iota
+	notReady                // an error status, or no answer in time
+	unreachable             // refused or reset: nothing listens
+)
+
+// outage is what the probes saw since the API server was last ready.
+type outage struct {
+	failed      int         // failed probes in a row
+	since       time.Time   // the first of them
+	unreachable bool        // one of them found nothing listening
+	last        probeResult // the latest probe's
+}
+
+// note records a probe's result at now.
+func (o *outage) note(r probeResult, now time.Time) {
+	if r == ready {
+		*o = outage{}
+		return
+	}
+	o.last = r
+	if o.failed == 0 {
+		o.since = now
+	}
+	o.failed++
+	o.unreachable = o.unreachable || r == unreachable
+}
+
+// known reports whether the probes saw an outage: outageProbes failures
+// in a row.
+func (o *outage) known() bool { return o.failed >= outageProbes }
+
+// needsRelist reports whether the informers must list anew now that the
+// API server is ready again (see the comment at the top).
+func (o *outage) needsRelist(now time.Time) bool {
+	return o.unreachable || now.Sub(o.since) >= notReadyRelist
+}
+
 // recoverOutages probes the API server until ctx is done and restarts the
-// informers (*cur) when it is ready again after an outage.
+// informers (*cur) when it is ready again after an outage that needs it.
 func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informerSet) {
 	if a.probeEvery <= 0 {
 		<-ctx.Done()
 		return
 	}
 	log := klog.FromContext(ctx)
-	tick := time.NewTicker(a.probeEvery)
-	defer tick.Stop()
-	failed := 0
+	var down outage
 	for {
+		wait := a.probeEvery
+		if down.known() && down.last == unreachable {
+			wait = min(wait, outageProbeEvery)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-time.After(wait):
 		}
-		err := a.probe(ctx)
+		res, err := a.probe(ctx)
+		now := time.Now()
 		switch {
 		case ctx.Err() != nil:
 			return
-		case err != nil:
-			failed++
-			if failed == outageProbes {
-				log.Info("API server unreachable; keeping the last state until it is back", "err", err.Error())
+		case res != ready:
+			down.note(res, now)
+			if down.failed == outageProbes {
+				log.Info("API server not ready or unreachable; keeping the last state until it is back", "err", err.Error())
 			}
-		case failed >= outageProbes:
-			log.Info("API server is back; listing everything anew")
+		case down.known() && down.needsRelist(now):
+			log.Info("API server is back; listing everything anew", "down", now.Sub(down.since).Round(time.Millisecond))
 			if next := a.restart(ctx, h, *cur); next != nil {
-				*cur, failed = next, 0
+				*cur = next
+				down.note(ready, now)
 			}
+		case down.known():
+			log.Info("API server is ready again; it kept running, so the informers' watches go on",
+				"notReady", now.Sub(down.since).Round(time.Millisecond))
+			down.note(ready, now)
 		default:
-			failed = 0
+			down.note(ready, now)
 		}
 	}
 }
 
-// probe asks the API server whether it is ready (GET /readyz). A refusal
-// (no permission for /readyz, or no such path) still proves the server
-// answers. Clients without a REST client (fakes) are always ready.
-func (a *APIServer) probe(ctx context.Context) error {
+// probe asks the API server whether it is ready (GET /readyz). Clients
+// without a REST client (fakes) are always ready.
+func (a *APIServer) probe(ctx context.Context) (probeResult, error) {
 	rc := a.client.Discovery().RESTClient()
 	if rc == nil {
-		return nil
+		return ready, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	// No retries: a refused connection is the answer.
-	err := rc.Get().AbsPath("/readyz").MaxRetries(0).Do(ctx).Error()
-	if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) || apierrors.IsNotFound(err) {
-		return nil
+	err := rc.Get().AbsPath("/readyz").Timeout(probeServerTimeout).MaxRetries(0).Do(ctx).Error()
+	return probeResultOf(err), err
+}
+
+// probeResultOf classifies a probe's error. A refusal (no permission for
+// /readyz, or no such path) still proves the server answers. No answer in
+// time is not taken for a gone API server: one whose readiness check waits
+// on a restarting etcd, or that serves every node's relist, is often that
+// slow; only a refused or reset connection shows that nothing listens
+// (a long spell of either still ends in a relist, see needsRelist).
+func probeResultOf(err error) probeResult {
+	var status apierrors.APIStatus
+	var netErr net.Error
+	switch {
+	case err == nil, apierrors.IsForbidden(err), apierrors.IsUnauthorized(err), apierrors.IsNotFound(err):
+		return ready
+	case errors.As(err, &status), errors.Is(err, context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return notReady
+	default:
+		return unreachable
 	}
-	return err
 }
 
 // restart starts a new informer set, waits for it to list, then makes it
@@ -135,7 +226,10 @@ func changedKinds(old, next *informerSet) []Kind {
 
 // awaitSync waits for set to sync while probing the API server. There is
 // no time limit: a large cluster may take long to list, and starting over
-// would only list it again. An outage during the wait ends it (false).
+// would only list it again. The API server going away again ends it
+// (false); one that answers "not ready" does not: every node's agent
+// relisting at once is exactly when a loaded API server's readiness check
+// is slow, and abandoning the lists would only start them over.
 func (a *APIServer) awaitSync(ctx context.Context, set *informerSet) bool {
 	waitCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -150,7 +244,7 @@ func (a *APIServer) awaitSync(ctx context.Context, set *informerSet) bool {
 			return ok
 		case <-tick.C:
 		}
-		if a.probe(ctx) != nil {
+		if res, _ := a.probe(ctx); res == unreachable {
 			failed++
 		} else {
 			failed = 0

@@ -2,8 +2,10 @@ package source
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes/fake"
@@ -39,6 +42,10 @@ type restartableAPI struct {
 	mu    sync.Mutex
 	up    bool
 	epoch int // resource version of every list since the last start
+	// notReady makes /readyz answer 500 while lists and watches go on,
+	// as while etcd restarts under a running API server.
+	notReady bool
+	lists    int // list calls answered
 	// listDelay makes lists take time, as a large cluster's do: a
 	// partial cache would be visible meanwhile.
 	listDelay time.Duration
@@ -73,6 +80,9 @@ func (api *restartableAPI) list(action k8stesting.Action) (bool, runtime.Object,
 		return true, nil, errRefused
 	}
 	time.Sleep(delay)
+	api.mu.Lock()
+	api.lists++
+	api.mu.Unlock()
 	handled, obj, err := k8stesting.ObjectReaction(api.Tracker())(action)
 	if err == nil && obj != nil {
 		if l, lerr := meta.ListAccessor(obj); lerr == nil {
@@ -114,7 +124,16 @@ func (api *restartableAPI) start(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		api.mu.Lock()
+		notReady := api.notReady
+		api.mu.Unlock()
+		if notReady {
+			http.Error(w, "[-]etcd failed", http.StatusInternalServerError)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
 	api.mu.Lock()
 	defer api.mu.Unlock()
 	api.srv = &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
@@ -259,5 +278,139 @@ func TestAPIServerOutage(t *testing.T) {
 	defer h.mu.Unlock()
 	if h.bad != nil {
 		t.Errorf("a snapshot lacked objects that existed all along: %v", h.bad)
+	}
+}
+
+// TestAPIServerNotReady: while the API server answers "not ready" (etcd
+// restarting) its watches go on, so once it is ready again the informers
+// are not restarted (no list), and changes keep arriving throughout.
+func TestAPIServerNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a simulated etcd restart")
+	}
+	api := newRestartableAPI(t, svcObj("web", nil), nodeObj("node-1"))
+	a := NewAPIServer(api, "node-1")
+	h := &recorder{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, h) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-a.Synced():
+	case <-time.After(10 * time.Second):
+		t.Fatal("caches did not sync")
+	}
+	api.mu.Lock()
+	listsBefore := api.lists
+	api.notReady = true
+	api.mu.Unlock()
+	time.Sleep(3*probeEvery + time.Second) // an outage the probes see
+	api.mu.Lock()
+	api.notReady = false
+	api.mu.Unlock()
+	time.Sleep(probeEvery + restartJitter + time.Second) // when a relist would have happened
+	if _, err := api.CoreV1().Services("prod").Create(ctx, svcObj("db", nil), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(names(a.Snapshot()), "svc/db") {
+		if time.Now().After(deadline) {
+			t.Fatal("a change after the not-ready spell did not arrive within 5 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	api.mu.Lock()
+	defer api.mu.Unlock()
+	if api.lists != listsBefore {
+		t.Errorf("%d lists after a not-ready spell of a running API server; want none", api.lists-listsBefore)
+	}
+}
+
+// TestOutageNeedsRelist: the informers list anew after an outage in which
+// the API server could not be reached, or was not ready for long.
+func TestOutageNeedsRelist(t *testing.T) {
+	t0 := time.Now()
+	for _, tc := range []struct {
+		name   string
+		probes []probeResult
+		back   time.Duration // from the first failed probe to the ready one
+		want   bool
+	}{
+		{"refused (API server down)", []probeResult{unreachable, unreachable}, 4 * time.Second, true},
+		{"not ready, then refused", []probeResult{notReady, unreachable, notReady}, 6 * time.Second, true},
+		{"not ready briefly (etcd restart)", []probeResult{notReady, notReady, notReady}, 6 * time.Second, false},
+		{"not ready for long", []probeResult{notReady, notReady}, notReadyRelist, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var o outage
+			for i, r := range tc.probes {
+				o.note(r, t0.Add(time.Duration(i)*time.Second))
+			}
+			if !o.known() {
+				t.Fatalf("%d failed probes are not an outage", len(tc.probes))
+			}
+			if got := o.needsRelist(t0.Add(tc.back)); got != tc.want {
+				t.Errorf("needsRelist = %v, want %v", got, tc.want)
+			}
+			o.note(ready, t0.Add(tc.back))
+			if o.known() {
+				t.Error("a ready probe did not end the outage")
+			}
+		})
+	}
+}
+
+// TestRelistOutlastsNotReady: a relist goes on while the API server
+// answers "not ready" (slow under every node's relist), and ends when it
+// cannot be reached any more.
+func TestRelistOutlastsNotReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out slow lists")
+	}
+	for _, tc := range []struct {
+		name string
+		down func(api *restartableAPI)
+		want bool
+	}{
+		{"not ready", func(api *restartableAPI) { api.mu.Lock(); api.notReady = true; api.mu.Unlock() }, true},
+		{"gone", func(api *restartableAPI) { api.stop() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newRestartableAPI(t, svcObj("web", nil))
+			api.listDelay = outageProbes*probeEvery + time.Second // longer than an outage takes to be seen
+			a := NewAPIServer(api, "")
+			set, err := a.startSet(t.Context(), &recorder{}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer set.shutdown()
+			tc.down(api)
+			if got := a.awaitSync(t.Context(), set); got != tc.want {
+				t.Errorf("awaitSync = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestProbeResultOf: only a refused or reset connection means the API
+// server is gone; an error status or a timeout means it is not ready.
+func TestProbeResultOf(t *testing.T) {
+	get := func(err error) error { return &url.Error{Op: "Get", URL: "https://api/readyz", Err: err} }
+	for _, tc := range []struct {
+		name string
+		err  error
+		want probeResult
+	}{
+		{"ok", nil, ready},
+		{"forbidden", apierrors.NewForbidden(schema.GroupResource{}, "readyz", nil), ready},
+		{"etcd failed", apierrors.NewInternalError(errors.New("[-]etcd failed")), notReady},
+		{"server timeout", apierrors.NewTimeoutError("readyz", 1), notReady},
+		{"client timeout", get(context.DeadlineExceeded), notReady},
+		{"refused", get(errRefused), unreachable},
+		{"reset", get(os.NewSyscallError("read", syscall.ECONNRESET)), unreachable},
+	} {
+		if got := probeResultOf(tc.err); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

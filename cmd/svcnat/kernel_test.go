@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/klog/v2"
 
 	"github.com/svcnat/svcnat/internal/nslock"
+	"github.com/svcnat/svcnat/kubeproxy"
 	"github.com/svcnat/svcnat/netns/netnstest"
 )
 
@@ -208,4 +211,49 @@ func TestOneAgentPerNamespace(t *testing.T) {
 		t.Fatalf("after the first stopped: %v", err)
 	}
 	again()
+}
+
+// TestRunRemovesTheOtherBackendsRules: like kube-proxy, run removes
+// svcnat's rules of the backend it does not use (a node switched modes).
+// The removal runs beside the agent's start, so it is awaited here.
+func TestRunRemovesTheOtherBackendsRules(t *testing.T) {
+	ns := netnstest.Scratch(t, "other")
+	seed := filepath.Join(t.TempDir(), "seed.yaml")
+	if err := os.WriteFile(seed, []byte(seedYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, "", "apply", "-f", seed, "--backend", "iptables", "--netns", ns,
+		"--node-name", "node-1", "--node-ip", "192.168.1.100"); code != 0 {
+		t.Fatalf("apply: exit %d: %s %s", code, out, errOut)
+	}
+	if !hasSvcnatIPTables(t, ns) {
+		t.Fatal("no svcnat iptables rules after apply")
+	}
+	s := &kubeproxy.Settings{Mode: "nftables", NetNS: ns, NodeName: "node-1", Manifests: t.TempDir(),
+		NodeIPs: []netip.Addr{netip.MustParseAddr("192.168.1.100")}}
+	n, err := prepareNode(t.Context(), s, klog.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.cleaned:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the iptables cleanup did not finish within 30 s")
+	}
+	if hasSvcnatIPTables(t, ns) {
+		t.Error("svcnat's iptables rules are still there after run started in nftables mode")
+	}
+}
+
+// hasSvcnatIPTables reports whether either iptables flavour in namespace
+// ns holds a SVCNAT chain.
+func hasSvcnatIPTables(t *testing.T, ns string) bool {
+	t.Helper()
+	for _, save := range []string{"iptables-nft-save", "iptables-legacy-save"} {
+		out, err := exec.Command("nsenter", "--net="+ns, save).CombinedOutput()
+		if err == nil && strings.Contains(string(out), "SVCNAT") {
+			return true
+		}
+	}
+	return false
 }

@@ -33,6 +33,8 @@ type node struct {
 	src   source.Source
 	// events receives the agent's Events; nil without an API server.
 	events kubernetes.Interface
+	// cleaned is closed when the other backend's rules are removed.
+	cleaned <-chan struct{}
 }
 
 // prepareNode does kube-proxy's privileged start-up in the target
@@ -60,11 +62,11 @@ func prepareNode(ctx context.Context, s *kubeproxy.Settings, logger logr.Logger)
 // prepare is prepareNode's work once the backend is open.
 func (n *node) prepare(ctx context.Context, logger logr.Logger) error {
 	s := n.s
-	cleanupOtherBackend(ctx, s.Mode, n.netns, logger)
 	if err := conntrack.Apply(n.netns, conntrackSysctls(s.Conntrack), conntrack.OnlineCPUs(), logger); err != nil {
 		return fmt.Errorf("could not set conntrack parameters from the configuration: %w", err)
 	}
 	if s.InitOnly {
+		cleanupOtherBackend(ctx, s.Mode, n.netns, logger)
 		return nil
 	}
 	var err error
@@ -74,11 +76,24 @@ func (n *node) prepare(ctx context.Context, logger logr.Logger) error {
 	if n.src, n.events, err = openSource(s, logger); err != nil {
 		return err
 	}
+	// The other backend's cleanup runs iptables commands for a few hundred
+	// milliseconds; it touches none of the active backend's rules, so it
+	// runs while the agent starts instead of delaying a rebooted node's
+	// first rules.
+	cleaned := make(chan struct{})
+	go func() {
+		defer close(cleaned)
+		cleanupOtherBackend(ctx, s.Mode, n.netns, logger)
+	}()
+	n.cleaned = cleaned
 	return nil
 }
 
 // run runs the agent until ctx ends; the rules stay in place after it.
 func (n *node) run(ctx context.Context, logger logr.Logger) error {
+	if n.cleaned != nil {
+		defer func() { <-n.cleaned }() // no half-done cleanup at exit
+	}
 	s := n.s
 	logger.Info("Starting svcnat", "version", version.Version(), "backend", n.be.Name(), "source", sourceName(s))
 	minSync := s.MinSyncPeriod

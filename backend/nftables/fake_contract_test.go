@@ -2,7 +2,6 @@ package nftables
 
 import (
 	"errors"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/svcnat/svcnat/backend/nftables/internal/nfnl"
 	"github.com/svcnat/svcnat/backend/nftables/internal/nfnlfake"
-	"github.com/svcnat/svcnat/synth"
 )
 
 // The batches below are refused by the kernel; the fake must refuse them
@@ -147,29 +145,4 @@ func TestFakeRefusesLikeTheKernel(t *testing.T) {
 			}
 		}
 	})
-}
-
-// TestFakeFailedBatchNamesTheRule: the fake's version of
-// TestFailedBatchNamesTheRule, through the backend's own emitter.
-func TestFakeFailedBatchNamesTheRule(t *testing.T) {
-	b, k := newFakeBackend(t)
-	tbl := &table{family: synth.IPv4}
-	c := &chain{name: "svc-broken"}
-	c.add("default/web:http/tcp", verdictStmt{goTo("no-such-chain")})
-	e := newNLEmitter(b.batch)
-	e.addTable(tbl)
-	e.addChain(tbl, c)
-	e.addRules(tbl, c)
-	err := b.kernel.Send(b.batch)
-	if !errors.Is(err, unix.ENOENT) {
-		t.Fatalf("err = %v, want ENOENT", err)
-	}
-	for _, want := range []string{"batch message 3 ", "add rule to chain svc-broken", `"default/web:http/tcp"`} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q does not name %s", err, want)
-		}
-	}
-	if l := k.Listing(); l != "" {
-		t.Errorf("failed batch left tables behind:\n%s", l)
-	}
 }

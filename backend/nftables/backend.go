@@ -40,25 +40,26 @@ var _ backend.Backend = (*Backend)(nil)
 // New returns a Backend for the namespace in opts. It does not touch the
 // kernel until Plan (which only reads), Commit or Cleanup is called.
 func New(opts backend.Options) (*Backend, error) {
-	b := &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{}}
+	var netns *os.File
 	nsFd := 0
 	if opts.NetNS != "" {
 		f, err := os.Open(opts.NetNS)
 		if err != nil {
 			return nil, fmt.Errorf("open network namespace: %w", err)
 		}
-		b.netns, nsFd = f, int(f.Fd())
+		netns, nsFd = f, int(f.Fd())
 	}
 	conn, err := nfnl.Dial(nsFd)
 	if err != nil {
-		b.Close()
+		netns.Close() // a nil *os.File's Close only returns an error
 		return nil, explain("nftables connection", err)
 	}
-	b.kernel, b.gens = conn, nfnl.NewGenWatch(conn)
-	if b.batch, err = nfnl.NewBatch(); err != nil {
-		b.Close()
-		return nil, explain("nftables connection", err)
+	b, err := NewWithKernel(conn)
+	if err != nil {
+		netns.Close()
+		return nil, err
 	}
+	b.netns = netns
 	return b, nil
 }
 

@@ -16,11 +16,11 @@ func NewWithKernel(k nfnl.Kernel) (*Backend, error) {
 	if k == nil {
 		return nil, errors.New("nftables: no kernel")
 	}
-	b := &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{},
-		kernel: k, gens: nfnl.NewGenWatch(k)}
-	var err error
-	if b.batch, err = nfnl.NewBatch(); err != nil {
+	batch, err := nfnl.NewBatch()
+	if err != nil {
+		k.Close()
 		return nil, explain("nftables connection", err)
 	}
-	return b, nil
+	return &Backend{applied: map[synth.Family]*model{}, index: map[synth.Family]*elemIndex{},
+		kernel: k, gens: nfnl.NewGenWatch(k), batch: batch}, nil
 }

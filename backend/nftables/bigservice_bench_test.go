@@ -97,8 +97,9 @@ func BenchmarkApplyFullOneBigService(b *testing.B) {
 // BenchmarkApplyOneEndpointOneBigService removes the middle endpoint of
 // one Service with n endpoints, then puts it back, as a pod replaced in a
 // big Deployment does: each iteration is one sync, told which port changed.
-// The list's length changes, so the rules of the port's own DNAT chain
-// are replaced (ownDNATMin; a shorter list moves to other shared chains).
+// The list's length changes by one: inside its cell (sampledModuli) only
+// map elements change; a list shorter than ownDNATMin would move to other
+// shared chains.
 func BenchmarkApplyOneEndpointOneBigService(b *testing.B) {
 	bigSizes(b, func(b *testing.B, n int) {
 		less := oneBigService(n)

@@ -33,9 +33,11 @@
 //     revalidates the table's rules only when a rule or a verdict changes.
 //     Sharing the DNAT chains keeps the maps' bindings few. A port with a
 //     long list (ownDNATMin endpoints or more) has its own svc-, ext- and
-//     dnat- chains instead, so that a change of its length replaces the
-//     rules of one chain rather than moving the port to new shared chains
-//     (each new rule that looks a map up makes the kernel walk that map).
+//     dnat- chains instead, whose DNAT rules draw modulo a length fixed
+//     over a range of list lengths and draw again when a slot is empty
+//     (sampledModuli), so that a change of its length changes elements
+//     only: each new rule that looks a map up makes the kernel walk that
+//     map.
 //   - Hairpin: one postrouting rule marks DNATed packets whose source .
 //     destination is in the hairpin set of endpoint address pairs; the
 //     set's elements are shared by the ports that select an endpoint and

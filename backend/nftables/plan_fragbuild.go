@@ -209,7 +209,7 @@ func (b *fragBuilder) balance(local bool) verdict {
 		// Only the maps the list has elements in: each rule that looks a
 		// map up costs a walk of the whole map when it is (re)added.
 		addrs, nodePort := entries(sp, local)
-		ref.portDNATRules(c, sp.Name.Protocol, len(addrs) == 0 && nodePort, !nodePort)
+		ref.mapDNATRules(c, sp.Name.Protocol, len(addrs) == 0 && nodePort, !nodePort, sampledModuli(len(eps)))
 		return goTo(c.name)
 	}
 	b.useShared(ref)

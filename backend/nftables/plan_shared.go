@@ -3,6 +3,7 @@ package nftables
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 
 	"github.com/svcnat/svcnat/synth"
 )
@@ -92,17 +93,29 @@ func (r sharedRef) dnatRules(c *chain) {
 }
 
 // portDNATRules are the DNAT rules for protocol p, for the address-keyed
-// map unless noAddrs and the NodePort-keyed one unless noNodePort.
+// map unless noAddrs and the NodePort-keyed one unless noNodePort: one
+// rule per map, numgen modulo the list's length.
 func (r sharedRef) portDNATRules(c *chain, p synth.Protocol, noAddrs, noNodePort bool) {
+	r.mapDNATRules(c, p, noAddrs, noNodePort, []uint32{r.n})
+}
+
+// mapDNATRules adds, for each map, one rule per modulus in moduli, in
+// that order: a slot that is not in the map does not match, so the packet
+// tries the next rule (sampledModuli).
+func (r sharedRef) mapDNATRules(c *chain, p synth.Protocol, noAddrs, noNodePort bool, moduli []uint32) {
 	addrMap, portMap := mapEndpoints, mapNPEndpoints
 	if r.local {
 		addrMap, portMap = mapLocalEps, mapLocalNPEps
 	}
-	if !noAddrs {
-		c.add("", l4protoStmt{proto: p}, mapDNATStmt{withAddr: true, mod: r.n, set: addrMap})
+	for _, m := range moduli {
+		if !noAddrs {
+			c.add("", l4protoStmt{proto: p}, mapDNATStmt{withAddr: true, mod: m, set: addrMap})
+		}
 	}
-	if !noNodePort {
-		c.add("", l4protoStmt{proto: p}, mapDNATStmt{mod: r.n, set: portMap})
+	for _, m := range moduli {
+		if !noNodePort {
+			c.add("", l4protoStmt{proto: p}, mapDNATStmt{mod: m, set: portMap})
+		}
 	}
 }
 
@@ -115,10 +128,10 @@ func (r sharedRef) portDNATRules(c *chain, p synth.Protocol, noAddrs, noNodePort
 // makes the kernel walk the whole map to check its elements against the
 // new binding (nf_tables_bind_set; its shortcut for a map already bound
 // from the same chain compares with the new binding's chain before setting
-// it, so it never applies). A port's own chain keeps its name: only its
-// rules are replaced (flushed and added in one batch), and it has rules
-// only for the maps the port fills, so a NodePort Service pays two walks
-// instead of six. Long lists are few, so these chains and their bindings
+// it, so it never applies). A port's own chain keeps its name, its rules
+// change only when the length leaves its cell (sampledModuli), and then
+// they are replaced in place (flushed and added in one batch); it has
+// rules only for the maps the port fills. Long lists are few, so these chains and their bindings
 // (every new map element is checked against each binding) stay few; short
 // lists keep sharing, which keeps the chain count flat at many Services.
 const ownDNATMin = 256
@@ -127,6 +140,45 @@ const ownDNATMin = 256
 // one of its endpoint lists is long (ownDNATMin).
 func ownDNAT(sp *synth.ServicePort) bool {
 	return len(sp.ClusterEndpoints) >= ownDNATMin || len(sp.LocalEndpoints) >= ownDNATMin
+}
+
+// sampledTries is how many times a long list's DNAT chain draws a slot
+// below its fixed modulus before its last resort (sampledModuli).
+const sampledTries = 4
+
+// sampledModuli returns the moduli of the DNAT rules of a long list of n
+// endpoints (ownDNAT): sampledTries rules modulo m, then one modulo f,
+// where m and f depend on n only through the cell (m-s, m] it falls in:
+// s is 1/16 of the power of two at or above n, m the multiple of s at or
+// above n, f = m-s+1.
+//
+// Why: a rule whose modulus is the list's length changes whenever the
+// length does, and adding a rule that looks a map up makes the kernel walk
+// every element of that map (nf_tables_bind_set), ≈ 16 ms per rule at 100k
+// elements. With these rules a list that grows or shrinks inside its cell
+// changes map elements only.
+//
+// The choice stays uniform in effect: a draw modulo m hits one of the n
+// filled slots with equal probability, and misses (slots n..m-1 are
+// empty, so the lookup fails and the next rule draws again) with
+// probability below 1/9 (m ≥ 9s unless n is a power of two, then m = n).
+// Only a packet that misses sampledTries times, probability q below
+// 9^-4 ≈ 1.5e-4, is balanced over the first f slots (f ≤ n). So every
+// endpoint gets 1/n·(1±q): within 0.02 % of an exact share, while
+// kube-proxy's iptables probabilities are rounded to 10 decimal places.
+// A packet does 1/(1-1/9) ≈ 1.1 lookups on average, at most
+// sampledTries+1.
+func sampledModuli(n int) []uint32 {
+	s := 1
+	if b := bits.Len(uint(n - 1)); b > 4 {
+		s = 1 << (b - 4)
+	}
+	m := (n + s - 1) / s * s
+	out := make([]uint32, 0, sampledTries+1)
+	for range sampledTries {
+		out = append(out, uint32(m))
+	}
+	return append(out, uint32(m-s+1))
 }
 
 // balanceVerdict goes to the DNAT chain for a list of n cluster or local

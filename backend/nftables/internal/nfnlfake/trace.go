@@ -216,6 +216,7 @@ func (tr *tracer) run(t *table, c *chain, i int, s state, depth int) ([]end, err
 		if err != nil {
 			return nil, fmt.Errorf("chain %s rule %d: %w", c.decl.Name, i, err)
 		}
+		branches = mergeMisses(branches)
 		if len(branches) == 1 && branches[0].v == vNext {
 			s = branches[0].s
 			continue
@@ -231,6 +232,25 @@ func (tr *tracer) run(t *table, c *chain, i int, s state, depth int) ([]end, err
 		return ends, nil
 	}
 	return []end{{s: s, v: vReturn}}, nil
+}
+
+// mergeMisses keeps one of the branches that did not match (vNext) and
+// differ only in their registers, as numgen values that miss a map do:
+// the next rule overwrites every register it reads, so they go on the
+// same way, and without merging a chain of rules that draw again after a
+// miss would fork once per value and rule.
+func mergeMisses(branches []branch) []branch {
+	out := branches[:0:0]
+	for _, b := range branches {
+		if b.v != vNext || !slices.ContainsFunc(out, func(o branch) bool { return o.v == vNext && sameButRegisters(o.s, b.s) }) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func sameButRegisters(x, y state) bool {
+	return x.mark == y.mark && x.dst == y.dst && x.dnat == y.dnat && x.masq == y.masq && slices.Equal(x.path, y.path)
 }
 
 // follow continues after rule i of c ended with branch b.

@@ -62,3 +62,44 @@ func TestTraceNumgenDNAT(t *testing.T) {
 		t.Errorf("10.0.0.2: %+v, %v", outs, err)
 	}
 }
+
+// TestTraceDrawsAgainAfterAMiss: a draw that lands on an empty slot misses
+// the map, and the next rule draws again; the tracer follows each miss
+// once, not once per value, so rules that draw again do not multiply the
+// ways a packet can go.
+func TestTraceDrawsAgainAfterAMiss(t *testing.T) {
+	const filled, slots, draws = 3, 5, 8
+	k := base(t)
+	eps := &nftables.Set{Name: "eps", Table: tbl, KeyType: nftables.TypeInteger, IsMap: true, DataType: nftables.TypeIPAddr}
+	mustSend(t, k, func(c *nftables.Conn) {
+		var elems []nftables.SetElement
+		for i := range filled {
+			elems = append(elems, nftables.SetElement{Key: native32(uint32(i)), Val: []byte{10, 244, 0, byte(i + 1)}})
+		}
+		if err := c.AddSet(eps, elems); err != nil {
+			t.Fatal(err)
+		}
+		c.FlushChain(svc)
+		for range draws {
+			c.AddRule(&nftables.Rule{Table: tbl, Chain: svc, Exprs: []expr.Any{
+				&expr.Numgen{Register: 1, Modulus: slots, Type: unix.NFT_NG_RANDOM},
+				&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: eps.Name},
+				&expr.Immediate{Register: 2, Data: []byte{0x1f, 0x90}},
+				&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+			}})
+		}
+	})
+	p := Packet{Src: netip.MustParseAddr("192.168.1.10"), Proto: unix.IPPROTO_TCP, Dst: netip.MustParseAddrPort("10.0.0.1:80")}
+	outs, err := k.Trace(p, func(netip.Addr) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each draw: one way per filled slot; the miss goes on to the next
+	// draw; after the last one the packet leaves the chain unchanged.
+	if want := draws*filled + 1; len(outs) != want {
+		t.Errorf("%d ways, want %d: %+v", len(outs), want, outs)
+	}
+	if tr := Summarize(p.Src, outs); len(tr.Endpoints) != filled {
+		t.Errorf("endpoints %v, want %d", tr.Endpoints, filled)
+	}
+}

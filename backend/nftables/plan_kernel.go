@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 
@@ -51,7 +52,7 @@ func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, err
 	kt := newKernelTable(t)
 	for _, s := range want.sets {
 		if ks := kt.setIdx[s.name]; ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s) {
-			if err := r.Elems(ks); err != nil {
+			if err := kt.readElems(r, ks, want.family, s); err != nil {
 				return nil, err
 			}
 		}
@@ -79,6 +80,7 @@ type kernelTable struct {
 	chains []kernelChain // Table.Chains, in dump order
 	chIdx  map[string]*kernelChain
 	setIdx map[string]*nfnl.Set
+	elems  map[*set]*elemDelta // a wanted set's element changes, found while the kernel's streamed in
 }
 
 // kernelChain is a kernel chain and, once its rules were streamed through
@@ -97,6 +99,7 @@ func newKernelTable(t *nfnl.Table) *kernelTable {
 		kt.chains[i].Chain = c
 		kt.chIdx[c.Name] = &kt.chains[i]
 	}
+	kt.elems = map[*set]*elemDelta{}
 	kt.setIdx = make(map[string]*nfnl.Set, len(t.Sets))
 	for _, s := range t.Sets {
 		kt.setIdx[s.Name] = s
@@ -134,8 +137,46 @@ func (kt *kernelTable) compareSet(to *table, s *set) objDiff {
 	return objSame
 }
 
+// readElems reads the elements of the kernel's set ks, which s wants.
+// Interval sets are small and compared whole, so their elements are kept
+// (ks.Elems); any other set is compared element by element as the dump
+// streams in, keeping only the differences: at 10k Services the endpoint
+// maps and the hairpin set hold 200k elements, which kept as read cost
+// ≈ 80 MB.
+func (kt *kernelTable) readElems(r nfnl.Reader, ks *nfnl.Set, f synth.Family, s *set) error {
+	if s.kind == kindPrefix {
+		return r.Elems(ks)
+	}
+	m := newElemMatcher(f, s)
+	if err := r.EachElem(ks, m.elem); err != nil {
+		return err
+	}
+	kt.elems[s] = m.result()
+	return nil
+}
+
+// elemDiff adds the element changes from the kernel's set to s. Affinity
+// sets are filled by the kernel: their elements are never compared. It
+// returns false when an element cannot be decoded.
 func (kt *kernelTable) elemDiff(d *delta, f synth.Family, s *set) bool {
-	return d.kernelElemDiff(f, kt.setIdx[s.name], s)
+	switch s.kind {
+	case kindAffinity:
+		return true
+	case kindPrefix:
+		d.intervalDiff(f, kt.setIdx[s.name], s)
+		return true
+	}
+	ed := kt.elems[s]
+	if ed == nil || ed.bad {
+		return false
+	}
+	if len(ed.del) > 0 {
+		d.dels = append(d.dels, setElems{s, ed.del})
+	}
+	if len(ed.add) > 0 {
+		d.adds = append(d.adds, setElems{s, ed.add})
+	}
+	return true
 }
 
 func (kt *kernelTable) goneChains(*table) []*chain {
@@ -164,39 +205,82 @@ func (kt *kernelTable) goneSets(to *table) ([]*set, bool) {
 	return gone, true
 }
 
-// kernelElemDiff adds the element changes from the kernel's set ks to s.
-// Affinity sets are filled by the kernel: their elements are never
-// compared. It returns false when an element cannot be decoded.
-func (d *delta) kernelElemDiff(f synth.Family, ks *nfnl.Set, s *set) bool {
-	switch s.kind {
-	case kindAffinity:
-		return true
-	case kindPrefix:
-		if !sameIntervals(f, ks, s) {
-			d.refill = append(d.refill, s)
-			if len(s.elems) > 0 {
-				d.adds = append(d.adds, setElems{s, s.elems})
-			}
-		}
-		return true
+// intervalDiff refills an interval set whose kernel intervals differ
+// from s's.
+func (d *delta) intervalDiff(f synth.Family, ks *nfnl.Set, s *set) {
+	if sameIntervals(f, ks, s) {
+		return
 	}
-	have := make([]elem, 0, len(ks.Elems))
-	for _, ke := range ks.Elems {
-		e, ok := decodeKernelElem(f, s.kind, ke)
+	d.refill = append(d.refill, s)
+	if len(s.elems) > 0 {
+		d.adds = append(d.adds, setElems{s, s.elems})
+	}
+}
+
+// elemDelta is how a kernel set's elements differ from a wanted set's.
+type elemDelta struct {
+	add, del []elem // sorted (elemCmp)
+	bad      bool   // an element svcnat cannot express: not comparable
+}
+
+// elemMatcher compares a kernel set's elements, in any order, with the
+// wanted set's (sorted by key): each kernel element is looked up by its
+// key; one that is not wanted, or wanted with another value or comment,
+// is deleted; wanted elements never seen (or seen different) are added.
+type elemMatcher struct {
+	f        synth.Family
+	s        *set
+	seen     []bool // s.elems[i] is in the kernel as wanted
+	del      []elem
+	bad      bool
+	comment  string // the last comment encoded, and its user data
+	userdata []byte
+}
+
+func newElemMatcher(f synth.Family, s *set) *elemMatcher {
+	return &elemMatcher{f: f, s: s, seen: make([]bool, len(s.elems))}
+}
+
+// elem handles one kernel element; its slices are only borrowed.
+func (m *elemMatcher) elem(ke nfnl.Elem) {
+	if m.bad {
+		return
+	}
+	e, ok := decodeKernelElemKey(m.f, m.s.kind, ke)
+	if !ok {
+		m.bad = true
+		return
+	}
+	i, found := slices.BinarySearchFunc(m.s.elems, e, elemCmp)
+	if found && m.same(&m.s.elems[i], e, ke) {
+		m.seen[i] = true
+		return
+	}
+	m.del = append(m.del, e)
+}
+
+// same reports whether the kernel element ke, decoded as e without its
+// comment, is want.
+func (m *elemMatcher) same(want *elem, e elem, ke nfnl.Elem) bool {
+	e.comment = want.comment
+	if e != *want || ke.Extra {
+		return false
+	}
+	if want.comment != m.comment || m.userdata == nil {
+		m.comment, m.userdata = want.comment, elemUserdata(want.comment)
+	}
+	return bytes.Equal(ke.UserData, m.userdata)
+}
+
+func (m *elemMatcher) result() *elemDelta {
+	ed := &elemDelta{bad: m.bad, del: m.del}
+	slices.SortFunc(ed.del, elemCmp)
+	for i, ok := range m.seen {
 		if !ok {
-			return false
+			ed.add = append(ed.add, m.s.elems[i])
 		}
-		have = append(have, e)
 	}
-	slices.SortFunc(have, elemCmp)
-	add, del := sortedDiff(have, s.elems)
-	if len(del) > 0 {
-		d.dels = append(d.dels, setElems{s, del})
-	}
-	if len(add) > 0 {
-		d.adds = append(d.adds, setElems{s, add})
-	}
-	return true
+	return ed
 }
 
 // ruleComparer compares the streamed kernel rules of chain with the wanted

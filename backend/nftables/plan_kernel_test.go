@@ -69,6 +69,15 @@ func TestReconcileRepairsTampering(t *testing.T) {
 			{"delete", "element", "ip", TableName, "service-ips", "{ 10.96.0.10 . tcp . 80 }"},
 			{"add", "element", "ip", TableName, "service-ips", "{ 10.96.0.10 . tcp . 80 : drop }"},
 		}, 2},
+		{"changed comment", [][]string{
+			{"delete", "element", "ip", TableName, "service-ips", "{ 10.96.0.10 . tcp . 80 }"},
+			{"add", "element", "ip", TableName, "service-ips", `{ 10.96.0.10 . tcp . 80 comment "other" : goto svc-3 }`},
+		}, 2},
+		{"changed endpoint", [][]string{
+			{"delete", "element", "ip", TableName, "endpoints", "{ 10.96.0.10 . tcp . 80 . 1 }"},
+			{"add", "element", "ip", TableName, "endpoints", "{ 10.96.0.10 . tcp . 80 . 1 : 10.244.9.9 . 8080 }"},
+		}, 2},
+		{"extra endpoint slot", [][]string{{"add", "element", "ip", TableName, "endpoints", "{ 10.96.0.10 . tcp . 80 . 7 : 10.244.1.2 . 8080 }"}}, 1},
 		{"flushed chain", [][]string{{"flush", "chain", "ip", TableName, web}}, 3},
 		{"injected rule", [][]string{{"add", "rule", "ip6", TableName, "services", "drop"}}, 3},
 		{"inserted rule", [][]string{{"insert", "rule", "ip", TableName, web, "counter"}}, 3},

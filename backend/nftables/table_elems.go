@@ -146,12 +146,10 @@ func afterPrefix(p netip.Prefix) (netip.Addr, bool) {
 	return out, true
 }
 
-// mismatch is a comment no svcnat element has: an element whose user data
-// is not exactly what svcnat sends gets it, so it is deleted and re-added.
-const mismatch = "\x00not svcnat's"
-
-// decodeKernelElem turns a kernel element back into the model's form.
-func decodeKernelElem(f synth.Family, kind setKind, ke nfnl.Elem) (elem, bool) {
+// decodeKernelElemKey turns a kernel element back into the model's form,
+// all but its comment (elemMatcher compares the user data as bytes: no
+// string per element).
+func decodeKernelElemKey(f synth.Family, kind setKind, ke nfnl.Elem) (elem, bool) {
 	var e elem
 	al := int(addrLen(f))
 	k := ke.Key
@@ -200,12 +198,6 @@ func decodeKernelElem(f synth.Family, kind setKind, ke nfnl.Elem) (elem, bool) {
 			return e, false
 		}
 		e.verdict = v
-	}
-	if c, ok := userdata.GetString(ke.UserData, userdata.NFTNL_UDATA_SET_ELEM_COMMENT); ok {
-		e.comment = c
-	}
-	if ke.Extra || !bytes.Equal(ke.UserData, elemUserdata(e.comment)) {
-		e.comment = mismatch
 	}
 	return e, true
 }

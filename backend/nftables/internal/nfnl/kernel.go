@@ -37,6 +37,10 @@ type Reader interface {
 	Sets(t *Table) error
 	// Elems fills s.Elems.
 	Elems(s *Set) error
+	// EachElem calls fn with each element of s without keeping them: the
+	// element's byte slices are valid during the call only (a big set
+	// read back this way costs no memory per element).
+	EachElem(s *Set, fn func(Elem)) error
 	// Rules calls fn with the expressions and user data of each rule of
 	// c, in order, without keeping them.
 	Rules(c *Chain, fn func(exprs, udata []byte)) error

@@ -1,6 +1,7 @@
 package nfnl
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -297,6 +298,11 @@ func (r *reader) Sets(kt *Table) error {
 
 // Elems implements Reader.
 func (r *reader) Elems(s *Set) error {
+	return r.EachElem(s, func(e Elem) { s.Elems = append(s.Elems, e.Clone()) })
+}
+
+// EachElem implements Reader.
+func (r *reader) EachElem(s *Set, fn func(Elem)) error {
 	req := []netlink.Attribute{nameAttr(unix.NFTA_SET_ELEM_LIST_TABLE, r.table), nameAttr(unix.NFTA_SET_ELEM_LIST_SET, s.Name)}
 	err := r.request(unix.NFT_MSG_GETSETELEM, true, req, func(data []byte) error {
 		Attrs(data, func(typ uint16, v []byte) {
@@ -305,7 +311,7 @@ func (r *reader) Elems(s *Set) error {
 			}
 			Attrs(v, func(typ uint16, v []byte) {
 				if typ == unix.NFTA_LIST_ELEM {
-					s.Elems = append(s.Elems, decodeElem(v))
+					fn(elemView(v))
 				}
 			})
 		})
@@ -317,26 +323,34 @@ func (r *reader) Elems(s *Set) error {
 	return nil
 }
 
+// Clone returns e with byte slices of its own.
+func (e Elem) Clone() Elem {
+	e.Key = bytes.Clone(e.Key)
+	e.Data = bytes.Clone(e.Data)
+	e.UserData = bytes.Clone(e.UserData)
+	return e
+}
+
 // DecodeElem decodes one element (the contents of an NFTA_LIST_ELEM) as
 // the kernel dumps it and as NEWSETELEM carries it; it copies what it keeps.
-func DecodeElem(b []byte) Elem { return decodeElem(b) }
+func DecodeElem(b []byte) Elem { return elemView(b).Clone() }
 
-// decodeElem copies one element out of the read buffer.
-func decodeElem(b []byte) Elem {
+// elemView decodes one element; its byte slices point into b.
+func elemView(b []byte) Elem {
 	var e Elem
 	Attrs(b, func(typ uint16, v []byte) {
 		switch typ {
 		case unix.NFTA_SET_ELEM_KEY:
 			Attrs(v, func(typ uint16, v []byte) {
 				if typ == unix.NFTA_DATA_VALUE {
-					e.Key = append([]byte(nil), v...)
+					e.Key = v
 				}
 			})
 		case unix.NFTA_SET_ELEM_DATA:
 			e.HasData = true
 			Attrs(v, func(typ uint16, v []byte) {
 				if typ == unix.NFTA_DATA_VALUE {
-					e.Data = append([]byte(nil), v...) // an endpoint map
+					e.Data = v // an endpoint map
 					return
 				}
 				if typ != unix.NFTA_DATA_VERDICT {
@@ -355,7 +369,7 @@ func decodeElem(b []byte) Elem {
 		case unix.NFTA_SET_ELEM_FLAGS:
 			e.Flags = be32(v)
 		case unix.NFTA_SET_ELEM_USERDATA:
-			e.UserData = append([]byte(nil), v...)
+			e.UserData = v
 		case unix.NFTA_SET_ELEM_TIMEOUT, unix.NFTA_SET_ELEM_EXPIRATION, unix.NFTA_SET_ELEM_EXPR,
 			nftaSetElemExprs, nftaSetElemObjref, nftaSetElemKeyEnd:
 			e.Extra = true

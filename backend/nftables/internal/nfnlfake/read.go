@@ -63,6 +63,18 @@ func (r *reader) Elems(ks *nfnl.Set) error {
 	return nil
 }
 
+// EachElem implements nfnl.Reader.
+func (r *reader) EachElem(ks *nfnl.Set, fn func(nfnl.Elem)) error {
+	s := r.lookupSet(ks.Name)
+	if s == nil {
+		return fmt.Errorf("dump elements of %s: %w", ks.Name, unix.ENOENT)
+	}
+	for _, e := range s.elems {
+		fn(e)
+	}
+	return nil
+}
+
 // Rules implements nfnl.Reader: the expressions as the kernel dumps them.
 func (r *reader) Rules(kc *nfnl.Chain, fn func(exprs, udata []byte)) error {
 	c := r.lookupChain(kc.Name)

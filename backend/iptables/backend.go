@@ -252,14 +252,38 @@ func (b *Backend) applyFamily(ctx context.Context, p familyPlan) (int, error) {
 	changes := 0
 	for _, name := range tableNames {
 		d := p.diffs[name]
-		for _, s := range d.scripts(name, b.flavour) {
-			if _, err := b.run.exec(ctx, strings.NewReader(s), b.flavour.binary(p.fam, "restore"), "--noflush", waitArg); err != nil {
+		for _, stage := range d.stages(name, b.flavour) {
+			if err := b.restoreStage(ctx, p.fam, stage); err != nil {
 				return changes, fmt.Errorf("restore %s table: %w", name, err)
 			}
 		}
 		changes += d.changes()
 	}
 	return changes, nil
+}
+
+// restoreStage runs the independent restores of one stage, up to
+// restoreWorkers at a time; after a failure no further one starts, and
+// the first error is returned.
+func (b *Backend) restoreStage(ctx context.Context, fam synth.Family, scripts []string) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, restoreWorkers)
+	for _, s := range scripts {
+		slots <- struct{}{}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if _, err := b.run.exec(ctx, strings.NewReader(s), b.flavour.binary(fam, "restore"), "--noflush", waitArg); err != nil {
+				cancel(err) // the first cause is kept
+			}
+		})
+	}
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // Cleanup implements backend.Backend: jump rules first, then every

@@ -26,6 +26,12 @@ import (
 // that are gone are flushed and deleted afterwards, again in bounded
 // restores, when nothing reachable refers to them any more.
 //
+// The creation restores of one height in the jump graph (endpoint
+// chains, then the service chains that jump to them, ...) name disjoint
+// chains and jump only to chains made in earlier stages, so they run
+// concurrently (restoreWorkers): the kernel commits one batch at a time,
+// but one restore parses and builds its cache while another commits.
+//
 // iptables-legacy-restore rewrites the whole table on every call, so
 // there one restore stays cheapest; small changes are one restore too.
 
@@ -56,30 +62,45 @@ func (d tableDiff) splits(f flavour) bool {
 	return f == "nft" && len(d.fresh)+len(d.removed) >= splitMin
 }
 
+// restoreWorkers is how many restores of one stage run at a time. Two:
+// the kernel's part of each restore (its commit) runs one at a time
+// anyway, so more workers would mostly add memory.
+const restoreWorkers = 2
+
 // scripts returns the restore inputs that apply d, in order.
 func (d tableDiff) scripts(name string, f flavour) []string {
+	return slices.Concat(d.stages(name, f)...)
+}
+
+// stages returns the restore inputs that apply d: stage after stage; the
+// scripts of one stage are independent of each other.
+func (d tableDiff) stages(name string, f flavour) [][]string {
 	if d.empty() {
 		return nil
 	}
 	if !d.splits(f) {
 		var b strings.Builder
 		d.script(&b, name)
-		return []string{b.String()}
+		return [][]string{{b.String()}}
 	}
-	var out []string
+	var out [][]string
 	budget := chunkBudget(d.have.ruleCount())
-	for _, chunk := range chunks(creationOrder(d.fresh, d.want), d.want, budget) {
-		out = append(out, createScript(name, chunk, d.want))
+	for _, level := range creationLevels(d.fresh, d.want) {
+		var stage []string
+		for _, chunk := range chunks(level, d.want, budget) {
+			stage = append(stage, createScript(name, chunk, d.want))
+		}
+		out = append(out, stage)
 	}
 	if sw := d.switchDiff(); !sw.empty() {
 		var b strings.Builder
 		sw.script(&b, name)
-		out = append(out, b.String())
+		out = append(out, []string{b.String()})
 	}
-	removal := creationOrder(d.removed, d.have)
+	removal := slices.Concat(creationLevels(d.removed, d.have)...)
 	slices.Reverse(removal) // a chain goes before the chains it jumps to
 	for _, chunk := range chunks(removal, d.have, budget) {
-		out = append(out, removeScript(name, chunk))
+		out = append(out, []string{removeScript(name, chunk)})
 	}
 	return out
 }
@@ -96,13 +117,14 @@ func (d tableDiff) switchDiff() tableDiff {
 	return sw
 }
 
-// creationOrder orders chains so that every chain comes after the chains
-// of the set it jumps to (by height in the jump graph), and otherwise by
-// a hash of the name. Not by name: iptables-nft-save sorts the kernel's
-// chain list (in creation order) with a quicksort that takes the first
-// element as pivot, which on a sorted or reverse-sorted list of 115k
-// chains is quadratic and overflows the stack.
-func creationOrder(chains []string, t table) []string {
+// creationLevels groups chains by their height in the jump graph among
+// themselves: level 0 jumps to none of them, level h only to lower
+// levels. Within a level they are ordered by a hash of the name. Not by
+// name: iptables-nft-save sorts the kernel's chain list (in creation
+// order) with a quicksort that takes the first element as pivot, which on
+// a sorted or reverse-sorted list of 115k chains is quadratic and
+// overflows the stack.
+func creationLevels(chains []string, t table) [][]string {
 	set := make(map[string]bool, len(chains))
 	for _, c := range chains {
 		set[c] = true
@@ -146,9 +168,12 @@ func creationOrder(chains []string, t table) []string {
 		}
 		return strings.Compare(a.name, b.name)
 	})
-	out := make([]string, len(keys))
+	var out [][]string
 	for i, k := range keys {
-		out[i] = k.name
+		if i == 0 || k.height != keys[i-1].height {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], k.name)
 	}
 	return out
 }

@@ -110,6 +110,11 @@ func TestSplitScripts(t *testing.T) {
 					}
 				}
 			}
+			stages := d.stages("nat", "nft")
+			checkStagesIndependent(t, stages, d.fresh)
+			if widest := slices.MaxFunc(stages, func(a, b []string) int { return len(a) - len(b) }); tc.name == "first sync" && len(widest) < 2 {
+				t.Errorf("no stage of a first sync has two restores to run at once")
+			}
 			got := simRestores(t, tc.have, scripts)
 			if len(got) != len(tc.want) {
 				t.Fatalf("end state has %d chains, want %d", len(got), len(tc.want))
@@ -120,6 +125,41 @@ func TestSplitScripts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkStagesIndependent: the scripts of one stage, which may run at the
+// same time, declare disjoint chains, and none jumps to a new chain that
+// another script of its stage, or a later stage, creates.
+func checkStagesIndependent(t *testing.T, stages [][]string, fresh []string) {
+	t.Helper()
+	isFresh := map[string]bool{}
+	for _, c := range fresh {
+		isFresh[c] = true
+	}
+	made := map[string]bool{} // new chains made by earlier stages
+	for i, stage := range stages {
+		mine := map[string]int{} // new chain -> script of this stage that makes it
+		for j, s := range stage {
+			for _, c := range scriptChains(s) {
+				if _, dup := mine[c]; dup {
+					t.Fatalf("stage %d: chain %s declared by two scripts", i, c)
+				}
+				mine[c] = j
+			}
+		}
+		for j, s := range stage {
+			for _, l := range strings.Split(s, "\n") {
+				for _, target := range jumpTargets(l) {
+					if k, ok := mine[target]; isFresh[target] && !made[target] && (!ok || k != j) {
+						t.Fatalf("stage %d script %d jumps to %s, made by script %d of its stage or later", i, j, target, k)
+					}
+				}
+			}
+		}
+		for c := range mine {
+			made[c] = true
+		}
 	}
 }
 
@@ -158,7 +198,11 @@ func TestCreationOrderNotSorted(t *testing.T) {
 		chains = append(chains, c)
 		want[c] = []string{"-A " + c + " -j SVCNAT-MARK-MASQ"}
 	}
-	got := creationOrder(chains, want)
+	levels := creationLevels(chains, want)
+	if len(levels) != 1 {
+		t.Fatalf("%d levels, want 1 (no chain jumps to another)", len(levels))
+	}
+	got := levels[0]
 	if slices.IsSorted(got) || slices.IsSortedFunc(got, func(a, b string) int { return strings.Compare(b, a) }) {
 		t.Fatal("creation order is sorted by name")
 	}
@@ -184,5 +228,32 @@ func TestSplitApply(t *testing.T) {
 	}
 	if s := kernelState(t, netns, "nft", synth.IPv4); strings.Contains(s, "SVCNAT") {
 		t.Fatalf("cleanup left:\n%s", s)
+	}
+}
+
+// TestRestoreStage: the restores of a stage all apply, and a failing one
+// makes the stage fail with its error.
+func TestRestoreStage(t *testing.T) {
+	netns := newNetNS(t)
+	b := newBackend(t, netns, ModeNFT)
+	script := func(chain, rule string) string {
+		return "*nat\n:" + chain + " - [0:0]\n-A " + chain + " " + rule + "\nCOMMIT\n"
+	}
+	var good []string
+	for i := range 5 {
+		good = append(good, script(fmt.Sprintf("SVCNAT-STAGE-%d", i), "-j RETURN"))
+	}
+	if err := b.restoreStage(context.Background(), synth.IPv4, good); err != nil {
+		t.Fatal(err)
+	}
+	state := kernelState(t, netns, "nft", synth.IPv4)
+	for i := range 5 {
+		if !strings.Contains(state, fmt.Sprintf("-A SVCNAT-STAGE-%d -j RETURN", i)) {
+			t.Fatalf("chain %d missing:\n%s", i, state)
+		}
+	}
+	bad := []string{script("SVCNAT-STAGE-A", "-j RETURN"), script("SVCNAT-STAGE-B", "--no-such-option"), script("SVCNAT-STAGE-C", "-j RETURN")}
+	if err := b.restoreStage(context.Background(), synth.IPv4, bad); err == nil || !strings.Contains(err.Error(), "no-such-option") {
+		t.Fatalf("stage with a bad restore: %v, want its error", err)
 	}
 }

@@ -94,7 +94,7 @@ FUZZTIME ?= 5m
 FUZZMINIMIZETIME ?= 0
 FUZZPARALLEL ?= $(shell nproc 2>/dev/null || echo 1)
 FUZZTIMEOUT ?= 1h
-FUZZ_TARGETS := ./manifest:FuzzStreamMatchesWhole ./synth:FuzzBuild \
+FUZZ_TARGETS := ./manifest:FuzzStreamMatchesWhole ./manifest:FuzzFastTypeMeta ./manifest:FuzzBlockYAMLMatchesYAML ./synth:FuzzBuild \
 	./backend/nftables:FuzzRenderLoads ./backend/iptables:FuzzRenderLoads
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -103,6 +103,9 @@ func (p piece) typeMeta(raw []byte, line int, whole bool) (typeMeta, error) {
 	if p.head != nil && whole && !isList(p.head.Kind) {
 		return *p.head, nil
 	}
+	if h, ok := fastTypeMeta(raw); ok {
+		return h, nil
+	}
 	var h typeMeta
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return h, p.jsonError(raw, line, whole, err)

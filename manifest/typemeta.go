@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"unicode/utf8"
 )
 
 // UnmarshalJSON reads kind, apiVersion and items with exact,
@@ -73,4 +74,63 @@ func jsonKind(tok json.Token) string {
 		return "string"
 	}
 	return "array"
+}
+
+// plainTypeMeta is typeMeta for encoding/json's own struct decoding.
+type plainTypeMeta struct {
+	Kind       string             `json:"kind"`
+	APIVersion string             `json:"apiVersion"`
+	Items      *[]json.RawMessage `json:"items"`
+}
+
+// fastTypeMeta decodes raw's type in one json.Unmarshal into a plain
+// struct, which costs a third of the token-by-token UnmarshalJSON (at 10k
+// Services that was a fifth of reading a file). It answers only when the
+// result is the same: encoding/json matches keys without regard to case,
+// so raw must hold no string that differs from "kind", "apiVersion" or
+// "items" in case only, and no escape or non-ASCII byte that could spell
+// one; and raw must decode without error (the exact path places errors).
+func fastTypeMeta(raw []byte) (typeMeta, bool) {
+	if !plainKeys(raw) {
+		return typeMeta{}, false
+	}
+	var p plainTypeMeta
+	if json.Unmarshal(raw, &p) != nil {
+		return typeMeta{}, false
+	}
+	return typeMeta(p), true
+}
+
+// typeKeys are the keys typeMeta reads.
+var typeKeys = [...]string{"kind", "apiVersion", "items"}
+
+// plainKeys reports whether raw is ASCII without escapes and every quoted
+// string that equals a typeKey without regard to case equals it exactly
+// ("kind", "apiVersion", "items").
+func plainKeys(raw []byte) bool {
+	for _, c := range raw {
+		if c >= utf8.RuneSelf || c == '\\' {
+			return false
+		}
+	}
+	for i := bytes.IndexByte(raw, '"'); i >= 0; {
+		rest := raw[i+1:]
+		end := bytes.IndexByte(rest, '"')
+		if end < 0 {
+			return true
+		}
+		if s := rest[:end]; len(s) <= len("apiVersion") {
+			for _, k := range typeKeys {
+				if bytes.EqualFold(s, []byte(k)) && string(s) != k {
+					return false
+				}
+			}
+		}
+		next := bytes.IndexByte(rest[end+1:], '"')
+		if next < 0 {
+			return true
+		}
+		i += 1 + end + 1 + next
+	}
+	return true
 }

@@ -91,13 +91,15 @@ func nlElems(ns *nftables.Set, es []elem, first bool) []nftables.SetElement {
 	return out
 }
 
-func elemKey(e elem) []byte {
-	var k []byte
+func elemKey(e elem) []byte { return appendElemKey(nil, e) }
+
+// appendElemKey appends e's key to k.
+func appendElemKey(k []byte, e elem) []byte {
 	if e.addr.IsValid() {
-		k = append(k, e.addr.AsSlice()...)
+		k = appendAddr(k, e.addr)
 	}
 	if e.pair {
-		return append(k, e.addr.AsSlice()...)
+		return appendAddr(k, e.addr)
 	}
 	if e.proto == "" {
 		return k
@@ -113,9 +115,21 @@ func elemKey(e elem) []byte {
 
 // endpointValue is an endpoint map's value: address . port, the port
 // padded to 4 bytes.
-func endpointValue(ap netip.AddrPort) []byte {
-	v := ap.Addr().Unmap().AsSlice()
+func endpointValue(ap netip.AddrPort) []byte { return appendEndpointValue(nil, ap) }
+
+func appendEndpointValue(v []byte, ap netip.AddrPort) []byte {
+	v = appendAddr(v, ap.Addr().Unmap())
 	return append(binary.BigEndian.AppendUint16(v, ap.Port()), 0, 0)
+}
+
+// appendAddr appends a's bytes (4 or 16) without allocating.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		a4 := a.As4()
+		return append(b, a4[:]...)
+	}
+	a16 := a.As16()
+	return append(b, a16[:]...)
 }
 
 func intervalElems(p netip.Prefix, first bool) []nftables.SetElement {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -118,12 +119,39 @@ func (w *nlEmitter) addRules(t *table, c *chain) {
 	w.queued(len(c.rules))
 }
 
-func (w *nlEmitter) addElems(t *table, s *set, es []elem) {
-	w.chunks(nlSet(t, s), es, w.c.SetAddElements)
-}
+func (w *nlEmitter) addElems(t *table, s *set, es []elem) { w.elems(false, t, s, es) }
+func (w *nlEmitter) delElems(t *table, s *set, es []elem) { w.elems(true, t, s, es) }
 
-func (w *nlEmitter) delElems(t *table, s *set, es []elem) {
-	w.chunks(nlSet(t, s), es, w.c.SetDeleteElements)
+// elems queues the addition (or deletion) of es, elemsPerMessage to a
+// message: written straight into the batch (nfnl.ElemMsg, the bytes
+// google/nftables would send), except for interval and timeout sets,
+// whose elements google/nftables encodes.
+func (w *nlEmitter) elems(del bool, t *table, s *set, es []elem) {
+	ns := nlSet(t, s)
+	if ns.Interval || ns.HasTimeout {
+		send := w.c.SetAddElements
+		if del {
+			send = w.c.SetDeleteElements
+		}
+		w.chunks(ns, es, send)
+		return
+	}
+	var key, val []byte // reused: the message copies them
+	for i := 0; i < len(es); i += elemsPerMessage {
+		m := w.batch.BeginElems(del, nfnlFamily(t.family), ns.Table.Name, ns.Name, ns.ID)
+		for _, e := range es[i:min(i+elemsPerMessage, len(es))] {
+			key, val = appendElemKey(key[:0], e), val[:0]
+			if e.to.IsValid() {
+				val = appendEndpointValue(val, e.to)
+			}
+			var v *expr.Verdict
+			if e.verdict.kind != vNone {
+				v = e.verdict.expr()
+			}
+			m.Add(key, val, v, e.comment)
+		}
+		m.End()
+	}
 }
 
 // chunks encodes and queues es one message at a time, so that a set of a

@@ -123,13 +123,30 @@ func (b *Batch) drain() {
 // append adds one message. The batch begin marker is reserved first, so
 // the batch is sent from buf without a copy.
 func (b *Batch) append(typ netlink.HeaderType, flags netlink.HeaderFlags, data []byte) {
+	start := b.beginMessage(typ, flags)
+	b.buf = append(b.buf, data...)
+	b.endMessage(start)
+}
+
+// beginMessage starts a message in buf and returns its offset; endMessage
+// sets its length once its data follows.
+func (b *Batch) beginMessage(typ netlink.HeaderType, flags netlink.HeaderFlags) int {
 	if len(b.buf) == 0 {
 		b.buf = appendMarker(b.buf, unix.NFNL_MSG_BATCH_BEGIN)
 	}
 	b.last = len(b.buf)
 	b.n++
-	b.buf = appendHeader(b.buf, typ, flags, len(data))
-	b.buf = append(b.buf, data...)
+	b.buf = appendHeader(b.buf, typ, flags, 0)
+	return b.last
+}
+
+func (b *Batch) endMessage(start int) {
+	binary.NativeEndian.PutUint32(b.buf[start:], uint32(len(b.buf)-start))
+	b.pad()
+}
+
+// pad aligns the end of buf for the next message or attribute.
+func (b *Batch) pad() {
 	for len(b.buf)%unix.NLMSG_ALIGNTO != 0 {
 		b.buf = append(b.buf, 0)
 	}

@@ -9,6 +9,7 @@
 //
 //	kernel.go    Kernel and Reader interfaces; Conn, the netlink Kernel (Dial, Close)
 //	batch.go     Batch: the messages of one transaction, encoded by google/nftables
+//	elems.go     ElemMsg: set elements written into a Batch directly, in google/nftables' encoding
 //	send.go      Conn.Send: one sendmsg per batch, one ack read back
 //	batcherr.go  a refused batch's error names the message (rule, set, element); Describe
 //	read.go      Conn.Read: table, chain, set, element and rule dumps

@@ -224,6 +224,11 @@ func (p *blockParser) item(i, ind int) (yValue, int, bool) {
 	return s, i + 1, ok
 }
 
+// maxImplicitKey is the longest key libyaml and go-yaml read without an
+// explicit "? " indicator (a longer one is "mapping values are not allowed
+// in this context").
+const maxImplicitKey = 1024
+
 // cutKey splits "key: rest" or "key:"; ok is false when the line is not a
 // mapping entry with a plain key.
 func cutKey(text []byte) (key, rest []byte, ok bool) {
@@ -237,8 +242,9 @@ func cutKey(text []byte) (key, rest []byte, ok bool) {
 // plainKey reports whether k is a key YAML reads as a string whatever
 // its resolution rules: it starts with a letter and has no indicator
 // characters. (A regular expression took a tenth of the reading time.)
+// YAML parsers find an implicit key only within maxImplicitKey bytes.
 func plainKey(k []byte) bool {
-	if len(k) == 0 || !isLetter(k[0]) {
+	if len(k) == 0 || len(k) > maxImplicitKey || !isLetter(k[0]) {
 		return false
 	}
 	for _, c := range k {

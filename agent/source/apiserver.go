@@ -101,7 +101,7 @@ func proxySelector() string {
 // recoverOutages).
 func (a *APIServer) Run(ctx context.Context, h Handler) error {
 	log := klog.FromContext(ctx)
-	set, err := a.startSet(ctx, h, nil)
+	set, err := a.startSet(ctx, h, true)
 	if err != nil {
 		return err
 	}
@@ -116,17 +116,17 @@ func (a *APIServer) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// startSet creates and starts a set of informers. The first set (serving
-// nil) is live: its events reach h from the start. A set that is to
-// replace serving caches the objects serving holds at the same version as
-// serving's copies (reuseServing), not as copies of its own.
-func (a *APIServer) startSet(ctx context.Context, h Handler, serving *informerSet) (*informerSet, error) {
+// startSet creates and starts a set of informers. The first set is live:
+// its events reach h from the start. A replacement (live false) caches
+// the objects the view holds at the same version as the view's copies
+// (reuseViewed), not as copies of its own.
+func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*informerSet, error) {
 	setCtx, stop := context.WithCancel(ctx)
 	set := &informerSet{stop: stop, view: &a.view}
-	set.live.Store(serving == nil)
+	set.live.Store(live)
 	set.lean = leanObjectsSince(a.created)
-	if serving != nil {
-		set.lean = reuseServing(serving.listers, set.lean)
+	if !live {
+		set.lean = reuseViewed(&a.view, set.lean)
 	}
 	if err := a.informers(setCtx, h, set); err != nil {
 		stop()

@@ -7,10 +7,7 @@ import (
 	"net"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
@@ -194,7 +191,7 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 		return nil
 	case <-time.After(rand.N(restartJitter)):
 	}
-	next, err := a.startSet(ctx, h, old)
+	next, err := a.startSet(ctx, h, false)
 	if err != nil {
 		log.Error(err, "Restarting the informers; keeping the old ones")
 		return nil
@@ -216,26 +213,20 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 	return next
 }
 
-// reuseServing is the transform of a set that relists to replace the set
-// whose listers are serving: a Service or EndpointSlice that serving
-// caches at the same UID and resourceVersion becomes serving's object,
-// others pass through lean. Both sets, the view and synth.Builder then
-// share one copy of each unchanged object: at 10k Services a relist kept
-// a second copy of every object for as long as the new set lived (the
-// view kept the old pointers, the new caches their own), and the copies
-// being listed while the old ones were still held made the agent's peak.
-// Cached objects are never modified, so sharing them is safe.
-func reuseServing(serving listers, lean cache.TransformFunc) cache.TransformFunc {
+// reuseViewed is the transform of a set that relists to replace the
+// serving one: a Service or EndpointSlice the view holds at the same UID
+// and resourceVersion becomes the view's object, others pass through
+// lean. The caches, the view and synth.Builder then share one copy of
+// each unchanged object: at 10k Services a relist kept a second copy of
+// every object for as long as the new set lived (the view kept the old
+// pointers, the new caches their own), and the copies being listed while
+// the old ones were still held made the agent's peak. (The view, not the
+// serving set's caches: their reflectors may have relisted on their own
+// after the outage, and the view keeps its pointers through such
+// relists.) Cached objects are never modified, so sharing them is safe.
+func reuseViewed(view *apiView, lean cache.TransformFunc) cache.TransformFunc {
 	return func(obj any) (any, error) {
-		var prev metav1.Object
-		var err error
-		switch o := obj.(type) {
-		case *corev1.Service:
-			prev, err = serving.services.Services(o.Namespace).Get(o.Name)
-		case *discoveryv1.EndpointSlice:
-			prev, err = serving.slices.EndpointSlices(o.Namespace).Get(o.Name)
-		}
-		if o, ok := obj.(metav1.Object); ok && err == nil && prev != nil && sameObjectVersion(prev, o) {
+		if prev, ok := view.sameVersion(obj); ok {
 			return prev, nil
 		}
 		return lean(obj)

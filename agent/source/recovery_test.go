@@ -23,11 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes/fake"
-	corelisters "k8s.io/client-go/listers/core/v1"
-	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/cache"
 )
 
 // restartableAPI is a fake API server that can be stopped and started
@@ -245,7 +242,7 @@ func TestAPIServerOutage(t *testing.T) {
 		}
 	}()
 
-	before := a.Snapshot().Input
+	before, servedBefore := a.Snapshot().Input, a.listers.Load()
 	api.mu.Lock()
 	api.listDelay = 300 * time.Millisecond
 	api.mu.Unlock()
@@ -272,7 +269,15 @@ func TestAPIServerOutage(t *testing.T) {
 	if after.EndpointSlices[0] != before.EndpointSlices[0] {
 		t.Errorf("EndpointSlice %s is a new object after the relist, though its resourceVersion did not change", web1.Name)
 	}
-	// The new informers' caches hold those same objects, not copies.
+	// The new informers' caches hold those same objects, not copies. (The
+	// change may have come through the old informers, whose reflectors
+	// can relist on their own into copies: wait for the new set.)
+	for a.listers.Load() == servedBefore {
+		if time.Since(back) > bound {
+			t.Fatalf("the informers were not restarted within %v of the API server coming back", bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	l := a.listers.Load()
 	if got, err := l.services.Services(web.Namespace).Get(web.Name); err != nil || got != before.Services[0] {
 		t.Errorf("the relisted cache holds a copy of Service %s (err %v), not the object served before", web.Name, err)
@@ -390,7 +395,7 @@ func TestRelistOutlastsNotReady(t *testing.T) {
 			api := newRestartableAPI(t, svcObj("web", nil))
 			api.listDelay = outageProbes*probeEvery + time.Second // longer than an outage takes to be seen
 			a := NewAPIServer(api, "")
-			set, err := a.startSet(t.Context(), &recorder{}, servingNothing())
+			set, err := a.startSet(t.Context(), &recorder{}, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -401,18 +406,6 @@ func TestRelistOutlastsNotReady(t *testing.T) {
 			}
 		})
 	}
-}
-
-// servingNothing is a serving informer set with empty caches, for a set
-// started as its replacement.
-func servingNothing() *informerSet {
-	idx := func() cache.Indexer {
-		return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
-	}
-	return &informerSet{listers: listers{
-		services: corelisters.NewServiceLister(idx()),
-		slices:   discoverylisters.NewEndpointSliceLister(idx()),
-	}}
 }
 
 // TestProbeResultOf: only a refused or reset connection means the API

@@ -106,16 +106,30 @@ func (c claimSet) claim(sp *ServicePort, object string, w *warnings) bool {
 	return true
 }
 
+// claimAddrs returns the addresses of addrs sp may have: addrs itself when
+// every one is free (so an unchanged port shares its candidate's slice),
+// else a new slice of those left.
 func (c claimSet) claimAddrs(sp *ServicePort, addrs []netip.Addr, object string, w *warnings) []netip.Addr {
 	var kept []netip.Addr
-	for _, a := range addrs {
+	for i, a := range addrs {
 		key := claimKey{a, sp.Name.Protocol, sp.Port}
 		if owner, taken := c[key]; taken && owner != sp.Name.String() {
 			w.add(object, "DuplicateExternalIPPort", "%s:%d/%s is already served by %s; skipped", a, sp.Port, sp.Name.Protocol, owner)
+			if kept == nil {
+				kept = append(make([]netip.Addr, 0, len(addrs)), addrs[:i]...)
+			}
 			continue
 		}
 		c[key] = sp.Name.String()
-		kept = append(kept, a)
+		if kept != nil {
+			kept = append(kept, a)
+		}
+	}
+	if kept == nil {
+		return addrs
+	}
+	if len(kept) == 0 {
+		return nil // as before: none left is nil
 	}
 	return kept
 }

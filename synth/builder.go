@@ -48,13 +48,16 @@ type serviceEntry struct {
 	key      string
 	born     int
 	slices   []*discoveryv1.EndpointSlice
-	info     *serviceInfo // nil when the Service cannot be programmed
-	ports    map[Family][]ServicePort
+	info     *serviceInfo     // nil when the Service cannot be programmed
+	ports    [2][]ServicePort // per Family.index
 	warnings []Warning
 
-	keys      map[Family][]claimKey    // every entry point its ports want
-	claimed   map[Family][]ServicePort // what the claims left
-	claimWarn map[Family][]Warning
+	// Per Family.index: every entry point its ports want, what the claims
+	// left of its ports (ports itself, shared, when they left everything)
+	// and what they warned about.
+	keys      [2][]claimKey
+	claimed   [2][]ServicePort
+	claimWarn [2][]Warning
 }
 
 // Build is like the package-level Build, reusing what it can.
@@ -223,7 +226,6 @@ func (b *Builder) updateSlices(added, removed []*discoveryv1.EndpointSlice) (map
 func (b *Builder) newEntry(svc *corev1.Service, key string) *serviceEntry {
 	e := newEntry(svc, b.groups[key], b.cfg, b.node)
 	e.key, e.service, e.born = key, svc, b.builds
-	e.keys, e.claimed, e.claimWarn = map[Family][]claimKey{}, map[Family][]ServicePort{}, map[Family][]Warning{}
 	return e
 }
 
@@ -251,8 +253,9 @@ func (b *Builder) addWarnings(w *warnings) {
 	}
 	for e := range b.warned {
 		add(e.warnings)
-		add(e.claimWarn[IPv4])
-		add(e.claimWarn[IPv6])
+		for _, ws := range e.claimWarn {
+			add(ws)
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ func (fs *familyState) ruleset(cfg Config, node nodeFacts) *Ruleset {
 // connected to a changed entry through shared keys, and nowhere else;
 // that replay gives what a replay of every entry would.
 func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*serviceEntry {
-	f := fs.family
+	f, fi := fs.family, fs.family.index()
 	fs.updateIPs(gone, added)
 	touched := map[claimKey]bool{}
 	var drop []ServicePortName
@@ -48,18 +48,18 @@ func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*
 		if e.info == nil {
 			continue
 		}
-		for _, k := range e.keys[f] {
+		for _, k := range e.keys[fi] {
 			fs.holders[k] = slices.DeleteFunc(fs.holders[k], func(h *serviceEntry) bool { return h == e })
 			if len(fs.holders[k]) == 0 {
 				delete(fs.holders, k)
 			}
 			touched[k] = true
 		}
-		for i := range e.claimed[f] {
-			drop = append(drop, e.claimed[f][i].Name)
+		for i := range e.claimed[fi] {
+			drop = append(drop, e.claimed[fi][i].Name)
 		}
 		if changed != nil {
-			changed.addPorts(f, e.ports[f])
+			changed.addPorts(f, e.ports[fi])
 		}
 	}
 	isNew := make(map[*serviceEntry]bool, len(added))
@@ -68,39 +68,56 @@ func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*
 		if e.info == nil {
 			continue
 		}
-		e.keys[f] = candidateKeys(e.ports[f])
-		for _, k := range e.keys[f] {
+		e.keys[fi] = candidateKeys(e.ports[fi])
+		for _, k := range e.keys[fi] {
 			fs.holders[k] = append(fs.holders[k], e)
 			touched[k] = true
 		}
 		if changed != nil {
-			changed.addPorts(f, e.ports[f])
+			changed.addPorts(f, e.ports[fi])
 		}
 	}
 	group := fs.connected(touched)
 	var claimed []ServicePort
 	claims := claimSet{}
 	for _, e := range group {
-		old := e.claimed[f]
+		old := e.claimed[fi]
 		w := &warnings{}
-		var kept []ServicePort
-		for i := range e.ports[f] {
-			sp := e.ports[f][i] // a copy: claims may trim it
-			if claims.claim(&sp, e.info.object, w) {
-				kept = append(kept, sp)
-			}
-		}
-		e.claimed[f], e.claimWarn[f] = kept, w.list
+		kept := claimPorts(claims, e.ports[fi], e.info.object, w)
+		e.claimed[fi], e.claimWarn[fi] = kept, w.list
 		claimed = append(claimed, kept...)
 		for i := range old {
 			drop = append(drop, old[i].Name)
 		}
 		if changed != nil && !isNew[e] && !samePorts(old, kept) {
-			changed.addPorts(f, e.ports[f])
+			changed.addPorts(f, e.ports[fi])
 		}
 	}
 	fs.ports = mergePorts(fs.ports, drop, claimed)
 	return group
+}
+
+// claimPorts claims the entry points of ports in claims and returns what
+// the claims left of them: ports itself when they left every port whole
+// (the common case, which then costs no copy of the ports), else trimmed
+// copies. ports is never modified.
+func claimPorts(claims claimSet, ports []ServicePort, object string, w *warnings) []ServicePort {
+	var kept []ServicePort
+	whole := true
+	for i := range ports {
+		sp := ports[i] // a copy: claims may trim it
+		if !claims.claim(&sp, object, w) {
+			whole = false
+			continue
+		}
+		whole = whole && sp.NodePort == ports[i].NodePort &&
+			len(sp.ExternalIPs) == len(ports[i].ExternalIPs) && len(sp.LoadBalancerIPs) == len(ports[i].LoadBalancerIPs)
+		kept = append(kept, sp)
+	}
+	if whole && len(ports) > 0 {
+		return ports
+	}
+	return kept
 }
 
 // connected returns the entries that want any of keys, or any key of
@@ -121,7 +138,7 @@ func (fs *familyState) connected(keys map[claimKey]bool) []*serviceEntry {
 			}
 			seen[e] = true
 			group = append(group, e)
-			for _, k2 := range e.keys[fs.family] {
+			for _, k2 := range e.keys[fs.family.index()] {
 				if !keys[k2] {
 					keys[k2] = true
 					queue = append(queue, k2)
@@ -137,8 +154,7 @@ func (e *serviceEntry) clusterIP(f Family) (netip.Addr, bool) {
 	if e.info == nil {
 		return netip.Addr{}, false
 	}
-	ip, ok := e.info.clusterIPs[f]
-	return ip, ok
+	return e.info.clusterIP(f)
 }
 
 // candidateKeys are the entry points ports want (claimSet.claim's keys).

@@ -44,16 +44,17 @@ func assembleFull(f Family, entries []*serviceEntry, cfg Config, node nodeFacts,
 	rs := newRuleset(f, cfg, node)
 	n := 0
 	for _, e := range entries {
-		n += len(e.ports[f])
+		n += len(e.ports[f.index()])
 	}
 	rs.Services = make([]ServicePort, 0, n)
 	claims := claimSet{}
 	for _, e := range entries {
-		if ip, ok := e.info.clusterIPs[f]; ok {
+		if ip, ok := e.info.clusterIP(f); ok {
 			rs.ClusterIPs = append(rs.ClusterIPs, ip)
 		}
-		for i := range e.ports[f] {
-			sp := e.ports[f][i] // a copy: claims may trim it
+		ports := e.ports[f.index()]
+		for i := range ports {
+			sp := ports[i] // a copy: claims may trim it
 			if claims.claim(&sp, e.info.object, w) {
 				rs.Services = append(rs.Services, sp)
 			}
@@ -68,11 +69,11 @@ func assembleFull(f Family, entries []*serviceEntry, cfg Config, node nodeFacts,
 // endpoints included, before any conflict with other Services is settled.
 func newEntry(svc *corev1.Service, list []*discoveryv1.EndpointSlice, cfg Config, node nodeFacts) *serviceEntry {
 	own := &warnings{}
-	e := &serviceEntry{slices: list, ports: map[Family][]ServicePort{}}
+	e := &serviceEntry{slices: list}
 	e.info = parseService(svc, cfg, own)
 	if e.info != nil {
-		for _, f := range []Family{IPv4, IPv6} {
-			e.ports[f] = candidatePorts(e.info, f, list, cfg, node, own)
+		for _, f := range families {
+			e.ports[f.index()] = candidatePorts(e.info, f, list, cfg, node, own)
 		}
 	}
 	e.warnings = own.list
@@ -80,7 +81,7 @@ func newEntry(svc *corev1.Service, list []*discoveryv1.EndpointSlice, cfg Config
 }
 
 func candidatePorts(si *serviceInfo, f Family, list []*discoveryv1.EndpointSlice, cfg Config, node nodeFacts, w *warnings) []ServicePort {
-	clusterIP, ok := si.clusterIPs[f]
+	clusterIP, ok := si.clusterIP(f)
 	if !ok {
 		return nil
 	}

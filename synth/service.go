@@ -23,7 +23,7 @@ type serviceInfo struct {
 	svc         *corev1.Service
 	object      string // "Service ns/name", for warnings
 	ports       []portInfo
-	clusterIPs  map[Family]netip.Addr
+	clusterIPs  [2]netip.Addr // per Family.index; invalid when the Service has none
 	externalIPs []netip.Addr
 	lbIPs       []netip.Addr
 	ranges      []netip.Prefix
@@ -64,9 +64,8 @@ func wantsRules(svc *corev1.Service) bool {
 // warned about and skipped.
 func parseService(svc *corev1.Service, cfg Config, w *warnings) *serviceInfo {
 	si := &serviceInfo{
-		svc:        svc,
-		object:     "Service " + svc.Namespace + "/" + svc.Name,
-		clusterIPs: map[Family]netip.Addr{},
+		svc:    svc,
+		object: "Service " + svc.Namespace + "/" + svc.Name,
 	}
 	if !si.parseClusterIPs(w) {
 		return nil
@@ -118,17 +117,23 @@ func (si *serviceInfo) parseClusterIPs(w *warnings) bool {
 			continue
 		}
 		f := FamilyOf(ip)
-		if _, dup := si.clusterIPs[f]; dup {
+		if _, dup := si.clusterIP(f); dup {
 			w.add(si.object, "InvalidClusterIP", "second %s clusterIP %s ignored", f, ip)
 			continue
 		}
-		si.clusterIPs[f] = ip
+		si.clusterIPs[f.index()] = ip
 	}
-	if len(si.clusterIPs) == 0 {
+	if si.clusterIPs == [2]netip.Addr{} { // neither family
 		w.add(si.object, "InvalidClusterIP", "no usable clusterIP; the Service is skipped")
 		return false
 	}
 	return true
+}
+
+// clusterIP is the Service's ClusterIP of family f, if it has one.
+func (si *serviceInfo) clusterIP(f Family) (netip.Addr, bool) {
+	ip := si.clusterIPs[f.index()]
+	return ip, ip.IsValid()
 }
 
 func (si *serviceInfo) parsePorts(w *warnings) {

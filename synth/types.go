@@ -32,6 +32,19 @@ func (f Family) String() string {
 	return "ipv4"
 }
 
+// families are the two families, in the order of their index.
+var families = [2]Family{IPv4, IPv6}
+
+// index is f's position in families, and in the per-family arrays the
+// Builder keeps per Service (arrays, not maps: at 10k Services a map per
+// Service and family field cost ≈ 10 MB).
+func (f Family) index() int {
+	if f == IPv6 {
+		return 1
+	}
+	return 0
+}
+
 // FamilyOf returns the family of addr (IPv4-mapped IPv6 counts as IPv4).
 func FamilyOf(addr netip.Addr) Family {
 	if addr.Unmap().Is4() {

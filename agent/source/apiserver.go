@@ -116,13 +116,18 @@ func (a *APIServer) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// startSet creates and starts a set of informers; live says whether its
-// events reach h from the start.
+// startSet creates and starts a set of informers. The first set is live:
+// its events reach h from the start. A replacement (live false) caches
+// the objects the view holds at the same version as the view's copies
+// (reuseViewed), not as copies of its own.
 func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*informerSet, error) {
 	setCtx, stop := context.WithCancel(ctx)
 	set := &informerSet{stop: stop, view: &a.view}
 	set.live.Store(live)
 	set.lean = leanObjectsSince(a.created)
+	if !live {
+		set.lean = reuseViewed(&a.view, set.lean)
+	}
 	if err := a.informers(setCtx, h, set); err != nil {
 		stop()
 		return nil, err

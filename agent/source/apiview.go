@@ -66,6 +66,24 @@ func (v *apiView) serve(old, next *informerSet) {
 	}
 }
 
+// sameVersion returns the view's object of obj's kind, namespace and
+// name when it has obj's UID and resourceVersion (see reuseViewed).
+func (v *apiView) sameVersion(obj any) (any, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch o := obj.(type) {
+	case *corev1.Service:
+		if prev, ok := v.services.find(o); ok && sameObjectVersion(prev, o) {
+			return prev, true
+		}
+	case *discoveryv1.EndpointSlice:
+		if prev, ok := v.slices.find(o); ok && sameObjectVersion(prev, o) {
+			return prev, true
+		}
+	}
+	return nil, false
+}
+
 // lists returns the current lists; they must not be modified.
 func (v *apiView) lists() ([]*corev1.Service, []*discoveryv1.EndpointSlice) {
 	v.mu.Lock()
@@ -119,6 +137,16 @@ func (s *sortedObjects[T]) replace(fresh []T) {
 	}
 	slices.SortFunc(items, compareObjects)
 	s.items, s.out = items, nil
+}
+
+// find returns the object of o's namespace and name.
+func (s *sortedObjects[T]) find(o T) (T, bool) {
+	i, found := slices.BinarySearchFunc(s.items, o, compareObjects)
+	if !found {
+		var none T
+		return none, false
+	}
+	return s.items[i], true
 }
 
 func (s *sortedObjects[T]) list() []T {

@@ -73,3 +73,24 @@ func TestSortedObjectsReplace(t *testing.T) {
 		t.Error("an object with a new resourceVersion or UID kept the old pointer")
 	}
 }
+
+// TestViewSameVersion: a relisting informer set is handed the view's
+// object only for the same UID and resourceVersion, of the same kind.
+func TestViewSameVersion(t *testing.T) {
+	var v apiView
+	same := versioned("same", "u1", "5")
+	v.services.set(same, true)
+	v.services.set(versioned("bumped", "u2", "5"), true)
+	v.services.set(versioned("recreated", "u3", "5"), true)
+	if got, ok := v.sameVersion(versioned("same", "u1", "5")); !ok || got != same {
+		t.Errorf("unchanged Service: got %v, %v; want the view's object", got, ok)
+	}
+	for _, o := range []any{
+		versioned("bumped", "u2", "6"), versioned("recreated", "u9", "5"), versioned("new", "u4", "1"),
+		sliceObj("same", nil), // another kind of the same name
+	} {
+		if got, ok := v.sameVersion(o); ok {
+			t.Errorf("%v: got the view's %v, want none", o, got)
+		}
+	}
+}

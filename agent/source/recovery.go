@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 )
 
@@ -210,6 +211,26 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 	}
 	log.V(1).Info("Informers restarted and synced")
 	return next
+}
+
+// reuseViewed is the transform of a set that relists to replace the
+// serving one: a Service or EndpointSlice the view holds at the same UID
+// and resourceVersion becomes the view's object, others pass through
+// lean. The caches, the view and synth.Builder then share one copy of
+// each unchanged object: at 10k Services a relist kept a second copy of
+// every object for as long as the new set lived (the view kept the old
+// pointers, the new caches their own), and the copies being listed while
+// the old ones were still held made the agent's peak. (The view, not the
+// serving set's caches: their reflectors may have relisted on their own
+// after the outage, and the view keeps its pointers through such
+// relists.) Cached objects are never modified, so sharing them is safe.
+func reuseViewed(view *apiView, lean cache.TransformFunc) cache.TransformFunc {
+	return func(obj any) (any, error) {
+		if prev, ok := view.sameVersion(obj); ok {
+			return prev, nil
+		}
+		return lean(obj)
+	}
 }
 
 // changedKinds are the kinds either set watches: all of them may differ.

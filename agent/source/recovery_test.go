@@ -242,7 +242,7 @@ func TestAPIServerOutage(t *testing.T) {
 		}
 	}()
 
-	before := a.Snapshot().Input
+	before, servedBefore := a.Snapshot().Input, a.listers.Load()
 	api.mu.Lock()
 	api.listDelay = 300 * time.Millisecond
 	api.mu.Unlock()
@@ -268,6 +268,22 @@ func TestAPIServerOutage(t *testing.T) {
 	}
 	if after.EndpointSlices[0] != before.EndpointSlices[0] {
 		t.Errorf("EndpointSlice %s is a new object after the relist, though its resourceVersion did not change", web1.Name)
+	}
+	// The new informers' caches hold those same objects, not copies. (The
+	// change may have come through the old informers, whose reflectors
+	// can relist on their own into copies: wait for the new set.)
+	for a.listers.Load() == servedBefore {
+		if time.Since(back) > bound {
+			t.Fatalf("the informers were not restarted within %v of the API server coming back", bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	l := a.listers.Load()
+	if got, err := l.services.Services(web.Namespace).Get(web.Name); err != nil || got != before.Services[0] {
+		t.Errorf("the relisted cache holds a copy of Service %s (err %v), not the object served before", web.Name, err)
+	}
+	if got, err := l.slices.EndpointSlices(web1.Namespace).Get(web1.Name); err != nil || got != before.EndpointSlices[0] {
+		t.Errorf("the relisted cache holds a copy of EndpointSlice %s (err %v), not the object served before", web1.Name, err)
 	}
 	stopPolling()
 	<-polled

@@ -10,11 +10,15 @@ import (
 // defaultMemoryLimit is the agent's soft memory limit when GOMEMLIMIT is
 // not set. Without one, the Go runtime lets the heap grow to twice the live
 // data before collecting (GOGC=100): at 10k Services × 10 endpoints the
-// agent held ≈ 115 MB live and ≈ 295 MB resident. Near the limit the
-// collector runs more often instead; the limit is soft, so a larger
-// cluster's agent goes above it (spending at most the runtime's cap of half
-// a CPU on collection) rather than failing. kubeadm's kube-proxy DaemonSet,
-// which svcnat replaces, sets no memory limit, hence a default here.
+// agent held ≈ 115 MB live and ≈ 295 MB resident (now ≈ 75 MB live). Near
+// the limit the collector runs more often instead; the limit is soft, so a
+// larger cluster's agent goes above it (spending at most the runtime's cap
+// of half a CPU on collection) rather than failing. It is not lower because
+// a relist after an API server outage briefly holds the list being decoded
+// besides everything else: with 128 MiB the fleet test's relists at 10k
+// took 11 and 23 s instead of 3 s (docs/BENCHMARKS.md). kubeadm's
+// kube-proxy DaemonSet, which svcnat replaces, sets no memory limit, hence
+// a default here.
 const defaultMemoryLimit = 160 << 20
 
 // applyMemoryLimit sets defaultMemoryLimit unless GOMEMLIMIT is set (the

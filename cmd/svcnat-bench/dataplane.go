@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +25,14 @@ type dataplaneOptions struct {
 	workers int           // concurrent clients
 	round   time.Duration // time each path is loaded per round
 	rounds  int
+	// paths selects paths by name (default all); leaving out "direct"
+	// loads only the others, e.g. to profile one path with perf.
+	paths []string
 }
+
+// dataplanePaths are the names of the paths, direct first: the ratios
+// are taken against it.
+var dataplanePaths = []string{"direct", "ClusterIP", "NodePort"}
 
 // dpPath is one way from the client to the pod.
 type dpPath struct {
@@ -34,13 +42,17 @@ type dpPath struct {
 
 // pathStats is what the rounds measured on one path.
 type pathStats struct {
-	name    string
-	rates   []float64 // connections/s, one per round
-	ratios  []float64 // rate / the direct path's rate in the same round
-	cpu     []float64 // process CPU µs per connection, one per round
-	connect []time.Duration
-	errors  int
-	lastErr error
+	name   string
+	rates  []float64 // connections/s, one per round
+	ratios []float64 // rate / the direct path's rate in the same round
+	// cpuRatios are the direct path's CPU per connection / this path's,
+	// per round: the ratio of rates when the CPU is the limit, and far
+	// less sensitive than the rates to what else runs on the machine.
+	cpuRatios []float64
+	cpu       []float64 // process CPU µs per connection, one per round
+	connect   []time.Duration
+	errors    int
+	lastErr   error
 }
 
 // dpRow is one (size, backend) of the data-plane table.
@@ -98,8 +110,19 @@ func measureDataplane(ctx context.Context, o options, n int, be string) (dpRow, 
 		{"ClusterIP", netip.AddrPortFrom(targetClusterIP, targetPort)},
 		{"NodePort", netip.AddrPortFrom(lab.Node.IPv4(), nodePort)},
 	}
-	row.paths, err = loadRounds(lab.Client, paths, o.dataplane)
+	row.paths, err = loadRounds(lab.Client, selectPaths(paths, o.dataplane.paths), o.dataplane)
 	return row, err
+}
+
+// selectPaths keeps the paths named in names, in their order.
+func selectPaths(paths []dpPath, names []string) []dpPath {
+	var out []dpPath
+	for _, p := range paths {
+		if slices.Contains(names, p.name) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // programNode applies the Rulesets in the node's namespace the way
@@ -145,7 +168,7 @@ func loadRounds(client *netns.Host, paths []dpPath, o dataplaneOptions) ([]*path
 		stats[i] = &pathStats{name: p.name}
 	}
 	for round := range o.rounds {
-		rates := make([]float64, len(paths))
+		rates, cpu := make([]float64, len(paths)), make([]float64, len(paths))
 		for k := range paths {
 			i := (k + round) % len(paths)
 			r, err := connbench.Run(client, paths[i].dst, o.workers, o.round)
@@ -153,11 +176,15 @@ func loadRounds(client *netns.Host, paths []dpPath, o dataplaneOptions) ([]*path
 				return stats, err
 			}
 			stats[i].record(r)
-			rates[i] = r.Rate()
+			rates[i], cpu[i] = r.Rate(), float64(r.CPUPerConn())
+		}
+		if paths[0].name != "direct" || rates[0] == 0 {
+			continue
 		}
 		for i := range paths {
-			if rates[0] > 0 {
-				stats[i].ratios = append(stats[i].ratios, rates[i]/rates[0])
+			stats[i].ratios = append(stats[i].ratios, rates[i]/rates[0])
+			if cpu[i] > 0 {
+				stats[i].cpuRatios = append(stats[i].cpuRatios, cpu[0]/cpu[i])
 			}
 		}
 	}
@@ -184,6 +211,11 @@ func dataplaneDefaults(o options, fs *pflag.FlagSet) (options, error) {
 		o.backends = []string{"nftables", "iptables-legacy", "iptables-nft"}
 	}
 	d := o.dataplane
+	for _, p := range d.paths {
+		if !slices.Contains(dataplanePaths, p) {
+			return o, cliexit.UsageError{Err: fmt.Errorf("--paths: unknown path %q, want some of %v", p, dataplanePaths)}
+		}
+	}
 	if d.workers < 1 || d.rounds < 1 || d.round <= 0 {
 		return o, cliexit.UsageError{Err: fmt.Errorf("--workers, --rounds and --round must be positive")}
 	}

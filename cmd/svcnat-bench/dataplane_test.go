@@ -60,6 +60,13 @@ func TestDataplaneFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"--dataplane", "--workers", "0"}, &bytes.Buffer{}); err == nil {
 		t.Error("--workers 0 accepted")
 	}
+	if _, err := parseFlags([]string{"--dataplane", "--paths", "direct,LoadBalancer"}, &bytes.Buffer{}); err == nil {
+		t.Error("--paths with an unknown path accepted")
+	}
+	paths := []dpPath{{name: "direct"}, {name: "ClusterIP"}, {name: "NodePort"}}
+	if got := selectPaths(paths, []string{"NodePort", "ClusterIP"}); len(got) != 2 || got[0].name != "ClusterIP" || got[1].name != "NodePort" {
+		t.Errorf("selectPaths = %v", got)
+	}
 }
 
 // TestDataplaneCluster: the measured Service is added with a NodePort no

@@ -77,6 +77,7 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	fs.IntVar(&o.dataplane.workers, "workers", 4, "--dataplane: concurrent clients")
 	fs.DurationVar(&o.dataplane.round, "round", 2*time.Second, "--dataplane: load time of each path per round")
 	fs.IntVar(&o.dataplane.rounds, "rounds", 5, "--dataplane: rounds (the median is reported)")
+	fs.StringSliceVar(&o.dataplane.paths, "paths", dataplanePaths, "--dataplane: paths to load (without direct: no ratio), e.g. ClusterIP alone under perf")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"slices"
@@ -90,11 +92,14 @@ func measureDataplane(ctx context.Context, o options, n int, be string) (dpRow, 
 		return row, err
 	}
 	defer lab.Close()
+	if err := quietLANBridge(lab.LAN); err != nil {
+		return row, err
+	}
 	pod, err := lab.AddPod("target", podIP)
 	if err != nil {
 		return row, err
 	}
-	srv, err := connbench.Serve(pod.Host, netip.AddrPortFrom(podIP, podPort))
+	srv, err := connbench.Serve(pod.Host, netip.AddrPortFrom(podIP, podPort), o.dataplane.workers)
 	if err != nil {
 		return row, err
 	}
@@ -123,6 +128,25 @@ func selectPaths(paths []dpPath, names []string) []dpPath {
 		}
 	}
 	return out
+}
+
+// quietLANBridge stops the lab's LAN bridge from passing frames through
+// the IP netfilter hooks of its own namespace (br_netfilter's
+// bridge-nf-call-* sysctls, per namespace, on when the module is loaded).
+// The bridge stands for the switch between client and node, which has no
+// netfilter; left on, its hooks cost every path a few per cent of the
+// CPU of a connection (perf: br_nf_pre_routing) and dilute the node's
+// share. Without br_netfilter there is nothing to turn off.
+func quietLANBridge(lan *netns.Host) error {
+	return lan.Do(func() error {
+		for _, key := range []string{"bridge-nf-call-iptables", "bridge-nf-call-ip6tables", "bridge-nf-call-arptables"} {
+			err := os.WriteFile("/proc/sys/net/bridge/"+key, []byte("0"), 0)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("sysctl net.bridge.%s=0 in %s: %w", key, lan, err)
+			}
+		}
+		return nil
+	})
 }
 
 // programNode applies the Rulesets in the node's namespace the way

@@ -57,7 +57,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := connbench.Serve(pod.Host, netip.AddrPortFrom(podIP, 8080))
+	srv, err := connbench.Serve(pod.Host, netip.AddrPortFrom(podIP, 8080), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func oneConn(ipv4 bool, sa unix.Sockaddr) (time.Duration, error) {
 		return 0, fmt.Errorf("connect: %w", err)
 	}
 	took := time.Since(start)
-	if _, err := unix.Write(fd, request); err != nil {
+	if _, err := retryEINTR(func() (int, error) { return unix.Write(fd, request) }); err != nil {
 		return 0, fmt.Errorf("write: %w", err)
 	}
 	return took, readReply(fd)
@@ -179,7 +179,7 @@ func readReply(fd int) error {
 	buf := make([]byte, 16)
 	got := 0
 	for got < len(reply) {
-		n, err := unix.Read(fd, buf[got:])
+		n, err := retryEINTR(func() (int, error) { return unix.Read(fd, buf[got:]) })
 		switch {
 		case err != nil:
 			return fmt.Errorf("read: %w", err)
@@ -198,4 +198,18 @@ func processCPU() (time.Duration, error) {
 		return 0, fmt.Errorf("connbench: getrusage: %w", err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
+// retryEINTR repeats a read or write that a signal interrupted (a socket
+// with a timeout is not restarted by SA_RESTART, and Go's runtime sends
+// signals), a few times. connect cannot be repeated this way: an
+// interrupted one counts as a failed connection (about one in 10^5).
+func retryEINTR(call func() (int, error)) (int, error) {
+	for range 3 {
+		n, err := call()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+	return call()
 }

@@ -112,13 +112,13 @@ func answer(fd int) {
 	}
 	buf := make([]byte, len(request))
 	for got := 0; got < len(buf); {
-		n, err := unix.Read(fd, buf[got:])
+		n, err := retryEINTR(func() (int, error) { return unix.Read(fd, buf[got:]) })
 		if err != nil || n == 0 {
 			return
 		}
 		got += n
 	}
-	unix.Write(fd, reply)
+	retryEINTR(func() (int, error) { return unix.Write(fd, reply) })
 }
 
 // Close stops accepting, waits for the accept loops (a connection being

@@ -65,7 +65,8 @@ type dpRow struct {
 	err      error
 }
 
-// runDataplane measures every size and backend and prints the table.
+// runDataplane measures every size and backend, one lab each, reporting
+// progress on stderr; printDataplaneTable prints the rows.
 func runDataplane(ctx context.Context, o options) []dpRow {
 	var rows []dpRow
 	for _, n := range o.sizes {

@@ -78,12 +78,15 @@ fmt-check:
 ## Takes tens of minutes at 50k Services; docs/BENCHMARKS.md has the figures.
 ## The first line is the agent's own work for one endpoint change (no kernel).
 ## The OneBigService rows are one Service with 1k, 10k and 100k endpoints
-## (render, full apply, one endpoint removed or moved).
+## (render, full apply, one endpoint removed or moved). The last command is
+## the data plane: new TCP connections/s through a ClusterIP and a NodePort
+## against a direct route to the pod, 10 and 10k Services, every backend.
 bench: build
 	$(GO) test -run '^$$' -bench 'SyncOneEndpoint|BuilderOneEndpoint' -benchmem ./agent/ ./synth/
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
 	SVCNAT_BENCH_100K=1 $(GO) test -run '^$$' -bench 'OneBigService' -benchmem -benchtime 5x ./backend/nftables/ ./backend/iptables/
 	$(GO) run ./cmd/svcnat-bench --sizes 1000,10000,50000 --svcnat $(BIN)/svcnat
+	$(GO) run ./cmd/svcnat-bench --dataplane --sizes 10,10000 --rounds 9 --round 1s
 
 ## fuzz: each fuzz target for FUZZTIME (root: the renderers' output is
 ## loaded in throwaway namespaces). `make test` runs the seed corpora.

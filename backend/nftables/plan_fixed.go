@@ -89,6 +89,11 @@ func baseChains(t *table) {
 		{"filter-output", "filter", "output", prioFilter - 10, chainChecks},
 	} {
 		c := t.newChain(h.name, &hook{typ: h.typ, hook: h.hook, priority: h.prio})
+		if h.typ == "filter" {
+			// Nat chains see only a connection's first packet anyway.
+			c.add("", ctNewStmt{}, verdictStmt{verdict{kind: vJump, chain: h.to}})
+			continue
+		}
 		c.add("", verdictStmt{verdict{kind: vJump, chain: h.to}})
 	}
 

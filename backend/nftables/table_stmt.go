@@ -374,6 +374,23 @@ func (ctDNATStmt) exprs(synth.Family) []expr.Any {
 	}
 }
 
+// ctNewStmt matches the first packet of a connection. The filter hooks
+// check only those: a later packet belongs to a connection the checks let
+// through, and evaluating them again cost every forwarded packet four set
+// lookups (about 5% of a short connection's CPU, docs/BENCHMARKS.md, "Data
+// plane"). kube-proxy's nftables mode guards its filter chains the same way.
+type ctNewStmt struct{}
+
+func (ctNewStmt) text(synth.Family) string { return "ct state new" }
+
+func (ctNewStmt) exprs(synth.Family) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native32(0x08), Xor: native32(0)}, // NF_CT_STATE_BIT(IP_CT_NEW)
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: native32(0)},
+	}
+}
+
 // pairStmt matches source . destination address against a set of pairs.
 type pairStmt struct{ set string }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -30,6 +31,14 @@ Usage:
 Examples:
   svcnat-bench --sizes 1000,10000,50000 --svcnat bin/svcnat
   svcnat-bench --sizes 100 --repeat 1 --backends nftables --svcnat ""
+  svcnat-bench --dataplane --sizes 10,10000 --rounds 5 --round 2s
+
+With --dataplane it measures the data plane instead (docs/BENCHMARKS.md,
+"Data plane"): in a lab of network namespaces (client, node, pod), the
+node programmed for a generated cluster, new TCP connections/s and connect
+latency from the client to the pod directly, through a ClusterIP and
+through a NodePort, in interleaved rounds. Backends: nftables,
+iptables-legacy, iptables-nft.
 
 Flags:
 `
@@ -47,6 +56,9 @@ type options struct {
 	repeat    int
 	svcnat    string // binary for the RSS column; empty skips it
 	iptMode   string
+	// dataplane switches to the data-plane benchmark (dataplane.go).
+	dataplane dataplaneOptions
+	measureDP bool
 }
 
 // parseFlags reads the command line; --help prints the usage to stdout
@@ -61,6 +73,11 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	fs.IntVar(&o.repeat, "repeat", 5, "runs of each incremental change (the median is reported)")
 	fs.StringVar(&o.svcnat, "svcnat", "bin/svcnat", "svcnat binary run as a child for the peak-RSS column (empty: skip)")
 	fs.StringVar(&o.iptMode, "iptables-mode", "auto", "iptables flavour: nft, legacy or auto")
+	fs.BoolVar(&o.measureDP, "dataplane", false, "measure the data plane instead: new TCP connections/s through a ClusterIP and a NodePort against a direct route (default sizes 10,10000; backends nftables,iptables-legacy,iptables-nft)")
+	fs.IntVar(&o.dataplane.workers, "workers", 4, "--dataplane: concurrent clients")
+	fs.DurationVar(&o.dataplane.round, "round", 2*time.Second, "--dataplane: load time of each path per round")
+	fs.IntVar(&o.dataplane.rounds, "rounds", 5, "--dataplane: rounds (the median is reported)")
+	fs.StringSliceVar(&o.dataplane.paths, "paths", dataplanePaths, "--dataplane: paths to load (without direct: no ratio), e.g. ClusterIP alone under perf")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
@@ -82,6 +99,9 @@ func parseFlags(args []string, stdout io.Writer) (options, error) {
 	if o.repeat < 1 {
 		o.repeat = 1
 	}
+	if o.measureDP {
+		return dataplaneDefaults(o, fs)
+	}
 	return o, nil
 }
 
@@ -89,6 +109,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	o, err := parseFlags(args, out)
 	if err != nil {
 		return err
+	}
+	if o.measureDP {
+		printDataplaneTable(out, o, runDataplane(ctx, o))
+		return nil
 	}
 	var rows []row
 	for _, n := range o.sizes {

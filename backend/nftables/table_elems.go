@@ -69,29 +69,17 @@ func (e elem) appendText(b []byte) []byte {
 	return b
 }
 
-// nlElems encodes elements; interval sets get boundary elements the way
-// nft sends them (an interval end at 0 before the first range of the set,
-// when first, each range as start + end-exclusive).
-func nlElems(ns *nftables.Set, es []elem, first bool) []nftables.SetElement {
+// intervalSetElems encodes the prefixes of an interval set as boundary
+// elements, the way nft sends them (an interval end at 0 before the first
+// range of the set, when first, each range as start + end-exclusive).
+// Every other set's elements are written by nlEmitter.elems.
+func intervalSetElems(es []elem, first bool) []nftables.SetElement {
 	out := make([]nftables.SetElement, 0, len(es))
 	for i, e := range es {
-		if ns.Interval {
-			out = append(out, intervalElems(e.prefix, first && i == 0)...)
-			continue
-		}
-		ne := nftables.SetElement{Key: elemKey(e), Comment: e.comment}
-		if e.verdict.kind != vNone {
-			ne.VerdictData = e.verdict.expr()
-		}
-		if e.to.IsValid() {
-			ne.Val = endpointValue(e.to)
-		}
-		out = append(out, ne)
+		out = append(out, intervalElems(e.prefix, first && i == 0)...)
 	}
 	return out
 }
-
-func elemKey(e elem) []byte { return appendElemKey(nil, e) }
 
 // appendElemKey appends e's key to k.
 func appendElemKey(k []byte, e elem) []byte {
@@ -113,10 +101,8 @@ func appendElemKey(k []byte, e elem) []byte {
 	return k
 }
 
-// endpointValue is an endpoint map's value: address . port, the port
-// padded to 4 bytes.
-func endpointValue(ap netip.AddrPort) []byte { return appendEndpointValue(nil, ap) }
-
+// appendEndpointValue appends an endpoint map's value: address . port,
+// the port padded to 4 bytes.
 func appendEndpointValue(v []byte, ap netip.AddrPort) []byte {
 	v = appendAddr(v, ap.Addr().Unmap())
 	return append(binary.BigEndian.AppendUint16(v, ap.Port()), 0, 0)
@@ -216,7 +202,7 @@ func decodeKernelElemKey(f synth.Family, kind setKind, ke nfnl.Elem) (elem, bool
 	return e, true
 }
 
-// endpointOf decodes an endpoint map's value (endpointValue).
+// endpointOf decodes an endpoint map's value (appendEndpointValue).
 func endpointOf(f synth.Family, v []byte) (netip.AddrPort, bool) {
 	al := int(addrLen(f))
 	if len(v) != al+4 || v[al+2]|v[al+3] != 0 {
@@ -258,9 +244,9 @@ func verdictOf(ke nfnl.Elem) (verdict, bool) {
 }
 
 // sameIntervals compares an interval set's boundary elements with the
-// ones nlElems sends for s.
+// ones intervalSetElems sends for s.
 func sameIntervals(f synth.Family, ks *nfnl.Set, s *set) bool {
-	want := nlElems(nlSet(&table{family: f}, s), s.elems, true)
+	want := intervalSetElems(s.elems, true)
 	if len(want) != len(ks.Elems) {
 		return false
 	}

@@ -124,16 +124,16 @@ func (w *nlEmitter) delElems(t *table, s *set, es []elem) { w.elems(true, t, s, 
 
 // elems queues the addition (or deletion) of es, elemsPerMessage to a
 // message: written straight into the batch (nfnl.ElemMsg, the bytes
-// google/nftables would send), except for interval and timeout sets,
-// whose elements google/nftables encodes.
+// google/nftables would send), except for an interval set's boundary
+// elements (element flags), which google/nftables encodes.
 func (w *nlEmitter) elems(del bool, t *table, s *set, es []elem) {
 	ns := nlSet(t, s)
-	if ns.Interval || ns.HasTimeout {
+	if ns.Interval {
 		send := w.c.SetAddElements
 		if del {
 			send = w.c.SetDeleteElements
 		}
-		w.chunks(ns, es, send)
+		w.intervalChunks(ns, es, send)
 		return
 	}
 	var key, val []byte // reused: the message copies them
@@ -154,12 +154,12 @@ func (w *nlEmitter) elems(del bool, t *table, s *set, es []elem) {
 	}
 }
 
-// chunks encodes and queues es one message at a time, so that a set of a
-// million elements is never held in google/nftables' form all at once.
-func (w *nlEmitter) chunks(ns *nftables.Set, es []elem, send func(*nftables.Set, []nftables.SetElement) error) {
+// intervalChunks encodes and queues an interval set's es one message at a
+// time.
+func (w *nlEmitter) intervalChunks(ns *nftables.Set, es []elem, send func(*nftables.Set, []nftables.SetElement) error) {
 	for i := 0; i < len(es); i += elemsPerMessage {
 		part := es[i:min(i+elemsPerMessage, len(es))]
-		w.fail(send(ns, nlElems(ns, part, i == 0)))
+		w.fail(send(ns, intervalSetElems(part, i == 0)))
 		w.queued(len(part))
 	}
 }

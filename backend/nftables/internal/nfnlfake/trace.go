@@ -241,10 +241,15 @@ func (tr *tracer) run(t *table, c *chain, i int, s state, depth int) ([]end, err
 // miss would fork once per value and rule.
 func mergeMisses(branches []branch) []branch {
 	out := branches[:0:0]
+	var misses []state // the misses kept, usually one
 	for _, b := range branches {
-		if b.v != vNext || !slices.ContainsFunc(out, func(o branch) bool { return o.v == vNext && sameButRegisters(o.s, b.s) }) {
-			out = append(out, b)
+		if b.v == vNext {
+			if slices.ContainsFunc(misses, func(s state) bool { return sameButRegisters(s, b.s) }) {
+				continue
+			}
+			misses = append(misses, b.s)
 		}
+		out = append(out, b)
 	}
 	return out
 }

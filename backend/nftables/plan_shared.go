@@ -131,9 +131,10 @@ func (r sharedRef) mapDNATRules(c *chain, p synth.Protocol, noAddrs, noNodePort 
 // it, so it never applies). A port's own chain keeps its name, its rules
 // change only when the length leaves its cell (sampledModuli), and then
 // they are replaced in place (flushed and added in one batch); it has
-// rules only for the maps the port fills. Long lists are few, so these chains and their bindings
-// (every new map element is checked against each binding) stay few; short
-// lists keep sharing, which keeps the chain count flat at many Services.
+// rules only for the maps the port fills. Long lists are few, so these
+// chains and their bindings (every new map element is checked against
+// each binding) stay few; short lists keep sharing, which keeps the chain
+// count flat at many Services.
 const ownDNATMin = 256
 
 // ownDNAT reports whether port sp balances in chains of its own because

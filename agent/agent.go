@@ -11,7 +11,6 @@ import (
 
 	"github.com/go-logr/logr"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 
 	"github.com/svcnat/svcnat/agent/conntrack"
@@ -39,7 +38,7 @@ type Agent struct {
 	// families are the ip_family label values of the families the last
 	// Build produced; written by syncs, read by Changed.
 	families atomic.Pointer[[]string]
-	recorder events.EventRecorder // nil: no Events
+	recorder *eventRecorder // nil: no Events
 
 	// Touched only by syncs, which never overlap.
 	applied  []*synth.Ruleset

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -72,7 +71,7 @@ type Config struct {
 	// EventClient, when set, receives the agent's Events (events.k8s.io/v1,
 	// like kube-proxy): "Starting" on this Node, and a Warning on a Service
 	// whose health check node port cannot be opened. Nil records none.
-	EventClient kubernetes.Interface
+	EventClient EventSink
 }
 
 // ConntrackCleaner deletes the conntrack entries matching any of flows.

@@ -34,7 +34,8 @@
 // (package metrics), its metrics server routes (/metrics, /healthz,
 // /proxyMode, /configz, /flagz, /debug/pprof/) plus /svcnat/status, its
 // /healthz and /livez bodies (package healthcheck) and its Events
-// (Config.EventClient).
+// (Config.EventClient, written in the background by a small recorder of
+// the agent's own: client-go's links every API group's types).
 //
 // Start-up adopts the rules of a previous run without a gap: nothing is
 // programmed before the source has synced (a partial cache would delete

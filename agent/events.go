@@ -3,10 +3,14 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/events"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/svcnat/svcnat/agent/healthcheck"
 )
@@ -26,15 +30,107 @@ const (
 	reasonMetricsFailed     = "FailedToStartMetricServer"
 )
 
+// EventSink writes Events: *kubeclient.Client, or in tests a fake
+// clientset behind kubeclienttest's adapter.
+type EventSink interface {
+	CreateEvent(ctx context.Context, ev *eventsv1.Event) error
+}
+
+// Bounds of the Event writer: the agent records a handful of Events per
+// episode, so a full queue means the API server is not taking them and
+// dropping is right; a failed write is retried a few times, not forever.
+const (
+	eventQueue    = 64
+	eventTries    = 3
+	eventRetry    = 2 * time.Second
+	eventTimeout  = 10 * time.Second
+	maxNoteLength = 1024 // the API's limit on an Event's note
+)
+
+// eventRecorder writes the agent's Events through a sink in the
+// background, so that a slow or absent API server never delays a sync or
+// a shutdown. It is client-go's Event recorder without its aggregation:
+// the agent already records one Event per episode.
+type eventRecorder struct {
+	sink     EventSink
+	instance string // reportingInstance: svcnat-<hostname>, as client-go names it
+	queue    chan *eventsv1.Event
+}
+
 // startEvents starts recording Events through cfg.EventClient and returns
 // the recorder (nil without a client) and what stops it.
-func (a *Agent) startEvents(ctx context.Context) (events.EventRecorder, func()) {
+func (a *Agent) startEvents(ctx context.Context) (*eventRecorder, func()) {
 	if a.cfg.EventClient == nil {
 		return nil, func() {}
 	}
-	b := events.NewBroadcaster(&events.EventSinkImpl{Interface: a.cfg.EventClient.EventsV1()})
-	b.StartRecordingToSink(ctx.Done())
-	return b.NewRecorder(scheme.Scheme, eventsComponent), b.Shutdown
+	host, _ := os.Hostname()
+	r := &eventRecorder{sink: a.cfg.EventClient, instance: eventsComponent + "-" + host,
+		queue: make(chan *eventsv1.Event, eventQueue)}
+	ctx, cancel := context.WithCancel(ctx)
+	go r.run(ctx)
+	return r, cancel
+}
+
+// Eventf queues an Event about regarding; it never blocks.
+func (r *eventRecorder) Eventf(regarding *corev1.ObjectReference, eventType, reason, action, format string, args ...any) {
+	now := time.Now()
+	note := fmt.Sprintf(format, args...)
+	if len(note) > maxNoteLength {
+		note = strings.ToValidUTF8(note[:maxNoteLength], "") // drops a rune cut in two
+	}
+	ns := regarding.Namespace
+	if ns == "" {
+		ns = metav1.NamespaceDefault // where Events about cluster-scoped objects go
+	}
+	ev := &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", regarding.Name, now.UnixNano()), Namespace: ns},
+		EventTime:           metav1.NewMicroTime(now),
+		ReportingController: eventsComponent,
+		ReportingInstance:   r.instance,
+		Action:              action,
+		Reason:              reason,
+		Regarding:           *regarding,
+		Note:                note,
+		Type:                eventType,
+	}
+	select {
+	case r.queue <- ev:
+	default:
+		klog.Background().V(2).Info("Event queue full; dropping an Event", "reason", reason, "object", regarding.Name)
+	}
+}
+
+// run writes the queued Events until ctx is done.
+func (r *eventRecorder) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-r.queue:
+			r.write(ctx, ev)
+		}
+	}
+}
+
+// write creates ev, trying again a few times after a failure.
+func (r *eventRecorder) write(ctx context.Context, ev *eventsv1.Event) {
+	var err error
+	for try := range eventTries {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(eventRetry):
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, eventTimeout)
+		err = r.sink.CreateEvent(wctx, ev)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+	}
+	klog.FromContext(ctx).V(2).Info("Could not record an Event", "reason", ev.Reason, "object", ev.Regarding.Name, "err", err.Error())
 }
 
 // nodeRef is the reference kube-proxy's Events about the node use.
@@ -49,7 +145,7 @@ func (a *Agent) birthCry() {
 	if a.recorder == nil || a.cfg.Synth.NodeName == "" {
 		return
 	}
-	a.recorder.Eventf(a.nodeRef(), nil, corev1.EventTypeNormal, reasonStarting, actionStart, "Starting svcnat %s.", a.cfg.Version)
+	a.recorder.Eventf(a.nodeRef(), corev1.EventTypeNormal, reasonStarting, actionStart, "Starting svcnat %s.", a.cfg.Version)
 }
 
 // reportListenErrors records a Warning Event on each Service whose health
@@ -68,7 +164,7 @@ func (a *Agent) reportListenErrors(err error) {
 			"service", le.Namespace+"/"+le.Name, "port", le.Port)
 		if a.recorder != nil {
 			svc := &corev1.ObjectReference{APIVersion: "v1", Kind: "Service", Namespace: le.Namespace, Name: le.Name}
-			a.recorder.Eventf(svc, nil, corev1.EventTypeWarning, reasonHealthCheckFailed, actionListen, "%s",
+			a.recorder.Eventf(svc, corev1.EventTypeWarning, reasonHealthCheckFailed, actionListen, "%s",
 				fmt.Sprintf("node %s failed to start healthcheck %q on port %d: %v", a.cfg.Synth.NodeName, le.Namespace+"/"+le.Name, le.Port, le.Err))
 		}
 	}
@@ -85,5 +181,5 @@ func (a *Agent) reportServerFailure(addr string, err error) {
 	if addr == a.cfg.HealthzAddr {
 		reason = reasonHealthzFailed
 	}
-	a.recorder.Eventf(a.nodeRef(), nil, corev1.EventTypeWarning, reason, actionStart, "%s", err.Error())
+	a.recorder.Eventf(a.nodeRef(), corev1.EventTypeWarning, reason, actionStart, "%s", err.Error())
 }

@@ -2,16 +2,20 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+
+	"github.com/svcnat/svcnat/agent/kubeclient"
+	"github.com/svcnat/svcnat/agent/kubeclient/kubeclienttest"
 )
 
 // waitEvent waits until client holds an Event with reason, and returns it.
@@ -57,7 +61,7 @@ func TestEvents(t *testing.T) {
 	defer busyHealthz.Close()
 
 	client := fake.NewClientset()
-	a := runAgent(t, Config{EventClient: client, Version: "v0.9.0", HealthCheckBindAddress: "127.0.0.1",
+	a := runAgent(t, Config{EventClient: kubeclienttest.Clientset{Interface: client}, Version: "v0.9.0", HealthCheckBindAddress: "127.0.0.1",
 		HealthzAddr: busyHealthz.Addr().String()}, newFakeSource(in))
 
 	start := waitEvent(t, client, "Starting")
@@ -88,7 +92,7 @@ func TestEventsUnreachableStopPromptly(t *testing.T) {
 	}
 	host := ln.Addr().String()
 	ln.Close() // refused from now on
-	client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://" + host})
+	client, err := kubeclient.New(&rest.Config{Host: "http://" + host})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,5 +112,73 @@ func TestEventsUnreachableStopPromptly(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Error("Run still running a second after cancel")
 		<-done
+	}
+}
+
+// flakySink fails its first failures writes, then records; it blocks
+// every write until release is closed, and tells entered when one begins.
+type flakySink struct {
+	failures int
+	entered  chan struct{}
+	release  chan struct{}
+	written  chan *eventsv1.Event
+}
+
+func (s *flakySink) CreateEvent(ctx context.Context, ev *eventsv1.Event) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.failures > 0 {
+		s.failures--
+		return errors.New("connection refused")
+	}
+	s.written <- ev
+	return nil
+}
+
+// TestEventRecorderBounds: a failed write is tried again; Events beyond
+// the queue are dropped without blocking the caller; a long note is cut
+// to the API's limit; cluster-scoped objects' Events go to "default".
+func TestEventRecorderBounds(t *testing.T) {
+	sink := &flakySink{failures: 1, entered: make(chan struct{}, 1), release: make(chan struct{}),
+		written: make(chan *eventsv1.Event, 2*eventQueue)}
+	a := &Agent{cfg: Config{EventClient: sink}}
+	r, stop := a.startEvents(context.Background())
+	defer stop()
+	node := &corev1.ObjectReference{Kind: "Node", Name: "node-1"}
+	start := time.Now()
+	r.Eventf(node, corev1.EventTypeNormal, "First", "Test", "%s", strings.Repeat("x", 2*maxNoteLength))
+	<-sink.entered // the first is being written: the queue is empty
+	for range 2 * eventQueue {
+		r.Eventf(node, corev1.EventTypeNormal, "More", "Test", "more")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Eventf blocked for %v with a stuck sink", d)
+	}
+	close(sink.release)
+	first := <-sink.written // after one refusal and eventRetry
+	if first.Reason != "First" || len(first.Note) != maxNoteLength || first.Namespace != metav1.NamespaceDefault ||
+		first.ReportingController != eventsComponent || first.Regarding.Name != "node-1" {
+		t.Errorf("first Event: reason %q, note of %d bytes, namespace %q, controller %q", first.Reason, len(first.Note),
+			first.Namespace, first.ReportingController)
+	}
+	got := 1
+	for deadline := time.After(5 * time.Second); got <= eventQueue; got++ {
+		select {
+		case <-sink.written:
+		case <-deadline:
+			t.Fatalf("%d Events written, want %d (the first and a full queue)", got, eventQueue+1)
+		}
+	}
+	select {
+	case <-sink.written:
+		t.Errorf("more than %d Events written: the queue did not drop", eventQueue+1)
+	case <-time.After(100 * time.Millisecond):
 	}
 }

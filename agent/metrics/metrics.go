@@ -11,7 +11,7 @@ import (
 
 	// Registers client-go's rest_client_* metrics in legacyregistry, as
 	// kube-proxy's main package does.
-	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/restclient"
 
 	"github.com/svcnat/svcnat/synth"
 )

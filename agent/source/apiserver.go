@@ -5,23 +5,25 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/svcnat/svcnat/agent/kubeclient"
 )
 
 // The labels kube-proxy filters on: Services handled by another proxy, and
@@ -31,9 +33,22 @@ const (
 	LabelHeadless         = "service.kubernetes.io/headless"
 )
 
+// Client is what the source needs of the API server: *kubeclient.Client,
+// or in tests a fake clientset behind kubeclienttest's adapter.
+type Client interface {
+	// ListWatch lists and watches a resource (kubeclient.Services, …) in
+	// every namespace with tweak applied to each request's options.
+	ListWatch(resource string, tweak func(*metav1.ListOptions)) (cache.ListerWatcher, error)
+	// ServesServiceCIDRs tells whether the API serves ServiceCIDRs.
+	ServesServiceCIDRs(ctx context.Context) (bool, error)
+	// Ready probes the API server's readiness once, asking it to answer
+	// within serverTimeout; nil means ready.
+	Ready(ctx context.Context, serverTimeout time.Duration) error
+}
+
 // APIServer is a Source watching the Kubernetes API.
 type APIServer struct {
-	client   kubernetes.Interface
+	client   Client
 	nodeName string
 	synced   chan struct{}
 	// created is when the source was made, before the agent starts:
@@ -57,11 +72,12 @@ type listers struct {
 	cidrs    networkinglisters.ServiceCIDRLister // nil when the API lacks ServiceCIDRs
 }
 
-// informerSet is the factories of one generation of informers, the
-// handler registrations whose initial lists must be delivered before the
-// set is synced, and its listers.
+// informerSet is one generation of informers, the handler registrations
+// whose initial lists must be delivered before the set is synced, and its
+// listers.
 type informerSet struct {
-	factories []informers.SharedInformerFactory
+	informers []cache.SharedIndexInformer
+	running   sync.WaitGroup // the informers' Run
 	synced    []cache.InformerSynced
 	listers   listers
 	lean      cache.TransformFunc // what its caches keep (leanObjectsSince)
@@ -75,7 +91,7 @@ type informerSet struct {
 
 // NewAPIServer returns a source for the node nodeName (empty: no Node is
 // watched, so node IPs must be configured).
-func NewAPIServer(client kubernetes.Interface, nodeName string) *APIServer {
+func NewAPIServer(client Client, nodeName string) *APIServer {
 	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{}), probeEvery: probeEvery,
 		created: time.Now()}
 }
@@ -132,8 +148,8 @@ func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*inform
 		stop()
 		return nil, err
 	}
-	for _, f := range set.factories {
-		f.Start(setCtx.Done())
+	for _, inf := range set.informers {
+		set.running.Go(func() { inf.RunWithContext(setCtx) })
 	}
 	return set, nil
 }
@@ -142,41 +158,61 @@ func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*inform
 // the agent's periodic full sync already repairs drift, and resyncs would
 // only produce no-op update events.
 func (a *APIServer) informers(ctx context.Context, h Handler, set *informerSet) error {
-	sel := proxySelector()
-	proxied := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = sel }))
-	set.factories = []informers.SharedInformerFactory{proxied}
-	svc := proxied.Core().V1().Services()
-	eps := proxied.Discovery().V1().EndpointSlices()
-	set.listers.services, set.listers.slices = svc.Lister(), eps.Lister()
-	if err := set.watch(svc.Informer(), h, Service); err != nil {
+	proxied := func(o *metav1.ListOptions) { o.LabelSelector = proxySelector() }
+	svc, err := set.informer(a.client, kubeclient.Services, &corev1.Service{}, proxied)
+	if err != nil {
 		return err
 	}
-	if err := set.watch(eps.Informer(), h, EndpointSlice); err != nil {
+	eps, err := set.informer(a.client, kubeclient.EndpointSlices, &discoveryv1.EndpointSlice{}, proxied)
+	if err != nil {
+		return err
+	}
+	set.listers.services = corelisters.NewServiceLister(svc.GetIndexer())
+	set.listers.slices = discoverylisters.NewEndpointSliceLister(eps.GetIndexer())
+	if err := set.watch(svc, h, Service); err != nil {
+		return err
+	}
+	if err := set.watch(eps, h, EndpointSlice); err != nil {
 		return err
 	}
 	if a.nodeName != "" {
-		byName := informers.NewSharedInformerFactoryWithOptions(a.client, 0,
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.nodeName).String()
-			}))
-		set.factories = append(set.factories, byName)
-		nodes := byName.Core().V1().Nodes()
-		set.listers.nodes = nodes.Lister()
-		if err := set.watch(nodes.Informer(), h, Node); err != nil {
+		byName := func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.nodeName).String()
+		}
+		nodes, err := set.informer(a.client, kubeclient.Nodes, &corev1.Node{}, byName)
+		if err != nil {
+			return err
+		}
+		set.listers.nodes = corelisters.NewNodeLister(nodes.GetIndexer())
+		if err := set.watch(nodes, h, Node); err != nil {
 			return err
 		}
 	}
 	if a.serviceCIDRsServed(ctx) && ctx.Err() == nil {
-		all := informers.NewSharedInformerFactoryWithOptions(a.client, 0)
-		set.factories = append(set.factories, all)
-		cidrs := all.Networking().V1().ServiceCIDRs()
-		set.listers.cidrs = cidrs.Lister()
-		if err := set.watch(cidrs.Informer(), h, ServiceCIDR); err != nil {
+		cidrs, err := set.informer(a.client, kubeclient.ServiceCIDRs, &networkingv1.ServiceCIDR{}, nil)
+		if err != nil {
+			return err
+		}
+		set.listers.cidrs = networkinglisters.NewServiceCIDRLister(cidrs.GetIndexer())
+		if err := set.watch(cidrs, h, ServiceCIDR); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// informer creates an informer of resource (whose objects are like
+// example) with tweak applied to its requests, and adds it to the set.
+// Its cache is indexed by namespace, as the listers expect.
+func (s *informerSet) informer(c Client, resource string, example runtime.Object, tweak func(*metav1.ListOptions)) (cache.SharedIndexInformer, error) {
+	lw, err := c.ListWatch(resource, tweak)
+	if err != nil {
+		return nil, err
+	}
+	inf := cache.NewSharedIndexInformer(lw, example, 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	s.informers = append(s.informers, inf)
+	return inf, nil
 }
 
 // waitForSync waits until every handler has seen its informer's initial
@@ -199,9 +235,7 @@ func (s *informerSet) shutdown() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for _, f := range s.factories {
-			f.Shutdown()
-		}
+		s.running.Wait()
 	}()
 	select {
 	case <-done:
@@ -214,19 +248,14 @@ func (s *informerSet) shutdown() {
 // The request honours ctx: client-go retries a refused connection for
 // seconds, which must not delay a shutdown.
 func (a *APIServer) serviceCIDRsServed(ctx context.Context) bool {
-	disco := discovery.ToDiscoveryInterfaceWithContext(a.client.Discovery())
-	list, err := disco.ServerResourcesForGroupVersionWithContext(ctx, networkingv1.SchemeGroupVersion.String())
-	if err != nil {
+	served, err := a.client.ServesServiceCIDRs(ctx)
+	switch {
+	case err != nil:
 		klog.FromContext(ctx).V(1).Info("No ServiceCIDRs from the API; using configured service CIDRs", "reason", err.Error())
-		return false
+	case !served:
+		klog.FromContext(ctx).V(1).Info("API server does not serve servicecidrs; using configured service CIDRs")
 	}
-	for _, r := range list.APIResources {
-		if r.Name == "servicecidrs" {
-			return true
-		}
-	}
-	klog.FromContext(ctx).V(1).Info("API server does not serve servicecidrs; using configured service CIDRs")
-	return false
+	return served && err == nil
 }
 
 // watch notifies h of every real change of inf's objects while the set

@@ -14,9 +14,11 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	fakediscovery "k8s.io/client-go/discovery/fake"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+
+	"github.com/svcnat/svcnat/agent/kubeclient"
+	"github.com/svcnat/svcnat/agent/kubeclient/kubeclienttest"
 )
 
 func svcObj(name string, labels map[string]string) *corev1.Service {
@@ -49,7 +51,7 @@ func names(st State) []string {
 
 func startAPI(t *testing.T, client *fake.Clientset, rec *recorder) (*APIServer, context.CancelFunc) {
 	t.Helper()
-	a := NewAPIServer(client, "node-1")
+	a := NewAPIServer(kubeclienttest.Clientset{Interface: client}, "node-1")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, rec) }()
@@ -159,7 +161,7 @@ func closedPort(t *testing.T) string {
 // (discovery first, then the informers' lists).
 func TestAPIServerUnreachableStopsPromptly(t *testing.T) {
 	for _, after := range []time.Duration{50 * time.Millisecond, 1500 * time.Millisecond} {
-		client, err := kubernetes.NewForConfig(&rest.Config{Host: "http://" + closedPort(t), Timeout: 30 * time.Second})
+		client, err := kubeclient.New(&rest.Config{Host: "http://" + closedPort(t), Timeout: 30 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/svcnat/svcnat/agent/kubeclient/kubeclienttest"
 	"github.com/svcnat/svcnat/internal/gen"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkAPIServerSnapshot(b *testing.B) {
 				objs = append(objs, s)
 			}
 			client := fake.NewClientset(objs...)
-			a := NewAPIServer(client, "")
+			a := NewAPIServer(kubeclienttest.Clientset{Interface: client}, "")
 			a.probeEvery = 0
 			events := make(notifier, 1)
 			ctx, cancel := context.WithCancel(context.Background())

@@ -145,17 +145,11 @@ func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informe
 	}
 }
 
-// probe asks the API server whether it is ready (GET /readyz). Clients
-// without a REST client (fakes) are always ready.
+// probe asks the API server whether it is ready (GET /readyz).
 func (a *APIServer) probe(ctx context.Context) (probeResult, error) {
-	rc := a.client.Discovery().RESTClient()
-	if rc == nil {
-		return ready, nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	// No retries: a refused connection is the answer.
-	err := rc.Get().AbsPath("/readyz").Timeout(probeServerTimeout).MaxRetries(0).Do(ctx).Error()
+	err := a.client.Ready(ctx, probeServerTimeout)
 	return probeResultOf(err), err
 }
 

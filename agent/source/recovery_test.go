@@ -25,6 +25,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/svcnat/svcnat/agent/kubeclient/kubeclienttest"
 )
 
 // restartableAPI is a fake API server that can be stopped and started
@@ -208,7 +210,7 @@ func TestAPIServerOutage(t *testing.T) {
 	web.UID, web.ResourceVersion = "uid-web", "7"
 	web1.UID, web1.ResourceVersion = "uid-web-1", "8"
 	api := newRestartableAPI(t, web, web1, nodeObj("node-1"))
-	a := NewAPIServer(api, "node-1")
+	a := NewAPIServer(kubeclienttest.Clientset{Interface: api}, "node-1")
 	h := &snapshotChecker{src: a, want: []string{"svc/web", "eps/web-1", "node/node-1"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -305,7 +307,7 @@ func TestAPIServerNotReady(t *testing.T) {
 		t.Skip("waits out a simulated etcd restart")
 	}
 	api := newRestartableAPI(t, svcObj("web", nil), nodeObj("node-1"))
-	a := NewAPIServer(api, "node-1")
+	a := NewAPIServer(kubeclienttest.Clientset{Interface: api}, "node-1")
 	h := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -394,7 +396,7 @@ func TestRelistOutlastsNotReady(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			api := newRestartableAPI(t, svcObj("web", nil))
 			api.listDelay = outageProbes*probeEvery + time.Second // longer than an outage takes to be seen
-			a := NewAPIServer(api, "")
+			a := NewAPIServer(kubeclienttest.Clientset{Interface: api}, "")
 			set, err := a.startSet(t.Context(), &recorder{}, false)
 			if err != nil {
 				t.Fatal(err)

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/svcnat/svcnat/agent"
 	"github.com/svcnat/svcnat/agent/conntrack"
+	"github.com/svcnat/svcnat/agent/kubeclient"
 	"github.com/svcnat/svcnat/agent/source"
 	"github.com/svcnat/svcnat/backend"
 	"github.com/svcnat/svcnat/backend/iptables"
@@ -32,7 +32,7 @@ type node struct {
 	be    backend.Backend
 	src   source.Source
 	// events receives the agent's Events; nil without an API server.
-	events kubernetes.Interface
+	events agent.EventSink
 	// cleaned is closed when the other backend's rules are removed.
 	cleaned <-chan struct{}
 }
@@ -176,7 +176,7 @@ func sourceName(s *kubeproxy.Settings) string {
 // server it also returns the client that records Events.
 // --manifests wins over the configuration's API server settings, so that a
 // DaemonSet's own configuration runs in a lab without an API server.
-func openSource(s *kubeproxy.Settings, logger logr.Logger) (source.Source, kubernetes.Interface, error) {
+func openSource(s *kubeproxy.Settings, logger logr.Logger) (source.Source, agent.EventSink, error) {
 	if s.Manifests != "" {
 		if s.Client.Kubeconfig != "" || s.Client.Master != "" {
 			logger.Info("--manifests: the API server settings are not used", "kubeconfig", s.Client.Kubeconfig, "master", s.Client.Master)
@@ -187,7 +187,7 @@ func openSource(s *kubeproxy.Settings, logger logr.Logger) (source.Source, kuber
 	if err != nil {
 		return nil, nil, usagef("API server config: %v (give --kubeconfig, or --manifests DIR to run without a cluster)", err)
 	}
-	client, err := kubernetes.NewForConfig(rc)
+	client, err := kubeclient.New(rc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("API client: %w", err)
 	}

@@ -118,12 +118,18 @@ func (c *Client) ServesServiceCIDRs(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return ListsServiceCIDRs(list), nil
+}
+
+// ListsServiceCIDRs tells whether networking/v1's discovery document
+// lists ServiceCIDRs.
+func ListsServiceCIDRs(list *metav1.APIResourceList) bool {
 	for _, r := range list.APIResources {
-		if r.Name == "servicecidrs" {
-			return true, nil
+		if r.Name == ServiceCIDRs {
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // Ready asks the API server whether it is ready (GET /readyz), asking it

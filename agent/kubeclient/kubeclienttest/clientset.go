@@ -78,12 +78,7 @@ func (c Clientset) ServesServiceCIDRs(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	for _, r := range list.APIResources {
-		if r.Name == "servicecidrs" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return kubeclient.ListsServiceCIDRs(list), nil
 }
 
 // Ready asks /readyz through the discovery client's REST client; a

@@ -158,7 +158,8 @@ func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*inform
 // the agent's periodic full sync already repairs drift, and resyncs would
 // only produce no-op update events.
 func (a *APIServer) informers(ctx context.Context, h Handler, set *informerSet) error {
-	proxied := func(o *metav1.ListOptions) { o.LabelSelector = proxySelector() }
+	sel := proxySelector()
+	proxied := func(o *metav1.ListOptions) { o.LabelSelector = sel }
 	svc, err := set.informer(a.client, kubeclient.Services, &corev1.Service{}, proxied)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ vet:
 	$(GO) vet -tags fleet ./test/fleet
 
 ## e2e: svcnat run against a real kube-apiserver + etcd in network namespaces (root).
-## Builds kube-apiserver once into .cache/bin (about 10 minutes cold, then reused).
+## Builds kube-apiserver, kube-proxy and etcd once into .cache/bin (about 10 minutes cold, then reused).
 ## Then a small fleet (3 nodes, 100 Services, svcnat and kube-proxy; about 3 minutes).
 e2e:
 	tools/kubernetes/build.sh

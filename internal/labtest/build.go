@@ -134,15 +134,10 @@ func kubeBinary(root, envVar, name string) (string, error) {
 	return bin, nil
 }
 
-// Etcd returns the etcd binary: $ETCD, else etcd on the PATH.
-func Etcd() (string, error) {
-	name := os.Getenv("ETCD")
-	if name == "" {
-		name = "etcd"
-	}
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("no etcd binary (Debian package etcd-server, or set ETCD): %w", err)
-	}
-	return bin, nil
+// Etcd returns the etcd binary: $ETCD, else root's .cache/bin/etcd, which
+// tools/kubernetes/build.sh builds at the version Kubernetes is built
+// against. A distribution's older etcd (Debian's 3.4) lacks watch progress
+// requests, and the API server then lists where a cluster streams.
+func Etcd(root string) (string, error) {
+	return kubeBinary(root, "ETCD", "etcd")
 }

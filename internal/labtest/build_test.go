@@ -79,11 +79,11 @@ func TestBinaryOverrides(t *testing.T) {
 		t.Errorf("no kube-proxy: %v", err)
 	}
 	t.Setenv("ETCD", fake)
-	if bin, err := labtest.Etcd(); err != nil || bin != fake {
+	if bin, err := labtest.Etcd(dir); err != nil || bin != fake {
 		t.Errorf("ETCD: %s %v", bin, err)
 	}
-	t.Setenv("ETCD", filepath.Join(dir, "missing"))
-	if _, err := labtest.Etcd(); err == nil || !strings.Contains(err.Error(), "etcd-server") {
+	t.Setenv("ETCD", "")
+	if _, err := labtest.Etcd(dir); err == nil || !strings.Contains(err.Error(), ".cache/bin/etcd") || !strings.Contains(err.Error(), "ETCD") {
 		t.Errorf("no etcd: %v", err)
 	}
 }

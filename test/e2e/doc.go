@@ -9,11 +9,12 @@
 //
 // which is
 //
-//	tools/kubernetes/build.sh   # once: .cache/bin/kube-apiserver (~10 min cold, then reused)
+//	tools/kubernetes/build.sh   # once: .cache/bin/kube-apiserver, etcd (~10 min cold, then reused)
 //	E2E_REQUIRED=1 go test -tags e2e -count=1 -v -timeout 15m ./test/e2e
 //
 // Needs root, iproute2, nftables/iptables like the netns tests, and etcd
-// (Debian's etcd-server, /usr/bin/etcd). Without the kube-apiserver binary
+// (build.sh builds v3.7.0, the version Kubernetes v1.37.2 is built against;
+// ETCD overrides). Without the kube-apiserver binary
 // (or without root) the whole suite is skipped with a message, unless
 // E2E_REQUIRED=1, which turns that into a failure. One case:
 // `go test -tags e2e -run TestSeedNodePort ./test/e2e`.

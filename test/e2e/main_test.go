@@ -91,7 +91,7 @@ func setup() (s *suite, skip string, err error) {
 	if err != nil {
 		return nil, err.Error(), nil
 	}
-	etcdBin, err := labtest.Etcd()
+	etcdBin, err := labtest.Etcd(repo)
 	if err != nil {
 		return nil, err.Error(), nil
 	}

@@ -11,9 +11,9 @@
 //	make fleet                                      # 8 nodes, 1000 Services, svcnat then kube-proxy
 //	FLEET_NODES=8 FLEET_SERVICES=10000 FLEET_PROXIES=svcnat make fleet
 //
-// Needs root, iproute2, nftables, conntrack, etcd (Debian's etcd-server) and
-// kube-apiserver and kube-proxy v1.37.2 (tools/kubernetes/build.sh builds
-// both into .cache/bin; KUBE_APISERVER, KUBE_PROXY and ETCD override).
+// Needs root, iproute2, nftables, conntrack, and kube-apiserver and
+// kube-proxy v1.37.2 and etcd v3.7.0 (tools/kubernetes/build.sh builds all
+// three into .cache/bin; KUBE_APISERVER, KUBE_PROXY and ETCD override).
 // `make e2e` runs a small fleet too (3 nodes, 100 Services, both proxies).
 //
 // Environment (defaults in brackets): FLEET_NODES [8], FLEET_SERVICES

@@ -69,7 +69,7 @@ func setup() (*suite, string, error) {
 	if s.apiserver, err = labtest.KubeAPIServer(repo); err != nil {
 		return nil, err.Error(), nil
 	}
-	if s.etcd, err = labtest.Etcd(); err != nil {
+	if s.etcd, err = labtest.Etcd(repo); err != nil {
 		return nil, err.Error(), nil
 	}
 	if slices.Contains(cfg.proxies, "kube-proxy") {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver and kube-proxy from the k8s.io/kubernetes module
-# pinned in go.mod into <repo>/.cache/bin, once: binaries whose stamp file
-# matches the version and the inputs (go.mod, go.sum, the mains, this script)
-# are reused. Both come from one `go build`, so they share every compiled
-# package.
+# pinned in go.mod, and etcd from the go.etcd.io/etcd/server/v3 module that
+# Kubernetes version is built against, into <repo>/.cache/bin, once:
+# binaries whose stamp file matches the version and the inputs (go.mod,
+# go.sum, the mains, this script) are reused. All come from one `go build`,
+# so they share every compiled package.
 #
 # A cold build takes 10-20 minutes on a 2-core machine; it runs niced and
 # with -p 1 to leave the CPUs to others. Override with BUILD_PARALLEL=N.
@@ -14,7 +15,7 @@ root="$(cd "$here/../.." && pwd)"
 outdir="$root/.cache/bin"
 stamp="$outdir/kubernetes.stamp"
 version="v1.37.2" # keep in step with go.mod
-commands=(kube-apiserver kube-proxy)
+commands=(kube-apiserver kube-proxy etcd)
 
 inputs_hash() {
 	cat "$here/go.mod" "$here/go.sum" "$here"/*/main.go "$here/build.sh" 2>/dev/null | sha256sum | cut -d' ' -f1
@@ -51,4 +52,4 @@ for c in "${commands[@]}"; do mv "$tmp/$c" "$outdir/$c"; done
 rmdir "$tmp"
 echo "$want" >"$stamp"
 echo "kubernetes $version: built in $((SECONDS - start))s"
-for c in "${commands[@]}"; do "$outdir/$c" --version; done
+for c in "${commands[@]}"; do "$outdir/$c" --version | sed -n 1p; done

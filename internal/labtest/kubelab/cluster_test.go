@@ -45,7 +45,7 @@ func TestCluster(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	etcd, err := labtest.Etcd()
+	etcd, err := labtest.Etcd(root)
 	if err != nil {
 		t.Skip(err)
 	}

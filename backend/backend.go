@@ -16,6 +16,10 @@ import (
 // the backend removes what it owns for that family rather than leaving
 // stale rules behind.
 //
+// A backend may keep what it was given to compare the next plan with:
+// callers must not modify a Ruleset, or the slices in it, once passed
+// (synth's Results never are).
+//
 // The shared State decides how a plan compares: the first plan, the first
 // after Reconcile and the first after a failed Commit compare against what
 // the kernel really holds (Plan.Full); later ones against what the previous

@@ -166,7 +166,9 @@ func fastPathSteps(t *testing.T, apply func(b *Backend, prev, rs *synth.Ruleset)
 		{"masquerade all", func(rs *synth.Ruleset) { rs.MasqueradeAll = true }, 0},
 	}
 	for _, s := range steps {
-		prev := cloneRuleset(rs)
+		// The backend keeps what it was given: each step changes a copy.
+		prev := rs
+		rs = cloneRuleset(prev)
 		s.change(rs)
 		st, err := apply(b, prev, rs)
 		if err != nil {
@@ -194,6 +196,7 @@ func TestEndpointReplacedByElementsOnly(t *testing.T) {
 	rs := bigRuleset(20)
 	b := newBackend(t, newNetNS(t))
 	mustApply(t, b, rs)
+	rs = cloneRuleset(rs) // the backend keeps what it was given
 	ep := &rs.Services[7].ClusterEndpoints[0]
 	ep.Addr = netip.MustParseAddr("10.250.0.1")
 	d, err := diffText(t.Context(), b, []*synth.Ruleset{rs})

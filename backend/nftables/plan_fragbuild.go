@@ -28,7 +28,7 @@ type fragBuilder struct {
 // old (may be nil) is the port's previous fragment, whose endpoints keep
 // their slots (plan_slots.go).
 func buildFragment(sp *synth.ServicePort, p params, old *fragment) (*fragment, error) {
-	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: sp.Clone()}, suffix: readable(portSuffix(sp))}
+	b := &fragBuilder{p: p, sp: sp, f: &fragment{sp: *sp}, suffix: readable(portSuffix(sp))}
 	b.own = sp.AffinitySeconds > 0 || ownDNAT(sp)
 	b.servicePort()
 	if b.err != nil {

@@ -51,12 +51,21 @@ func addNetns(name string) error {
 	return runIP("", "netns", "add", name)
 }
 
-// delNetns deletes a named namespace; a missing one is not an error.
+// delNetns deletes a named namespace; a missing one is not an error. On a
+// loaded machine `ip netns delete` can outlast cmdTimeout (once at the end
+// of an 8-node fleet run, with kube-proxy's 10k-Service tables in every
+// node), so it is tried again rather than leaving the namespace behind.
 func delNetns(name string) error {
-	if _, err := os.Stat(nsPath(name)); errors.Is(err, fs.ErrNotExist) {
-		return nil
+	var err error
+	for range 3 {
+		if _, serr := os.Stat(nsPath(name)); errors.Is(serr, fs.ErrNotExist) {
+			return nil
+		}
+		if err = runIP("", "netns", "delete", name); err == nil {
+			return nil
+		}
 	}
-	return runIP("", "netns", "delete", name)
+	return err
 }
 
 // listNetns returns the names of all named namespaces.

@@ -185,6 +185,7 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 		return nil
 	case <-time.After(rand.N(restartJitter)):
 	}
+	started := time.Now()
 	next, err := a.startSet(ctx, h, false)
 	if err != nil {
 		log.Error(err, "Restarting the informers; keeping the old ones")
@@ -203,7 +204,9 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 	for _, k := range changedKinds(old, next) {
 		h.Changed(k)
 	}
-	log.V(1).Info("Informers restarted and synced")
+	// Once per outage, and the figure an operator wants next to "listing
+	// everything anew": how long the relist took.
+	log.Info("Listed everything anew", "took", time.Since(started).Round(time.Millisecond))
 	return next
 }
 

@@ -54,9 +54,10 @@ type APIServer struct {
 	// created is when the source was made, before the agent starts:
 	// older trigger times are not cached (leanObjectsSince).
 	created time.Time
-	// listers are those of the informer set Snapshot reads: set by Run
-	// before synced is closed, swapped when the informers are restarted.
-	listers atomic.Pointer[listers]
+	// serving is the informer set whose listers Snapshot reads: set by
+	// Run before synced is closed, swapped when the informers are
+	// restarted.
+	serving atomic.Pointer[informerSet]
 	// probeEvery is how often Run asks whether the API server is ready,
 	// to restart the informers after an outage; 0 disables that.
 	probeEvery time.Duration
@@ -121,7 +122,7 @@ func (a *APIServer) Run(ctx context.Context, h Handler) error {
 	if err != nil {
 		return err
 	}
-	a.listers.Store(&set.listers)
+	a.serving.Store(set)
 	defer func() { set.shutdown() }() // the set serving when Run ends
 	if !set.waitForSync(ctx) {
 		return nil // ctx done before the caches synced
@@ -300,10 +301,11 @@ func sameVersion(old, new any) bool {
 // clients do not filter watches, and labels can change).
 func (a *APIServer) Snapshot() State {
 	var st State
-	l := a.listers.Load()
-	if l == nil {
+	set := a.serving.Load()
+	if set == nil {
 		return st // Run has not started
 	}
+	l := &set.listers
 	st.Input.Services, st.Input.EndpointSlices = a.view.lists()
 	if l.nodes != nil {
 		if node, err := l.nodes.Get(a.nodeName); err == nil {

@@ -16,7 +16,11 @@ import (
 // of half a CPU on collection) rather than failing. It is not lower because
 // a relist after an API server outage briefly holds the list being decoded
 // besides everything else: with 128 MiB the fleet test's relists at 10k
-// took 11 and 23 s instead of 3 s (docs/BENCHMARKS.md). kubeadm's
+// took 11 and 23 s instead of 3 s, and with 100 MiB (8 nodes, informers
+// streaming their lists) 41 s instead of 7 s and a restarted agent's first
+// sync 34 s instead of 4.4 s: the collector ran without pause. A lower
+// GOGC instead (25) kept the steady state near 126 MB but slowed the same
+// relists to 23-27 s (docs/BENCHMARKS.md). kubeadm's
 // kube-proxy DaemonSet, which svcnat replaces, sets no memory limit, hence
 // a default here.
 const defaultMemoryLimit = 160 << 20

@@ -54,10 +54,9 @@ type APIServer struct {
 	// created is when the source was made, before the agent starts:
 	// older trigger times are not cached (leanObjectsSince).
 	created time.Time
-	// serving is the informer set whose listers Snapshot reads: set by
-	// Run before synced is closed, swapped when the informers are
-	// restarted.
-	serving atomic.Pointer[informerSet]
+	// listers are those of the informer set Snapshot reads: set by Run
+	// before synced is closed, swapped when the informers are restarted.
+	listers atomic.Pointer[listers]
 	// probeEvery is how often Run asks whether the API server is ready,
 	// to restart the informers after an outage; 0 disables that.
 	probeEvery time.Duration
@@ -122,7 +121,7 @@ func (a *APIServer) Run(ctx context.Context, h Handler) error {
 	if err != nil {
 		return err
 	}
-	a.serving.Store(set)
+	a.listers.Store(&set.listers)
 	defer func() { set.shutdown() }() // the set serving when Run ends
 	if !set.waitForSync(ctx) {
 		return nil // ctx done before the caches synced
@@ -301,11 +300,10 @@ func sameVersion(old, new any) bool {
 // clients do not filter watches, and labels can change).
 func (a *APIServer) Snapshot() State {
 	var st State
-	set := a.serving.Load()
-	if set == nil {
+	l := a.listers.Load()
+	if l == nil {
 		return st // Run has not started
 	}
-	l := &set.listers
 	st.Input.Services, st.Input.EndpointSlices = a.view.lists()
 	if l.nodes != nil {
 		if node, err := l.nodes.Get(a.nodeName); err == nil {

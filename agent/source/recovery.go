@@ -129,9 +129,6 @@ func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informe
 			if down.failed == outageProbes {
 				log.Info("API server not ready or unreachable; keeping the last state until it is back", "err", err.Error())
 			}
-			if down.known() && down.unreachable {
-				(*cur).stopWatching()
-			}
 		case down.known() && down.needsRelist(now):
 			log.Info("API server is back; listing everything anew", "down", now.Sub(down.since).Round(time.Millisecond))
 			if next := a.restart(ctx, h, *cur); next != nil {
@@ -176,19 +173,18 @@ func probeResultOf(err error) probeResult {
 	}
 }
 
-// stopWatching stops the set's informers and keeps their caches, which
-// go on serving Snapshot until a new set replaces them. Once the API
-// server has refused connections the informers will be replaced anyway
-// (needsRelist), and left running their reflectors would relist on their
-// own as soon as it is back, beside the new set: at 8 nodes × 10k
-// Services that doubled the load of the relist everyone waits for.
-func (s *informerSet) stopWatching() { s.stop() }
-
 // restart starts a new informer set, waits for it to list, then makes it
 // serve Snapshot in place of old and tells h that everything may have
 // changed. Snapshot never sees a partial cache: until the swap it reads
 // old's. It returns nil, and old keeps serving, when ctx is done or the
 // API server goes away again before the new set is synced.
+//
+// Old's informers keep running meanwhile, and their events keep reaching
+// h: their reflectors retry on their own and may deliver the first change
+// before the new set has listed. Stopping them as soon as the API server
+// refused connections was tried: at 8 nodes × 10k Services the first
+// change after an outage then arrived in 18 s instead of 7–11 s
+// (docs/BENCHMARKS.md).
 func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *informerSet {
 	log := klog.FromContext(ctx)
 	select {
@@ -209,7 +205,7 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 		}
 		return nil
 	}
-	a.serving.Store(next)
+	a.listers.Store(&next.listers)
 	a.view.serve(old, next)
 	go old.shutdown()
 	for _, k := range changedKinds(old, next) {

@@ -25,7 +25,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 	k8stesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/svcnat/svcnat/agent/kubeclient/kubeclienttest"
 )
@@ -245,20 +244,12 @@ func TestAPIServerOutage(t *testing.T) {
 		}
 	}()
 
-	before, servedBefore := a.Snapshot().Input, a.serving.Load()
+	before, servedBefore := a.Snapshot().Input, a.listers.Load()
 	api.mu.Lock()
 	api.listDelay = 300 * time.Millisecond
 	api.mu.Unlock()
 	api.stop()
-	// Two failed probes make the outage known (within 2 probe periods);
-	// from then on the old informers must not call the API: the new set
-	// lists everything anyway, and their reflectors' retries would relist
-	// beside it once the API server is back.
-	time.Sleep(2*probeEvery + probeEvery/4)
-	eventually(t, "the old informers to stop once the outage was known", func() bool {
-		return !slices.ContainsFunc(servedBefore.informers, func(inf cache.SharedIndexInformer) bool { return !inf.IsStopped() })
-	})
-	time.Sleep(probeEvery)
+	time.Sleep(3*probeEvery + time.Second)
 	api.start(t)
 	back := time.Now()
 	h.take()
@@ -283,13 +274,13 @@ func TestAPIServerOutage(t *testing.T) {
 	// The new informers' caches hold those same objects, not copies. (The
 	// change may have come through the old informers, whose reflectors
 	// can relist on their own into copies: wait for the new set.)
-	for a.serving.Load() == servedBefore {
+	for a.listers.Load() == servedBefore {
 		if time.Since(back) > bound {
 			t.Fatalf("the informers were not restarted within %v of the API server coming back", bound)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	l := &a.serving.Load().listers
+	l := a.listers.Load()
 	if got, err := l.services.Services(web.Namespace).Get(web.Name); err != nil || got != before.Services[0] {
 		t.Errorf("the relisted cache holds a copy of Service %s (err %v), not the object served before", web.Name, err)
 	}

@@ -160,61 +160,53 @@ func (a *APIServer) startSet(ctx context.Context, h Handler, live bool) (*inform
 func (a *APIServer) informers(ctx context.Context, h Handler, set *informerSet) error {
 	sel := proxySelector()
 	proxied := func(o *metav1.ListOptions) { o.LabelSelector = sel }
-	svc, err := set.informer(a.client, kubeclient.Services, &corev1.Service{}, proxied)
+	svc, err := set.informer(a.client, kubeclient.Services, &corev1.Service{}, proxied, h, Service)
 	if err != nil {
 		return err
 	}
-	eps, err := set.informer(a.client, kubeclient.EndpointSlices, &discoveryv1.EndpointSlice{}, proxied)
+	eps, err := set.informer(a.client, kubeclient.EndpointSlices, &discoveryv1.EndpointSlice{}, proxied, h, EndpointSlice)
 	if err != nil {
 		return err
 	}
-	set.listers.services = corelisters.NewServiceLister(svc.GetIndexer())
-	set.listers.slices = discoverylisters.NewEndpointSliceLister(eps.GetIndexer())
-	if err := set.watch(svc, h, Service); err != nil {
-		return err
-	}
-	if err := set.watch(eps, h, EndpointSlice); err != nil {
-		return err
-	}
+	set.listers.services = corelisters.NewServiceLister(svc)
+	set.listers.slices = discoverylisters.NewEndpointSliceLister(eps)
 	if a.nodeName != "" {
 		byName := func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.nodeName).String()
 		}
-		nodes, err := set.informer(a.client, kubeclient.Nodes, &corev1.Node{}, byName)
+		nodes, err := set.informer(a.client, kubeclient.Nodes, &corev1.Node{}, byName, h, Node)
 		if err != nil {
 			return err
 		}
-		set.listers.nodes = corelisters.NewNodeLister(nodes.GetIndexer())
-		if err := set.watch(nodes, h, Node); err != nil {
-			return err
-		}
+		set.listers.nodes = corelisters.NewNodeLister(nodes)
 	}
 	if a.serviceCIDRsServed(ctx) && ctx.Err() == nil {
-		cidrs, err := set.informer(a.client, kubeclient.ServiceCIDRs, &networkingv1.ServiceCIDR{}, nil)
+		cidrs, err := set.informer(a.client, kubeclient.ServiceCIDRs, &networkingv1.ServiceCIDR{}, nil, h, ServiceCIDR)
 		if err != nil {
 			return err
 		}
-		set.listers.cidrs = networkinglisters.NewServiceCIDRLister(cidrs.GetIndexer())
-		if err := set.watch(cidrs, h, ServiceCIDR); err != nil {
-			return err
-		}
+		set.listers.cidrs = networkinglisters.NewServiceCIDRLister(cidrs)
 	}
 	return nil
 }
 
 // informer creates an informer of resource (whose objects are like
-// example) with tweak applied to its requests, and adds it to the set.
-// Its cache has no index: the agent lists everything or gets an object by
-// its key, never by namespace, and a namespace index holds a set entry per
+// example, of kind) with tweak applied to its requests, adds it to the set
+// with h watching it (watch), and returns its cache for a lister. The
+// cache has no index: the agent lists everything or gets an object by its
+// key, never by namespace, and a namespace index holds a set entry per
 // object (≈ 2.5 MB at 10k Services).
-func (s *informerSet) informer(c Client, resource string, example runtime.Object, tweak func(*metav1.ListOptions)) (cache.SharedIndexInformer, error) {
+func (s *informerSet) informer(c Client, resource string, example runtime.Object, tweak func(*metav1.ListOptions), h Handler, kind Kind) (cache.Indexer, error) {
 	lw, err := c.ListWatch(resource, tweak)
 	if err != nil {
 		return nil, err
 	}
 	inf := cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})
+	if err := s.watch(inf, h, kind); err != nil {
+		return nil, err
+	}
 	s.informers = append(s.informers, inf)
-	return inf, nil
+	return inf.GetIndexer(), nil
 }
 
 // waitForSync waits until every handler has seen its informer's initial

@@ -27,21 +27,26 @@ type listWatchFuncs struct {
 	watch func(context.Context, metav1.ListOptions) (watch.Interface, error)
 }
 
+// typed is a typed client's List and Watch.
+func typed[L runtime.Object](list func(context.Context, metav1.ListOptions) (L, error), w func(context.Context, metav1.ListOptions) (watch.Interface, error)) listWatchFuncs {
+	return listWatchFuncs{func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, o) }, w}
+}
+
 func (c Clientset) funcs(resource string) (listWatchFuncs, bool) {
 	all := metav1.NamespaceAll
 	switch resource {
 	case kubeclient.Services:
 		r := c.CoreV1().Services(all)
-		return listWatchFuncs{func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }, r.Watch}, true
+		return typed(r.List, r.Watch), true
 	case kubeclient.Nodes:
 		r := c.CoreV1().Nodes()
-		return listWatchFuncs{func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }, r.Watch}, true
+		return typed(r.List, r.Watch), true
 	case kubeclient.EndpointSlices:
 		r := c.DiscoveryV1().EndpointSlices(all)
-		return listWatchFuncs{func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }, r.Watch}, true
+		return typed(r.List, r.Watch), true
 	case kubeclient.ServiceCIDRs:
 		r := c.NetworkingV1().ServiceCIDRs()
-		return listWatchFuncs{func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return r.List(ctx, o) }, r.Watch}, true
+		return typed(r.List, r.Watch), true
 	}
 	return listWatchFuncs{}, false
 }

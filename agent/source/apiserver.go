@@ -60,6 +60,9 @@ type APIServer struct {
 	// probeEvery is how often Run asks whether the API server is ready,
 	// to restart the informers after an outage; 0 disables that.
 	probeEvery time.Duration
+	// notReadyRelist is how long the API server must have been unready
+	// before a relist is considered (the constant; tests shorten it).
+	notReadyRelist time.Duration
 	// view is what Snapshot returns of Services and EndpointSlices, kept
 	// by the serving set's events.
 	view apiView
@@ -77,7 +80,8 @@ type listers struct {
 // listers.
 type informerSet struct {
 	informers []cache.SharedIndexInformer
-	running   sync.WaitGroup // the informers' Run
+	watches   []*watchTracker // one per informer
+	running   sync.WaitGroup  // the informers' Run
 	synced    []cache.InformerSynced
 	listers   listers
 	lean      cache.TransformFunc // what its caches keep (leanObjectsSince)
@@ -93,7 +97,7 @@ type informerSet struct {
 // watched, so node IPs must be configured).
 func NewAPIServer(client Client, nodeName string) *APIServer {
 	return &APIServer{client: client, nodeName: nodeName, synced: make(chan struct{}), probeEvery: probeEvery,
-		created: time.Now()}
+		notReadyRelist: notReadyRelist, created: time.Now()}
 }
 
 // Synced is closed once every informer cache has synced.
@@ -201,12 +205,26 @@ func (s *informerSet) informer(c Client, resource string, example runtime.Object
 	if err != nil {
 		return nil, err
 	}
-	inf := cache.NewSharedIndexInformer(lw, example, 0, cache.Indexers{})
+	tracked := newWatchTracker(lw)
+	inf := cache.NewSharedIndexInformer(tracked, example, 0, cache.Indexers{})
 	if err := s.watch(inf, h, kind); err != nil {
 		return nil, err
 	}
 	s.informers = append(s.informers, inf)
+	s.watches = append(s.watches, tracked)
 	return inf.GetIndexer(), nil
+}
+
+// watchedSince reports whether every informer of the set has had one
+// watch open since before t: nothing was missed, and no reflector sleeps
+// a backoff.
+func (s *informerSet) watchedSince(t time.Time) bool {
+	for _, w := range s.watches {
+		if !w.openSinceBefore(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // waitForSync waits until every handler has seen its informer's initial

@@ -27,8 +27,9 @@ import (
 // from every node at once, which also slows a node starting meanwhile. So
 // the informers are restarted only after an outage in which the API
 // server refused connections (it may have restarted), or answered "not
-// ready" (or not in time) for so long that the reflectors' backoff has
-// grown.
+// ready" (or not in time) for so long that the reflectors' backoff may
+// have grown, and some informer's watch did not live through it (a
+// watchTracker tells).
 const (
 	// probeEvery and probeTimeout: a probe every 2 s costs each node's
 	// agent half a cheap request per second.
@@ -52,7 +53,7 @@ const (
 	outageProbes = 2
 	// notReadyRelist: after answering "not ready" this long, the API
 	// server may have terminated watches that the reflectors then retried
-	// with a backoff grown to seconds; relisting is then quicker.
+	// with a backoff grown to seconds; if it did, relisting is quicker.
 	notReadyRelist = 15 * time.Second
 	// restartJitter spreads the relists of a fleet of agents that all saw
 	// the same outage.
@@ -95,9 +96,10 @@ func (o *outage) note(r probeResult, now time.Time) {
 func (o *outage) known() bool { return o.failed >= outageProbes }
 
 // needsRelist reports whether the informers must list anew now that the
-// API server is ready again (see the comment at the top).
-func (o *outage) needsRelist(now time.Time) bool {
-	return o.unreachable || now.Sub(o.since) >= notReadyRelist
+// API server is ready again (see the comment at the top); watched tells
+// whether every informer has had one watch open since before the outage.
+func (o *outage) needsRelist(now time.Time, notReadyRelist time.Duration, watched func(since time.Time) bool) bool {
+	return o.unreachable || now.Sub(o.since) >= notReadyRelist && !watched(o.since)
 }
 
 // recoverOutages probes the API server until ctx is done and restarts the
@@ -129,14 +131,14 @@ func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informe
 			if down.failed == outageProbes {
 				log.Info("API server not ready or unreachable; keeping the last state until it is back", "err", err.Error())
 			}
-		case down.known() && down.needsRelist(now):
+		case down.known() && down.needsRelist(now, a.notReadyRelist, (*cur).watchedSince):
 			log.Info("API server is back; listing everything anew", "down", now.Sub(down.since).Round(time.Millisecond))
 			if next := a.restart(ctx, h, *cur); next != nil {
 				*cur = next
 				down.note(ready, now)
 			}
 		case down.known():
-			log.Info("API server is ready again; it kept running, so the informers' watches go on",
+			log.Info("API server is ready again; it kept running and the informers' watches go on",
 				"notReady", now.Sub(down.since).Round(time.Millisecond))
 			down.note(ready, now)
 		default:

@@ -301,13 +301,15 @@ func TestAPIServerOutage(t *testing.T) {
 
 // TestAPIServerNotReady: while the API server answers "not ready" (etcd
 // restarting) its watches go on, so once it is ready again the informers
-// are not restarted (no list), and changes keep arriving throughout.
+// are not restarted (no list), even after a spell longer than
+// notReadyRelist, and changes keep arriving throughout.
 func TestAPIServerNotReady(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a simulated etcd restart")
 	}
 	api := newRestartableAPI(t, svcObj("web", nil), nodeObj("node-1"))
 	a := NewAPIServer(kubeclienttest.Clientset{Interface: api}, "node-1")
+	a.notReadyRelist = 2 * probeEvery // shorter than the spell below
 	h := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -345,19 +347,23 @@ func TestAPIServerNotReady(t *testing.T) {
 }
 
 // TestOutageNeedsRelist: the informers list anew after an outage in which
-// the API server could not be reached, or was not ready for long.
+// the API server could not be reached, or was not ready for long and
+// some watch did not live through it.
 func TestOutageNeedsRelist(t *testing.T) {
 	t0 := time.Now()
 	for _, tc := range []struct {
-		name   string
-		probes []probeResult
-		back   time.Duration // from the first failed probe to the ready one
-		want   bool
+		name    string
+		probes  []probeResult
+		back    time.Duration // from the first failed probe to the ready one
+		watched bool          // every watch open since before the outage
+		want    bool
 	}{
-		{"refused (API server down)", []probeResult{unreachable, unreachable}, 4 * time.Second, true},
-		{"not ready, then refused", []probeResult{notReady, unreachable, notReady}, 6 * time.Second, true},
-		{"not ready briefly (etcd restart)", []probeResult{notReady, notReady, notReady}, 6 * time.Second, false},
-		{"not ready for long", []probeResult{notReady, notReady}, notReadyRelist, true},
+		{"refused (API server down)", []probeResult{unreachable, unreachable}, 4 * time.Second, false, true},
+		{"refused, watches still open", []probeResult{unreachable, unreachable}, 4 * time.Second, true, true},
+		{"not ready, then refused", []probeResult{notReady, unreachable, notReady}, 6 * time.Second, false, true},
+		{"not ready briefly (etcd restart)", []probeResult{notReady, notReady, notReady}, 6 * time.Second, false, false},
+		{"not ready for long, a watch ended", []probeResult{notReady, notReady}, notReadyRelist, false, true},
+		{"not ready for long, watches lived", []probeResult{notReady, notReady}, notReadyRelist, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var o outage
@@ -367,7 +373,13 @@ func TestOutageNeedsRelist(t *testing.T) {
 			if !o.known() {
 				t.Fatalf("%d failed probes are not an outage", len(tc.probes))
 			}
-			if got := o.needsRelist(t0.Add(tc.back)); got != tc.want {
+			watched := func(since time.Time) bool {
+				if !since.Equal(t0) {
+					t.Errorf("watches asked about since %v, want the first failed probe's time", since)
+				}
+				return tc.watched
+			}
+			if got := o.needsRelist(t0.Add(tc.back), notReadyRelist, watched); got != tc.want {
 				t.Errorf("needsRelist = %v, want %v", got, tc.want)
 			}
 			o.note(ready, t0.Add(tc.back))

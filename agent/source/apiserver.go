@@ -215,6 +215,24 @@ func (s *informerSet) informer(c Client, resource string, example runtime.Object
 	return inf.GetIndexer(), nil
 }
 
+// hold keeps the set's reflectors from listing or watching again until
+// the set is shut down or release is called. After the API server refused
+// connections every watch has ended, and the reflectors would relist on
+// their own, once their backoff ends, beside the replacement set: every
+// node streaming the whole cluster twice from a just restarted API server.
+func (s *informerSet) hold() {
+	for _, w := range s.watches {
+		w.hold()
+	}
+}
+
+// release undoes hold.
+func (s *informerSet) release() {
+	for _, w := range s.watches {
+		w.release()
+	}
+}
+
 // watchedSince reports whether every informer of the set has had one
 // watch open since before t: nothing was missed, and no reflector sleeps
 // a backoff.

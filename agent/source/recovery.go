@@ -16,8 +16,9 @@ import (
 // so every watch resumed after an outage fails ("too old resource
 // version") and client-go's reflectors relist only after their
 // exponential backoff, which an outage of tens of seconds has grown to up
-// to 30 s. Run therefore probes the API server's readiness, and once it is
-// ready again after an outage it lists everything anew with a fresh set of
+// to 30 s. Run therefore probes the API server's readiness, and once it
+// answers again after an outage (ready or not: it serves lists before all
+// its readiness checks pass) it lists everything anew with a fresh set of
 // informers, serving the old caches until the new ones are complete.
 //
 // Not every outage needs that. While etcd restarts, the API server answers
@@ -41,7 +42,7 @@ const (
 	probeServerTimeout = time.Second
 	// outageProbeEvery is how often the API server is probed while it
 	// refuses connections: a refused connection costs nothing, and it
-	// bounds the time from the API server being ready to the relist to
+	// bounds the time from the API server answering to the relist to
 	// outageProbeEvery + restartJitter. An API server that answers "not
 	// ready" is probed every probeEvery: it is up, and every node asking
 	// more often would only add to its load.
@@ -123,20 +124,33 @@ func (a *APIServer) recoverOutages(ctx context.Context, h Handler, cur **informe
 		}
 		res, err := a.probe(ctx)
 		now := time.Now()
+		relist := func() {
+			log.Info("API server is back; listing everything anew", "down", now.Sub(down.since).Round(time.Millisecond),
+				"ready", res == ready)
+			if next := a.restart(ctx, h, *cur); next != nil {
+				*cur = next
+				down.note(ready, now)
+			}
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
+		case down.known() && down.unreachable && res != unreachable:
+			// It answers again after refusing connections: it restarted.
+			// Its watch cache serves lists long before all its readiness
+			// checks pass (at 10k Services the ClusterIP repair alone took
+			// 10 s on 2 cores), so the relist starts now.
+			relist()
 		case res != ready:
 			down.note(res, now)
 			if down.failed == outageProbes {
 				log.Info("API server not ready or unreachable; keeping the last state until it is back", "err", err.Error())
 			}
-		case down.known() && down.needsRelist(now, a.notReadyRelist, (*cur).watchedSince):
-			log.Info("API server is back; listing everything anew", "down", now.Sub(down.since).Round(time.Millisecond))
-			if next := a.restart(ctx, h, *cur); next != nil {
-				*cur = next
-				down.note(ready, now)
+			if down.known() && down.unreachable {
+				(*cur).hold()
 			}
+		case down.known() && down.needsRelist(now, a.notReadyRelist, (*cur).watchedSince):
+			relist()
 		case down.known():
 			log.Info("API server is ready again; it kept running and the informers' watches go on",
 				"notReady", now.Sub(down.since).Round(time.Millisecond))
@@ -181,12 +195,14 @@ func probeResultOf(err error) probeResult {
 // old's. It returns nil, and old keeps serving, when ctx is done or the
 // API server goes away again before the new set is synced.
 //
-// Old's informers keep running meanwhile, and their events keep reaching
-// h: their reflectors retry on their own and may deliver the first change
-// before the new set has listed. Stopping them as soon as the API server
-// refused connections was tried: at 8 nodes × 10k Services the first
-// change after an outage then arrived in 18 s instead of 7–11 s
-// (docs/BENCHMARKS.md).
+// Old's informers keep their caches and handlers meanwhile, but after the
+// API server refused connections their reflectors are held (hold): the
+// relist starts as soon as the API server answers, as early as theirs
+// could, and a second stream of the whole cluster per node would only
+// slow every node's relist. (Stopping them while the relist still waited
+// for /readyz made the old reflectors' own early relists the faster way
+// in, and the outage longer: docs/BENCHMARKS.md.) When a new set cannot
+// even be made, old's reflectors are let go on their own.
 func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *informerSet {
 	log := klog.FromContext(ctx)
 	select {
@@ -198,6 +214,7 @@ func (a *APIServer) restart(ctx context.Context, h Handler, old *informerSet) *i
 	next, err := a.startSet(ctx, h, false)
 	if err != nil {
 		log.Error(err, "Restarting the informers; keeping the old ones")
+		old.release()
 		return nil
 	}
 	if !a.awaitSync(ctx, next) {

@@ -48,6 +48,7 @@ type restartableAPI struct {
 	// as while etcd restarts under a running API server.
 	notReady bool
 	lists    int // list calls answered
+	refused  int // list and watch calls refused while down
 	// listDelay makes lists take time, as a large cluster's do: a
 	// partial cache would be visible meanwhile.
 	listDelay time.Duration
@@ -77,6 +78,9 @@ var errRefused = &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("c
 func (api *restartableAPI) list(action k8stesting.Action) (bool, runtime.Object, error) {
 	api.mu.Lock()
 	up, epoch, delay := api.up, api.epoch, api.listDelay
+	if !up {
+		api.refused++
+	}
 	api.mu.Unlock()
 	if !up {
 		return true, nil, errRefused
@@ -98,6 +102,7 @@ func (api *restartableAPI) watch(action k8stesting.Action) (bool, watch.Interfac
 	api.mu.Lock()
 	defer api.mu.Unlock()
 	if !api.up {
+		api.refused++
 		return true, nil, errRefused
 	}
 	rv := action.(k8stesting.WatchAction).GetWatchRestrictions().ResourceVersion
@@ -442,5 +447,53 @@ func TestProbeResultOf(t *testing.T) {
 		if got := probeResultOf(tc.err); got != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRelistBeforeReady: after refusing connections, an API server that
+// answers again is relisted from at once, though its readiness checks
+// still fail (a restarted API server serves lists seconds before it is
+// ready), and meanwhile the old informers' reflectors are held instead of
+// retrying on their own (which, once it is back, would stream the whole
+// cluster a second time).
+func TestRelistBeforeReady(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out a simulated outage")
+	}
+	api := newRestartableAPI(t, svcObj("web", nil), nodeObj("node-1"))
+	a := NewAPIServer(kubeclienttest.Clientset{Interface: api}, "node-1")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, &recorder{}) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case <-a.Synced():
+	case <-time.After(10 * time.Second):
+		t.Fatal("caches did not sync")
+	}
+	servedBefore := a.listers.Load()
+	api.stop()
+	time.Sleep(outageProbes*probeEvery + time.Second) // the outage is known, the reflectors held
+	api.mu.Lock()
+	refused := api.refused
+	api.mu.Unlock()
+	time.Sleep(3 * time.Second)
+	api.mu.Lock()
+	if api.refused != refused {
+		t.Errorf("%d lists or watches tried while the outage was known; want the reflectors held", api.refused-refused)
+	}
+	api.notReady = true
+	api.mu.Unlock()
+	api.start(t)
+	back := time.Now()
+	const bound = 4 * time.Second // a probe, the jitter, a list
+	for a.listers.Load() == servedBefore {
+		if time.Since(back) > bound {
+			t.Fatalf("no relist within %v of a restarted API server answering \"not ready\"", bound)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !slices.Contains(names(a.Snapshot()), "svc/web") {
+		t.Errorf("the relisted snapshot lacks svc/web: %v", names(a.Snapshot()))
 	}
 }

@@ -30,6 +30,10 @@ type watchTracker struct {
 	mu        sync.Mutex
 	gen       uint64    // counts opened watches; a stale Stop changes nothing
 	openSince time.Time // zero: no watch open
+	// held, when set, makes new lists and watches wait until the set is
+	// shut down (their ctx ends): see informerSet.hold.
+	held bool
+	free chan struct{} // closed to let held calls through; nil while not held
 }
 
 func newWatchTracker(lw cache.ListerWatcher) *watchTracker {
@@ -42,10 +46,13 @@ var (
 )
 
 func (t *watchTracker) List(options metav1.ListOptions) (runtime.Object, error) {
-	return t.lw.ListWithContext(context.Background(), options)
+	return t.ListWithContext(context.Background(), options)
 }
 
 func (t *watchTracker) ListWithContext(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
+	if err := t.waitUnheld(ctx); err != nil {
+		return nil, err
+	}
 	return t.lw.ListWithContext(ctx, options)
 }
 
@@ -56,6 +63,9 @@ func (t *watchTracker) Watch(options metav1.ListOptions) (watch.Interface, error
 // WatchWithContext opens a watch and notes when; the watch's Stop (which
 // the reflector calls when the watch ends, for whatever reason) clears it.
 func (t *watchTracker) WatchWithContext(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+	if err := t.waitUnheld(ctx); err != nil {
+		return nil, err
+	}
 	w, err := t.lw.WatchWithContext(ctx, options)
 	if err != nil {
 		return nil, err
@@ -78,6 +88,41 @@ func (t *watchTracker) openSinceBefore(at time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return !t.openSince.IsZero() && t.openSince.Before(at)
+}
+
+// hold makes later lists and watches wait until release or their ctx
+// ends; calls already made go on.
+func (t *watchTracker) hold() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.held {
+		t.held, t.free = true, make(chan struct{})
+	}
+}
+
+// release lets held and later calls through.
+func (t *watchTracker) release() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.held {
+		close(t.free)
+		t.held, t.free = false, nil
+	}
+}
+
+func (t *watchTracker) waitUnheld(ctx context.Context) error {
+	t.mu.Lock()
+	free := t.free
+	t.mu.Unlock()
+	if free == nil {
+		return nil
+	}
+	select {
+	case <-free:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (t *watchTracker) stopped(gen uint64) {

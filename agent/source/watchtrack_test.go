@@ -1,6 +1,8 @@
 package source
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -81,5 +83,55 @@ func TestWatchTrackerKeepsWatchListSupport(t *testing.T) {
 	}
 	if newWatchTracker(&fakeLW{}).IsWatchListSemanticsUnSupported() {
 		t.Error("a ListerWatcher that says nothing became one without watch lists")
+	}
+}
+
+// TestWatchTrackerHold: held, new lists and watches wait until release or
+// until their context ends (the informer set shutting down).
+func TestWatchTrackerHold(t *testing.T) {
+	lw := &fakeLW{}
+	tr := newWatchTracker(lw)
+	tr.hold()
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error, 1)
+	go func() {
+		_, err := tr.WatchWithContext(ctx, metav1.ListOptions{})
+		ended <- err
+	}()
+	select {
+	case err := <-ended:
+		t.Fatalf("a held watch went through (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("held watch ended with %v, want its context's error", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a held watch outlived its context")
+	}
+	if len(lw.opened) != 0 {
+		t.Fatal("a held watch reached the API")
+	}
+	go func() {
+		_, err := tr.WatchWithContext(context.Background(), metav1.ListOptions{})
+		ended <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	tr.release()
+	select {
+	case err := <-ended:
+		if err != nil {
+			t.Errorf("released watch: %v", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("release did not let a held watch through")
+	}
+	if w, err := tr.Watch(metav1.ListOptions{}); err != nil {
+		t.Errorf("watch after release: %v", err)
+	} else {
+		w.Stop()
 	}
 }

@@ -25,6 +25,10 @@ type config struct {
 	syncLimit       time.Duration
 	report          string
 	keep            bool
+	// proxyEnv is added to every proxy's environment (and no other
+	// process's: GOMEMLIMIT in the test's own environment would also
+	// limit kube-apiserver and etcd).
+	proxyEnv []string
 }
 
 // Fixed shape of the load.
@@ -91,6 +95,12 @@ func loadConfig(repo string) (config, error) {
 	}
 	if perNode := c.services*endpointsPerService/max(c.nodes, 1) + 5000; perNode > netns.MaxFleetPods {
 		errs = append(errs, fmt.Sprintf("FLEET_SERVICES=%d over %d nodes: more pods per node than a fleet node holds (%d)", c.services, c.nodes, netns.MaxFleetPods))
+	}
+	c.proxyEnv = strings.Fields(os.Getenv("FLEET_PROXY_ENV"))
+	for _, kv := range c.proxyEnv {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			errs = append(errs, fmt.Sprintf("FLEET_PROXY_ENV: %q is not KEY=VALUE", kv))
+		}
 	}
 	c.report = envOr("FLEET_REPORT", repo+"/.cache/fleet-report.md")
 	if len(errs) > 0 {

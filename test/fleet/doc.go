@@ -24,7 +24,10 @@
 // FLEET_MIN_SYNC_PERIOD (both proxies' nftables.minSyncPeriod) [100ms],
 // FLEET_SYNC_LIMIT (bound on the first full sync of every node) [15m],
 // FLEET_REPORT (a Markdown file the result rows are appended to)
-// [.cache/fleet-report.md], FLEET_KEEP=1 (keep the logs' directory).
+// [.cache/fleet-report.md], FLEET_KEEP=1 (keep the logs' directory),
+// FLEET_PROXY_ENV (space-separated KEY=VALUE added to the proxies'
+// environment only, e.g. GOMEMLIMIT=100MiB: set in make's environment it
+// would reach kube-apiserver and etcd too).
 //
 // # What a run does, per proxy
 //

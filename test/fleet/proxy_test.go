@@ -35,10 +35,11 @@ type proxy struct {
 	rssMax float64 // MB, over every process this proxy has been
 }
 
-func newProxy(kind, bin, config, dir string, node *netns.FleetNode) *proxy {
+func newProxy(kind, bin, config, dir string, node *netns.FleetNode, env []string) *proxy {
 	log := filepath.Join(dir, fmt.Sprintf("%s-%s.log", kind, node.Name))
 	proc := labtest.NewProc(kind+" on "+node.Name, node.Host, log,
 		bin, "--config="+config, "--hostname-override="+node.Name)
+	proc.Env = env
 	return &proxy{kind: kind, node: node, proc: proc}
 }
 

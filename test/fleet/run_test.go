@@ -128,7 +128,7 @@ func (r *run) startProxies() {
 	must(t, os.WriteFile(path, []byte(conf), 0o600))
 	r.proxiesStarted = time.Now()
 	for _, n := range r.fleet.Nodes {
-		p := newProxy(r.kind, env.bins[r.kind], path, r.dir, n)
+		p := newProxy(r.kind, env.bins[r.kind], path, r.dir, n, r.cfg.proxyEnv)
 		must(t, p.start())
 		r.proxies = append(r.proxies, p)
 	}

@@ -45,12 +45,21 @@ func newProxy(kind, bin, config, dir string, node *netns.FleetNode, env []string
 
 func (p *proxy) start() error { return p.proc.Start() }
 
-// stop stops the process, gracefully or not (a node losing power), after
-// taking its peak resident set.
-func (p *proxy) stop(graceful bool) error {
+// Grace periods of a stopping proxy: kubelet's default
+// terminationGracePeriodSeconds (kubeadm's DaemonSet sets none) in a
+// rollout, a shorter one when the test ends.
+const (
+	rolloutGrace = 30 * time.Second
+	cleanupGrace = 10 * time.Second
+)
+
+// stop stops the process after taking its peak resident set: SIGTERM,
+// then SIGKILL after grace (labtest.ErrKilled); grace 0 kills at once (a
+// node losing power).
+func (p *proxy) stop(grace time.Duration) error {
 	p.sampleRSS("VmHWM")
-	if graceful {
-		return p.proc.Stop(10 * time.Second)
+	if grace > 0 {
+		return p.proc.Stop(grace)
 	}
 	return p.proc.Kill()
 }

@@ -134,7 +134,7 @@ func (r *run) startProxies() {
 	}
 	t.Cleanup(func() {
 		for _, p := range r.proxies {
-			_ = p.stop(true)
+			_ = p.stop(cleanupGrace)
 			if t.Failed() {
 				t.Logf("%s log (end):\n%s", p.proc.Name(), p.proc.LogTail(p.proc.LogSize()-6000, 6000))
 			}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -230,12 +231,24 @@ func (r *run) probeLatency() {
 		time.Sleep(time.Until(next))
 	}
 	var steady float64
+	var parts []string
 	for _, p := range r.proxies {
 		if kb, err := statusKB(p.proc.Pid(), "VmRSS"); err == nil {
 			steady = max(steady, float64(kb)/1024)
+			parts = append(parts, rssParts(p))
 		}
 	}
 	r.res.rssSteady = steady
+	// What the resident set is made of says which lever moves it: the Go
+	// heap and runtime (RssAnon) or the binary's touched pages (RssFile).
+	r.t.Logf("%s steady RSS (anon + file) MB: %s", r.kind, strings.Join(parts, ", "))
+}
+
+// rssParts is "node: anon + file" for the proxy's process, in MB.
+func rssParts(p *proxy) string {
+	anon, _ := statusKB(p.proc.Pid(), "RssAnon")
+	file, _ := statusKB(p.proc.Pid(), "RssFile")
+	return fmt.Sprintf("%s: %d + %d", p.node.Name, anon/1024, file/1024)
 }
 
 // scrape reads the proxies' and the API server's metrics after the churn.

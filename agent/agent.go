@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/svcnat/svcnat/agent/conntrack"
@@ -45,8 +44,11 @@ type Agent struct {
 	warnings map[string]bool
 	triggers map[string]time.Time
 	// programmed are the slices observeProgramming last saw.
-	programmed []*discoveryv1.EndpointSlice
+	programmed []*synth.EndpointSlice
 	builder    synth.Builder // remembers unchanged Services between syncs
+	// slices turns a source's API EndpointSlices (the manifest folder's)
+	// into synth's compact ones, the same for an unchanged object.
+	slices synth.SliceMemo
 	// unapplied is what the builder reported changed since the last
 	// successful Commit (nil: not known), for the backend to plan by.
 	unapplied *synth.Changes

@@ -29,9 +29,10 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	a.metrics.EndpointChangesPending.Set(0)
 
 	st := a.src.Snapshot()
-	res := a.builder.Build(st.Input, a.synthConfig(st))
+	in := a.slices.Compact(st.Input)
+	res := a.builder.Build(in, a.synthConfig(st))
 	a.reportWarnings(res.Warnings)
-	a.health.SetNodeEligible(nodeEligible(st.Input.Nodes, a.cfg.Synth.NodeName))
+	a.health.SetNodeEligible(nodeEligible(in.Nodes, a.cfg.Synth.NodeName))
 	rs := res.Rulesets()
 	fams := a.noteFamilies(rs)
 	if why.Full() {
@@ -50,7 +51,7 @@ func (a *Agent) sync(ctx context.Context, why runner.Reason) error {
 	}
 	a.unapplied = &synth.Changes{}
 	a.health.SyncSucceeded(fams...)
-	a.afterApply(ctx, rs, applied, st.Input.EndpointSlices)
+	a.afterApply(ctx, rs, applied, in.Slices)
 	a.observe(fams, start, stats, rs)
 	a.log.V(2).Info("Synced", "full", stats.Full, "changes", stats.Changes,
 		"rules", stats.Rules, "elements", stats.Elements, "duration", a.cfg.Clock.Since(start))
@@ -121,7 +122,7 @@ func (a *Agent) synthConfig(st source.State) synth.Config {
 
 // afterApply does what must follow the new rules being in place. changed
 // names the ports that may differ from a.applied (nil: not known).
-func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes, slices []*discoveryv1.EndpointSlice) {
+func (a *Agent) afterApply(ctx context.Context, rs []*synth.Ruleset, changed *synth.Changes, slices []*synth.EndpointSlice) {
 	a.cleanConntrack(ctx, rs, changed)
 	a.reportListenErrors(a.svcHC.Sync(healthcheck.FromRulesets(rs)))
 	a.observeProgramming(slices)
@@ -205,7 +206,7 @@ func (a *Agent) observe(fams []string, start time.Time, stats backend.Stats, rs 
 // Only slice objects that are new since the last call can carry a new
 // time (sources replace a changed object and list each slice name once),
 // so after the first call only those are read.
-func (a *Agent) observeProgramming(slices []*discoveryv1.EndpointSlice) {
+func (a *Agent) observeProgramming(slices []*synth.EndpointSlice) {
 	added, removed, ok := synth.ListChanges(a.programmed, slices)
 	if a.programmed == nil || !ok {
 		added, removed = slices, nil
@@ -222,8 +223,8 @@ func (a *Agent) observeProgramming(slices []*discoveryv1.EndpointSlice) {
 	}
 	now := a.cfg.Clock.Now()
 	for _, s := range added {
-		t, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime])
-		if err != nil {
+		t := s.TriggerTime
+		if t.IsZero() {
 			continue
 		}
 		key := s.Namespace + "/" + s.Name

@@ -114,14 +114,14 @@ func reversed[T any](s []T) []T {
 // ep builds a rawEndpoint: "r" ready, "s" serving, "t" terminating.
 func ep(addr, node, cond string, zones ...string) rawEndpoint {
 	has := func(c rune) bool { return slices.Contains([]rune(cond), c) }
-	r := rawEndpoint{
-		addr: netip.MustParseAddr(addr), port: 8080, nodeName: node,
-		ready: has('r'), serving: has('s'), terminating: has('t'),
-	}
+	r := rawEndpoint{port: 8080, SliceEndpoint: SliceEndpoint{
+		Addr: netip.MustParseAddr(addr), NodeName: node,
+		Ready: has('r'), Serving: has('s'), Terminating: has('t'),
+	}}
 	if len(zones) > 0 {
-		r.hints = &discoveryv1.EndpointHints{}
+		r.Hints = &discoveryv1.EndpointHints{}
 		for _, z := range zones {
-			r.hints.ForZones = append(r.hints.ForZones, discoveryv1.ForZone{Name: z})
+			r.Hints.ForZones = append(r.Hints.ForZones, discoveryv1.ForZone{Name: z})
 		}
 	}
 	return r
@@ -130,10 +130,10 @@ func ep(addr, node, cond string, zones ...string) rawEndpoint {
 // withNodeHint returns r hinted for node (and its zones kept).
 func withNodeHint(r rawEndpoint, node string) rawEndpoint {
 	h := &discoveryv1.EndpointHints{ForNodes: []discoveryv1.ForNode{{Name: node}}}
-	if r.hints != nil {
-		h.ForZones = r.hints.ForZones
+	if r.Hints != nil {
+		h.ForZones = r.Hints.ForZones
 	}
-	r.hints = h
+	r.Hints = h
 	return r
 }
 
@@ -229,7 +229,7 @@ func TestMergeEndpoint(t *testing.T) {
 	if len(list) != 2 {
 		t.Fatalf("%d endpoints, want 2", len(list))
 	}
-	if m := list[0]; !m.ready || !m.serving || m.terminating {
+	if m := list[0]; !m.Ready || !m.Serving || m.Terminating {
 		t.Errorf("merged %+v: want ready, serving, not terminating", m)
 	}
 }

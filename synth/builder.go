@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // Builder is Build with a memory, for the node agent: it keeps the
@@ -28,14 +27,16 @@ type Builder struct {
 	// valid: the state below mirrors services and slices.
 	valid    bool
 	services []*corev1.Service
-	slices   []*discoveryv1.EndpointSlice
+	slices   []*EndpointSlice
+	// memo is the compact form of the last input's API EndpointSlices.
+	memo SliceMemo
 
 	entries  map[*corev1.Service]*serviceEntry // programmed Services
 	byKey    map[string]*serviceEntry          // the same, by "namespace/name"
-	groups   map[string][]*discoveryv1.EndpointSlice
-	sliceKey map[*discoveryv1.EndpointSlice]string    // usable slices: their group
-	sliceBad map[*discoveryv1.EndpointSlice][]Warning // ignored slices
-	warned   map[*serviceEntry]bool                   // entries with warnings
+	groups   map[string][]*EndpointSlice
+	sliceKey map[*EndpointSlice]string    // usable slices: their group
+	sliceBad map[*EndpointSlice][]Warning // ignored slices
+	warned   map[*serviceEntry]bool       // entries with warnings
 	fams     []*familyState
 	// builds counts Builds; an entry made by this one has born == builds.
 	builds int
@@ -47,7 +48,7 @@ type serviceEntry struct {
 	service  *corev1.Service
 	key      string
 	born     int
-	slices   []*discoveryv1.EndpointSlice
+	slices   []*EndpointSlice
 	info     *serviceInfo     // nil when the Service cannot be programmed
 	ports    [2][]ServicePort // per Family.index
 	warnings []Warning
@@ -65,6 +66,7 @@ func (b *Builder) Build(in Input, cfg Config) Result {
 	w := &warnings{}
 	node := resolveNode(in, cfg)
 	checkLocalDetect(cfg, node, w)
+	in = b.memo.Compact(in)
 	var d inputChanges
 	ok := b.valid && reflect.DeepEqual(b.cfg, cfg) && reflect.DeepEqual(b.node, node)
 	if ok {
@@ -74,7 +76,7 @@ func (b *Builder) Build(in Input, cfg Config) Result {
 	var changed *Changes // nil: every port is new
 	if !ok {
 		b.reset(cfg, node, b.builds)
-		d = inputChanges{addedServices: in.Services, addedSlices: in.EndpointSlices}
+		d = inputChanges{addedServices: in.Services, addedSlices: in.Slices}
 	} else {
 		changed = &Changes{Ports: map[Family][]ServicePortName{}}
 	}
@@ -82,7 +84,7 @@ func (b *Builder) Build(in Input, cfg Config) Result {
 	if !b.valid {
 		return buildFull(in, cfg)
 	}
-	b.services, b.slices = in.Services, in.EndpointSlices
+	b.services, b.slices = in.Services, in.Slices
 	res := Result{IPv4: b.fams[0].ruleset(cfg, node), IPv6: b.fams[1].ruleset(cfg, node), Changed: changed}
 	b.addWarnings(w)
 	res.Warnings = w.sorted()
@@ -94,9 +96,9 @@ func (b *Builder) reset(cfg Config, node nodeFacts, builds int) {
 		cfg: cfg, node: node, builds: builds,
 		entries:  map[*corev1.Service]*serviceEntry{},
 		byKey:    map[string]*serviceEntry{},
-		groups:   map[string][]*discoveryv1.EndpointSlice{},
-		sliceKey: map[*discoveryv1.EndpointSlice]string{},
-		sliceBad: map[*discoveryv1.EndpointSlice][]Warning{},
+		groups:   map[string][]*EndpointSlice{},
+		sliceKey: map[*EndpointSlice]string{},
+		sliceBad: map[*EndpointSlice][]Warning{},
 		warned:   map[*serviceEntry]bool{},
 		fams:     []*familyState{newFamilyState(IPv4), newFamilyState(IPv6)},
 	}
@@ -105,16 +107,16 @@ func (b *Builder) reset(cfg Config, node nodeFacts, builds int) {
 // inputChanges are the objects that came and went since the last Build.
 type inputChanges struct {
 	addedServices, removedServices []*corev1.Service
-	addedSlices, removedSlices     []*discoveryv1.EndpointSlice
+	addedSlices, removedSlices     []*EndpointSlice
 }
 
-// changesFrom compares in with the previous input by pointer; false when
-// in holds an object twice.
+// changesFrom compares in (compacted) with the previous input by pointer;
+// false when in holds an object twice.
 func (b *Builder) changesFrom(in Input) (inputChanges, bool) {
 	var d inputChanges
 	var ok1, ok2 bool
 	d.addedServices, d.removedServices, ok1 = ListChanges(b.services, in.Services)
-	d.addedSlices, d.removedSlices, ok2 = ListChanges(b.slices, in.EndpointSlices)
+	d.addedSlices, d.removedSlices, ok2 = ListChanges(b.slices, in.Slices)
 	return d, ok1 && ok2
 }
 
@@ -176,7 +178,7 @@ func (b *Builder) update(d inputChanges, changed *Changes) bool {
 // updateSlices files added and removed slices under their Service and
 // returns the Services whose slices changed; false when a slice is there
 // twice or two slices of a Service share a name.
-func (b *Builder) updateSlices(added, removed []*discoveryv1.EndpointSlice) (map[string]bool, bool) {
+func (b *Builder) updateSlices(added, removed []*EndpointSlice) (map[string]bool, bool) {
 	dirty := map[string]bool{}
 	for _, s := range removed {
 		delete(b.sliceBad, s)
@@ -202,14 +204,14 @@ func (b *Builder) updateSlices(added, removed []*discoveryv1.EndpointSlice) (map
 			return nil, false
 		}
 		w := &warnings{}
-		idx := indexSlices([]*discoveryv1.EndpointSlice{s}, w)
+		idx := indexSlices([]*EndpointSlice{s}, w)
 		if len(w.list) > 0 {
 			b.sliceBad[s] = w.list
 			continue
 		}
 		for key := range idx {
 			list := b.groups[key]
-			i, found := slices.BinarySearchFunc(list, s.Name, func(x *discoveryv1.EndpointSlice, name string) int {
+			i, found := slices.BinarySearchFunc(list, s.Name, func(x *EndpointSlice, name string) int {
 				return strings.Compare(x.Name, name)
 			})
 			if found {

@@ -11,27 +11,22 @@ import (
 // rawEndpoint is one endpoint address of one slice port, with the facts
 // categorisation needs.
 type rawEndpoint struct {
-	addr        netip.Addr
-	port        uint16
-	nodeName    string
-	hints       *discoveryv1.EndpointHints // shared with the slice, never modified
-	ready       bool
-	serving     bool
-	terminating bool
+	SliceEndpoint
+	port uint16
 }
 
 // sliceIndex maps "namespace/service" to that Service's slices, sorted by
 // slice name so merging is deterministic.
-type sliceIndex map[string][]*discoveryv1.EndpointSlice
+type sliceIndex map[string][]*EndpointSlice
 
-func indexSlices(all []*discoveryv1.EndpointSlice, w *warnings) sliceIndex {
+func indexSlices(all []*EndpointSlice, w *warnings) sliceIndex {
 	idx := sliceIndex{}
 	for _, s := range all {
 		if s == nil {
 			continue
 		}
 		object := "EndpointSlice " + s.Namespace + "/" + s.Name
-		svc := s.Labels[discoveryv1.LabelServiceName]
+		svc := s.ServiceName
 		switch {
 		case svc == "":
 			w.add(object, "MissingServiceName", "no %s label; the slice is ignored", discoveryv1.LabelServiceName)
@@ -47,14 +42,14 @@ func indexSlices(all []*discoveryv1.EndpointSlice, w *warnings) sliceIndex {
 		idx[key] = append(idx[key], s)
 	}
 	for _, list := range idx {
-		slices.SortFunc(list, func(a, b *discoveryv1.EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(list, func(a, b *EndpointSlice) int { return strings.Compare(a.Name, b.Name) })
 	}
 	return idx
 }
 
 // endpointsFor collects the endpoints of one Service port in family f,
 // merging duplicates across slices (ready if any copy is ready).
-func endpointsFor(list []*discoveryv1.EndpointSlice, pi portInfo, f Family, w *warnings) []rawEndpoint {
+func endpointsFor(list []*EndpointSlice, pi portInfo, f Family, w *warnings) []rawEndpoint {
 	total := 0
 	for _, s := range list {
 		total += len(s.Endpoints)
@@ -69,8 +64,8 @@ func endpointsFor(list []*discoveryv1.EndpointSlice, pi portInfo, f Family, w *w
 		if !ok {
 			continue
 		}
-		for _, ep := range s.Endpoints {
-			re, ok := parseEndpoint(s, ep, port, f, w)
+		for i := range s.Endpoints {
+			re, ok := sliceEndpoint(s, i, port, f, w)
 			if ok {
 				out, seen = mergeEndpoint(out, seen, re, len(list) > 1)
 			}
@@ -82,7 +77,7 @@ func endpointsFor(list []*discoveryv1.EndpointSlice, pi portInfo, f Family, w *w
 // slicePort finds the slice's port for the Service port: same name, same
 // protocol. This is how named targetPorts are resolved: the EndpointSlice
 // controller has already turned them into numbers per endpoint set.
-func slicePort(s *discoveryv1.EndpointSlice, pi portInfo) (uint16, bool) {
+func slicePort(s *EndpointSlice, pi portInfo) (uint16, bool) {
 	for _, p := range s.Ports {
 		name, proto := "", TCP
 		if p.Name != nil {
@@ -102,29 +97,20 @@ func slicePort(s *discoveryv1.EndpointSlice, pi portInfo) (uint16, bool) {
 	return 0, false
 }
 
-func parseEndpoint(s *discoveryv1.EndpointSlice, ep discoveryv1.Endpoint, port uint16, f Family, w *warnings) (rawEndpoint, bool) {
-	if len(ep.Addresses) == 0 {
-		return rawEndpoint{}, false
-	}
-	addr, err := ParseAddrSloppy(ep.Addresses[0])
-	if err != nil || FamilyOf(addr) != f {
+// sliceEndpoint is endpoint i of s at port, when its address is one of
+// family f.
+func sliceEndpoint(s *EndpointSlice, i int, port uint16, f Family, w *warnings) (rawEndpoint, bool) {
+	ep := s.Endpoints[i]
+	if !ep.Addr.IsValid() || FamilyOf(ep.Addr) != f {
+		text, bad := s.Unparsed[i]
+		if !bad {
+			text = ep.Addr.String()
+		}
 		w.add("EndpointSlice "+s.Namespace+"/"+s.Name, "InvalidEndpointAddress",
-			"address %q is not a valid %s address; the endpoint is ignored", ep.Addresses[0], f)
+			"address %q is not a valid %s address; the endpoint is ignored", text, f)
 		return rawEndpoint{}, false
 	}
-	re := rawEndpoint{addr: addr, port: port}
-	if ep.NodeName != nil {
-		re.nodeName = *ep.NodeName
-	}
-	c := ep.Conditions
-	re.ready = c.Ready == nil || *c.Ready // nil means ready, per the API
-	re.serving = re.ready
-	if c.Serving != nil {
-		re.serving = *c.Serving
-	}
-	re.terminating = c.Terminating != nil && *c.Terminating
-	re.hints = ep.Hints
-	return re, true
+	return rawEndpoint{SliceEndpoint: ep, port: port}, true
 }
 
 // mergeEndpoint adds re to list, merging it with an earlier copy of the
@@ -132,7 +118,7 @@ func parseEndpoint(s *discoveryv1.EndpointSlice, ep discoveryv1.Endpoint, port u
 // API rejects none within one, but the controller never writes them), so
 // the index is kept only when the Service has several slices.
 func mergeEndpoint(list []rawEndpoint, seen map[netip.AddrPort]int, re rawEndpoint, several bool) ([]rawEndpoint, map[netip.AddrPort]int) {
-	key := netip.AddrPortFrom(re.addr, re.port)
+	key := netip.AddrPortFrom(re.Addr, re.port)
 	if !several {
 		return append(list, re), seen
 	}
@@ -140,9 +126,9 @@ func mergeEndpoint(list []rawEndpoint, seen map[netip.AddrPort]int, re rawEndpoi
 		seen = make(map[netip.AddrPort]int)
 	}
 	if i, dup := seen[key]; dup {
-		list[i].ready = list[i].ready || re.ready
-		list[i].serving = list[i].serving || re.serving
-		list[i].terminating = list[i].terminating && re.terminating
+		list[i].Ready = list[i].Ready || re.Ready
+		list[i].Serving = list[i].Serving || re.Serving
+		list[i].Terminating = list[i].Terminating && re.Terminating
 		return list, seen
 	}
 	seen[key] = len(list)
@@ -154,21 +140,21 @@ func mergeEndpoint(list []rawEndpoint, seen map[netip.AddrPort]int, re rawEndpoi
 // endpoint carries hints for this node), falling back to serving-and-
 // terminating ones when no ready endpoint exists.
 func categorize(raw []rawEndpoint, node nodeFacts, useTopology, needLocal bool) (cluster, local []Endpoint) {
-	usable := filterEndpoints(raw, func(r rawEndpoint) bool { return r.ready })
+	usable := filterEndpoints(raw, func(r rawEndpoint) bool { return r.Ready })
 	if useTopology {
 		usable = topologyFilter(usable, raw, node)
 	}
 	if len(usable) == 0 {
-		usable = filterEndpoints(raw, func(r rawEndpoint) bool { return r.serving && r.terminating })
+		usable = filterEndpoints(raw, func(r rawEndpoint) bool { return r.Serving && r.Terminating })
 	}
 	cluster = toEndpoints(usable, node)
 	if !needLocal {
 		return cluster, nil
 	}
-	isLocal := func(r rawEndpoint) bool { return node.name != "" && r.nodeName == node.name }
-	mine := filterEndpoints(raw, func(r rawEndpoint) bool { return r.ready && isLocal(r) })
+	isLocal := func(r rawEndpoint) bool { return node.name != "" && r.NodeName == node.name }
+	mine := filterEndpoints(raw, func(r rawEndpoint) bool { return r.Ready && isLocal(r) })
 	if len(mine) == 0 {
-		mine = filterEndpoints(raw, func(r rawEndpoint) bool { return r.serving && r.terminating && isLocal(r) })
+		mine = filterEndpoints(raw, func(r rawEndpoint) bool { return r.Serving && r.Terminating && isLocal(r) })
 	}
 	return cluster, toEndpoints(mine, node)
 }
@@ -213,22 +199,22 @@ func topologyFilter(ready, raw []rawEndpoint, node nodeFacts) []rawEndpoint {
 }
 
 func nodeHints(r rawEndpoint) []string {
-	if r.hints == nil {
+	if r.Hints == nil {
 		return nil
 	}
-	names := make([]string, len(r.hints.ForNodes))
-	for i, n := range r.hints.ForNodes {
+	names := make([]string, len(r.Hints.ForNodes))
+	for i, n := range r.Hints.ForNodes {
 		names[i] = n.Name
 	}
 	return names
 }
 
 func zoneHints(r rawEndpoint) []string {
-	if r.hints == nil {
+	if r.Hints == nil {
 		return nil
 	}
-	names := make([]string, len(r.hints.ForZones))
-	for i, z := range r.hints.ForZones {
+	names := make([]string, len(r.Hints.ForZones))
+	for i, z := range r.Hints.ForZones {
 		names[i] = z.Name
 	}
 	return names
@@ -260,10 +246,10 @@ func toEndpoints(raw []rawEndpoint, node nodeFacts) []Endpoint {
 	out := make([]Endpoint, 0, len(raw))
 	for _, r := range raw {
 		out = append(out, Endpoint{
-			Addr:        r.addr,
+			Addr:        r.Addr,
 			Port:        r.port,
-			Local:       node.name != "" && r.nodeName == node.name,
-			Terminating: !r.ready,
+			Local:       node.name != "" && r.NodeName == node.name,
+			Terminating: !r.Ready,
 		})
 	}
 	sortEndpoints(out)

@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // buildFull is Build: every Service parsed, every claim settled and every
@@ -15,7 +14,8 @@ func buildFull(in Input, cfg Config) Result {
 	w := &warnings{}
 	node := resolveNode(in, cfg)
 	checkLocalDetect(cfg, node, w)
-	idx := indexSlices(in.EndpointSlices, w)
+	in = new(SliceMemo).Compact(in)
+	idx := indexSlices(in.Slices, w)
 	var entries []*serviceEntry
 	for _, svc := range in.Services {
 		if svc == nil || !wantsRules(svc) {
@@ -67,7 +67,7 @@ func assembleFull(f Family, entries []*serviceEntry, cfg Config, node nodeFacts,
 
 // newEntry parses svc and computes the candidate ports of each family,
 // endpoints included, before any conflict with other Services is settled.
-func newEntry(svc *corev1.Service, list []*discoveryv1.EndpointSlice, cfg Config, node nodeFacts) *serviceEntry {
+func newEntry(svc *corev1.Service, list []*EndpointSlice, cfg Config, node nodeFacts) *serviceEntry {
 	own := &warnings{}
 	e := &serviceEntry{slices: list}
 	e.info = parseService(svc, cfg, own)
@@ -80,7 +80,7 @@ func newEntry(svc *corev1.Service, list []*discoveryv1.EndpointSlice, cfg Config
 	return e
 }
 
-func candidatePorts(si *serviceInfo, f Family, list []*discoveryv1.EndpointSlice, cfg Config, node nodeFacts, w *warnings) []ServicePort {
+func candidatePorts(si *serviceInfo, f Family, list []*EndpointSlice, cfg Config, node nodeFacts, w *warnings) []ServicePort {
 	clusterIP, ok := si.clusterIP(f)
 	if !ok {
 		return nil

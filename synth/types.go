@@ -159,8 +159,12 @@ func ParsePortRange(s string) (PortRange, error) {
 
 // Input is the cluster state the model reads.
 type Input struct {
-	Services       []*corev1.Service
+	Services []*corev1.Service
+	// EndpointSlices and Slices are read together: API objects (from
+	// manifests, tests) and compact slices (a node agent's informer caches
+	// hold those); a source may give either or both.
 	EndpointSlices []*discoveryv1.EndpointSlice
+	Slices         []*EndpointSlice
 	Nodes          []*corev1.Node
 }
 

@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	networkinglisters "k8s.io/client-go/listers/networking/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -70,7 +69,7 @@ type APIServer struct {
 
 type listers struct {
 	services corelisters.ServiceLister
-	slices   discoverylisters.EndpointSliceLister
+	slices   sliceStore
 	nodes    corelisters.NodeLister              // nil when no node is watched
 	cidrs    networkinglisters.ServiceCIDRLister // nil when the API lacks ServiceCIDRs
 }
@@ -173,7 +172,7 @@ func (a *APIServer) informers(ctx context.Context, h Handler, set *informerSet) 
 		return err
 	}
 	set.listers.services = corelisters.NewServiceLister(svc)
-	set.listers.slices = discoverylisters.NewEndpointSliceLister(eps)
+	set.listers.slices = sliceStore{eps}
 	if a.nodeName != "" {
 		byName := func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", a.nodeName).String()
@@ -332,7 +331,7 @@ func (a *APIServer) Snapshot() State {
 	if l == nil {
 		return st // Run has not started
 	}
-	st.Input.Services, st.Input.EndpointSlices = a.view.lists()
+	st.Input.Services, st.Input.Slices = a.view.lists()
 	if l.nodes != nil {
 		if node, err := l.nodes.Get(a.nodeName); err == nil {
 			st.Input.Nodes = []*corev1.Node{node}

@@ -40,7 +40,7 @@ func names(st State) []string {
 	for _, s := range st.Input.Services {
 		out = append(out, "svc/"+s.Name)
 	}
-	for _, s := range st.Input.EndpointSlices {
+	for _, s := range st.Input.Slices {
 		out = append(out, "eps/"+s.Name)
 	}
 	for _, n := range st.Input.Nodes {

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/svcnat/svcnat/synth"
 )
 
 // apiView is the APIServer source's Services and EndpointSlices as
@@ -21,7 +23,10 @@ import (
 type apiView struct {
 	mu       sync.Mutex
 	services sortedObjects[*corev1.Service]
-	slices   sortedObjects[*discoveryv1.EndpointSlice]
+	slices   sortedObjects[*cachedSlice]
+	// compact is the last list of slices handed out, in synth's form; nil
+	// after a change of slices.
+	compact []*synth.EndpointSlice
 }
 
 // apply records an event of set's informer of kind, unless set does not
@@ -40,8 +45,9 @@ func (v *apiView) apply(set *informerSet, kind Kind, obj any, deleted bool) bool
 	switch o := obj.(type) {
 	case *corev1.Service:
 		v.services.set(o, !deleted && proxied(o.Labels))
-	case *discoveryv1.EndpointSlice:
+	case *cachedSlice:
 		v.slices.set(o, !deleted && proxied(o.Labels))
+		v.compact = nil
 	}
 	return true
 }
@@ -61,9 +67,8 @@ func (v *apiView) serve(old, next *informerSet) {
 	if svcs, err := next.listers.services.List(labels.Everything()); err == nil {
 		v.services.replace(svcs)
 	}
-	if eps, err := next.listers.slices.List(labels.Everything()); err == nil {
-		v.slices.replace(eps)
-	}
+	v.slices.replace(next.listers.slices.list())
+	v.compact = nil
 }
 
 // sameVersion returns the view's object of obj's kind, namespace and
@@ -85,10 +90,17 @@ func (v *apiView) sameVersion(obj any) (any, bool) {
 }
 
 // lists returns the current lists; they must not be modified.
-func (v *apiView) lists() ([]*corev1.Service, []*discoveryv1.EndpointSlice) {
+func (v *apiView) lists() ([]*corev1.Service, []*synth.EndpointSlice) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.services.list(), v.slices.list()
+	if v.compact == nil {
+		cached := v.slices.list()
+		v.compact = make([]*synth.EndpointSlice, len(cached))
+		for i, c := range cached {
+			v.compact[i] = c.slice()
+		}
+	}
+	return v.services.list(), v.compact
 }
 
 // sortedObjects is a list of objects sorted by namespace and name, changed
@@ -103,7 +115,7 @@ type sortedObjects[T metav1.Object] struct {
 // set puts o in place of the object of its name, or removes that object
 // when keep is false.
 func (s *sortedObjects[T]) set(o T, keep bool) {
-	i, found := slices.BinarySearchFunc(s.items, o, compareObjects)
+	i, found := slices.BinarySearchFunc(s.items, o, compareObjects[T, T])
 	if !found && !keep {
 		return
 	}
@@ -135,13 +147,14 @@ func (s *sortedObjects[T]) replace(fresh []T) {
 		}
 		items = append(items, o)
 	}
-	slices.SortFunc(items, compareObjects)
+	slices.SortFunc(items, compareObjects[T, T])
 	s.items, s.out = items, nil
 }
 
-// find returns the object of o's namespace and name.
-func (s *sortedObjects[T]) find(o T) (T, bool) {
-	i, found := slices.BinarySearchFunc(s.items, o, compareObjects)
+// find returns the object of o's namespace and name (o may be of another
+// type: the API object of a cached one).
+func (s *sortedObjects[T]) find(o metav1.Object) (T, bool) {
+	i, found := slices.BinarySearchFunc(s.items, o, func(a T, b metav1.Object) int { return compareObjects(metav1.Object(a), b) })
 	if !found {
 		var none T
 		return none, false
@@ -163,7 +176,7 @@ func sameObjectVersion(a, b metav1.Object) bool {
 
 // compareObjects gives the listers' map order a stable order, so equal
 // states give equal inputs: by namespace, then name.
-func compareObjects[T metav1.Object](a, b T) int {
+func compareObjects[T, U metav1.Object](a T, b U) int {
 	if c := strings.Compare(a.GetNamespace(), b.GetNamespace()); c != 0 {
 		return c
 	}

@@ -273,7 +273,7 @@ func TestAPIServerOutage(t *testing.T) {
 	if i := slices.Index(after.Services, before.Services[0]); i < 0 {
 		t.Errorf("Service %s is a new object after the relist, though its resourceVersion did not change", web.Name)
 	}
-	if after.EndpointSlices[0] != before.EndpointSlices[0] {
+	if after.Slices[0] != before.Slices[0] {
 		t.Errorf("EndpointSlice %s is a new object after the relist, though its resourceVersion did not change", web1.Name)
 	}
 	// The new informers' caches hold those same objects, not copies. (The
@@ -289,8 +289,8 @@ func TestAPIServerOutage(t *testing.T) {
 	if got, err := l.services.Services(web.Namespace).Get(web.Name); err != nil || got != before.Services[0] {
 		t.Errorf("the relisted cache holds a copy of Service %s (err %v), not the object served before", web.Name, err)
 	}
-	if got, err := l.slices.EndpointSlices(web1.Namespace).Get(web1.Name); err != nil || got != before.EndpointSlices[0] {
-		t.Errorf("the relisted cache holds a copy of EndpointSlice %s (err %v), not the object served before", web1.Name, err)
+	if got, ok := l.slices.get(web1.Namespace, web1.Name); !ok || got.slice() != before.Slices[0] {
+		t.Errorf("the relisted cache holds a copy of EndpointSlice %s (found %v), not the object served before", web1.Name, ok)
 	}
 	stopPolling()
 	<-polled

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"slices"
 	"sync"
 	"time"
 
@@ -22,57 +21,96 @@ var (
 	serviceLabels = []string{synth.ProxyNameLabel, synth.HeadlessLabel}
 	// serviceAnnotations: synth disables topology hints by topology-mode.
 	serviceAnnotations = []string{"service.kubernetes.io/topology-mode"}
-	// sliceLabels: synth joins slices to Services by service-name; the
-	// other two are the kube-proxy filters.
-	sliceLabels = []string{discoveryv1.LabelServiceName, synth.ProxyNameLabel, synth.HeadlessLabel}
-	// sliceAnnotations: the agent's network programming latency metric.
-	sliceAnnotations = []string{corev1.EndpointsLastChangeTriggerTime}
+	// proxyLabels are the kube-proxy filters an EndpointSlice's cache entry
+	// keeps (synth.EndpointSlice has the service-name label and the trigger
+	// time annotation).
+	proxyLabels = []string{synth.ProxyNameLabel, synth.HeadlessLabel}
 	// nodeLabels: synth takes the node's zone from its Node object.
 	nodeLabels = []string{corev1.LabelTopologyZone}
 )
 
 // leanObject is the informers' cache.TransformFunc: it keeps of each
-// object only what synth and the agent read. Objects it does not know
-// pass unchanged (ServiceCIDRs are small), as do tombstones.
+// object only what synth and the agent read. EndpointSlices become
+// cachedSlices. Objects it does not know pass unchanged (ServiceCIDRs are
+// small), as do tombstones.
 func leanObject(obj any) (any, error) {
-	switch o := obj.(type) {
-	case *corev1.Service:
-		leanService(o)
-	case *discoveryv1.EndpointSlice:
-		leanEndpointSlice(o)
-	case *corev1.Node:
-		leanNode(o)
-	}
-	return obj, nil
+	return leanObjectsSince(time.Time{})(obj)
 }
-
-var _ cache.TransformFunc = leanObject
 
 // leanObjectsSince is leanObject that also drops an EndpointSlice's
 // last-change-trigger-time when it is before since (the source's start).
 // The agent, like kube-proxy, ignores trigger times from before it
-// started: they measure the proxy's downtime, not the programming. On a
-// node's start every slice has one, and dropping it spares each cached
-// slice its annotation map (≈ 4 MB at 10k slices) and the agent its
-// record of the time.
+// started: they measure the proxy's downtime, not the programming.
 func leanObjectsSince(since time.Time) cache.TransformFunc {
 	return func(obj any) (any, error) {
-		if s, ok := obj.(*discoveryv1.EndpointSlice); ok {
-			dropStaleTrigger(s, since)
+		switch o := obj.(type) {
+		case *corev1.Service:
+			leanService(o)
+		case *discoveryv1.EndpointSlice:
+			return cacheSlice(o, since), nil
+		case *corev1.Node:
+			leanNode(o)
 		}
-		return leanObject(obj)
+		return obj, nil
 	}
 }
 
-func dropStaleTrigger(s *discoveryv1.EndpointSlice, since time.Time) {
-	v, ok := s.Annotations[corev1.EndpointsLastChangeTriggerTime]
-	if !ok {
-		return
-	}
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil && t.Before(since) {
-		delete(s.Annotations, corev1.EndpointsLastChangeTriggerTime)
-	}
+var _ cache.TransformFunc = leanObject
+
+// cachedSlice is an EndpointSlice as the informer caches keep it: the
+// metadata client-go and the view read (names, UID, resourceVersion; the
+// kube-proxy filter labels, which the list's selector already excludes)
+// and synth's compact form. At 10k Services × 10 endpoints the decoded
+// slices were most of the agent's heap: ≈ 2.5 KB each, against ≈ 1 KB.
+type cachedSlice struct {
+	metav1.ObjectMeta
+	compact synth.EndpointSlice
 }
+
+// cacheSlice makes s's cachedSlice. Endpoints on the same node share
+// one copy of its name.
+func cacheSlice(s *discoveryv1.EndpointSlice, since time.Time) *cachedSlice {
+	c := &cachedSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID,
+			ResourceVersion: s.ResourceVersion, Labels: keepKeys(s.Labels, proxyLabels)},
+		compact: *synth.SliceOf(s),
+	}
+	c.compact.Name, c.compact.Namespace = c.Name, c.Namespace
+	if c.compact.TriggerTime.Before(since) {
+		c.compact.TriggerTime = time.Time{}
+	}
+	for i := range c.compact.Endpoints {
+		ep := &c.compact.Endpoints[i]
+		ep.NodeName = nodeNames.shared(ep.NodeName)
+	}
+	return c
+}
+
+// sliceStore reads an informer cache of cachedSlices.
+type sliceStore struct{ cache cache.Store }
+
+// list returns every cached slice, in no particular order.
+func (s sliceStore) list() []*cachedSlice {
+	objs := s.cache.List()
+	out := make([]*cachedSlice, 0, len(objs))
+	for _, o := range objs {
+		if c, ok := o.(*cachedSlice); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// get returns the cached slice namespace/name.
+func (s sliceStore) get(namespace, name string) (*cachedSlice, bool) {
+	o, ok, err := s.cache.GetByKey(namespace + "/" + name)
+	c, isSlice := o.(*cachedSlice)
+	return c, ok && err == nil && isSlice
+}
+
+// slice returns the compact form synth reads; the pointer is the same for
+// as long as the cachedSlice lives (synth.Builder tells slices apart by it).
+func (c *cachedSlice) slice() *synth.EndpointSlice { return &c.compact }
 
 // leanService drops the selector (EndpointSlices say which pods back a
 // Service) and the status conditions; load-balancer ingress IPs are kept.
@@ -82,73 +120,33 @@ func leanService(svc *corev1.Service) {
 	svc.Status = corev1.ServiceStatus{LoadBalancer: svc.Status.LoadBalancer}
 }
 
-// leanEndpointSlice drops each endpoint's targetRef, hostname, zone and
-// deprecated topology (no proxy routes by them; synth takes the node's
-// zone from its Node) and its addresses but the first (the only one a
-// proxy uses), shares the node names and conditions between endpoints,
-// and gives the endpoint list its exact length. At 10k Services × 10
-// endpoints the endpoints are most of the informer caches.
-func leanEndpointSlice(s *discoveryv1.EndpointSlice) {
-	leanMeta(&s.ObjectMeta, sliceLabels, sliceAnnotations)
-	for i := range s.Endpoints {
-		leanEndpoint(&s.Endpoints[i])
-	}
-	if cap(s.Endpoints) > len(s.Endpoints) {
-		s.Endpoints = slices.Clone(s.Endpoints)
-	}
-}
+// Cached objects are read only (client-go's rule), so endpoints can share
+// one copy of each node name instead of a string per endpoint.
+var nodeNames = internTable{max: 1 << 14}
 
-func leanEndpoint(ep *discoveryv1.Endpoint) {
-	ep.TargetRef, ep.Hostname, ep.DeprecatedTopology, ep.Zone = nil, nil, nil, nil
-	if len(ep.Addresses) > 1 {
-		ep.Addresses = ep.Addresses[:1:1]
-	}
-	ep.NodeName = nodeNames.shared(ep.NodeName)
-	c := &ep.Conditions
-	c.Ready, c.Serving, c.Terminating = sharedBool(c.Ready), sharedBool(c.Serving), sharedBool(c.Terminating)
-}
-
-// Cached objects are read only (client-go's rule), so endpoints can point
-// at the same values: one condition value and one node name each instead
-// of an allocation per endpoint.
-var (
-	trueValue, falseValue = true, false
-	nodeNames             = internTable{max: 1 << 14}
-)
-
-func sharedBool(p *bool) *bool {
-	switch {
-	case p == nil:
-		return nil
-	case *p:
-		return &trueValue
-	}
-	return &falseValue
-}
-
-// internTable hands out one pointer per distinct string. It forgets
+// internTable hands out one copy of each distinct string. It forgets
 // everything when it reaches max entries, so that names of nodes long gone
 // do not pile up; sharing is only a saving, never needed.
 type internTable struct {
 	mu      sync.Mutex
 	max     int
-	strings map[string]*string
+	strings map[string]string
 }
 
-func (t *internTable) shared(p *string) *string {
-	if p == nil {
-		return nil
+func (t *internTable) shared(s string) string {
+	if s == "" {
+		return ""
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if q, ok := t.strings[*p]; ok {
+	if q, ok := t.strings[s]; ok {
 		return q
 	}
 	if t.strings == nil || len(t.strings) >= t.max {
-		t.strings = map[string]*string{}
+		t.strings = map[string]string{}
 	}
-	t.strings[*p] = p
-	return p
+	t.strings[s] = s
+	return s
 }
 
 // leanNode keeps the spec (pod CIDRs; taints, which drain the node's

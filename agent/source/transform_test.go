@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -157,7 +158,7 @@ func leanInput(t *testing.T, in synth.Input) synth.Input {
 	}
 	for _, s := range in.EndpointSlices {
 		obj, _ := leanObject(s.DeepCopy())
-		out.EndpointSlices = append(out.EndpointSlices, obj.(*discoveryv1.EndpointSlice))
+		out.Slices = append(out.Slices, obj.(*cachedSlice).slice())
 	}
 	for _, n := range in.Nodes {
 		obj, _ := leanObject(n.DeepCopy())
@@ -214,19 +215,20 @@ func TestLeanObjectKeepsTheResult(t *testing.T) {
 	if cmp.Equal(synth.Build(fat, cfg), synth.Build(bare, cfg), netipValues, ignoreChanged) {
 		t.Error("dropping the read labels and annotations changes nothing: the fixture does not exercise them")
 	}
-	// So do the shared conditions: read as "ready" (nil), the draining
-	// Service would use an endpoint that is not serving.
+	// So do the conditions: read as "ready" (nil), the draining Service
+	// would use an endpoint that is not serving.
 	unconditioned := leanInput(t, fat)
-	for _, s := range unconditioned.EndpointSlices {
+	for _, s := range unconditioned.Slices {
 		for i := range s.Endpoints {
-			s.Endpoints[i].Conditions = discoveryv1.EndpointConditions{}
+			e := &s.Endpoints[i]
+			e.Ready, e.Serving, e.Terminating = true, true, false
 		}
 	}
 	if cmp.Equal(synth.Build(fat, cfg), synth.Build(unconditioned, cfg), netipValues, ignoreChanged) {
 		t.Error("dropping the endpoint conditions changes nothing: the fixture does not exercise them")
 	}
-	if got := lean.EndpointSlices[0].Annotations[corev1.EndpointsLastChangeTriggerTime]; got != "2026-01-02T03:04:05Z" {
-		t.Errorf("last-change-trigger-time = %q, the programming latency metric needs it", got)
+	if got, want := lean.Slices[0].TriggerTime, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC); !got.Equal(want) {
+		t.Errorf("last-change-trigger-time = %v, want %v: the programming latency metric needs it", got, want)
 	}
 	if lean.Nodes[0].Spec.Taints == nil {
 		t.Error("the Node's taints were dropped; they drain the health check")
@@ -238,7 +240,7 @@ func TestLeanObjectKeepsTheResult(t *testing.T) {
 		maxPercent int
 	}{
 		{"Service", fat.Services[0], lean.Services[0], 60},
-		{"EndpointSlice", fat.EndpointSlices[0], lean.EndpointSlices[0], 60},
+		{"EndpointSlice", fat.EndpointSlices[0], cachedFields(t, fat.EndpointSlices[0]), 60},
 		{"Node", fat.Nodes[0], lean.Nodes[0], 60},
 	} {
 		f, l := jsonSize(t, c.fat), jsonSize(t, c.lean)
@@ -261,56 +263,58 @@ func cacheTombstone() any {
 	return cache.DeletedFinalStateUnknown{Key: "shop/web", Obj: fatService("web", "10.96.0.10", "", nil)}
 }
 
-// TestLeanEndpointSharesValues: endpoints point at one value per condition
-// and per node name, and keep what they said.
-func TestLeanEndpointSharesValues(t *testing.T) {
-	a, b := drainingSlice("a-1", "a"), drainingSlice("b-1", "b")
-	leanObject(a)
-	leanObject(b)
-	ea, eb := a.Endpoints, b.Endpoints
-	if ea[0].NodeName != eb[0].NodeName || *ea[0].NodeName != "node-1" {
-		t.Errorf("node-1 of two slices: %p %p (%q), want one shared name", ea[0].NodeName, eb[0].NodeName, *ea[0].NodeName)
+// cachedFields is what a cachedSlice holds, with its fields exported so
+// that its JSON shows them.
+func cachedFields(t *testing.T, s *discoveryv1.EndpointSlice) any {
+	t.Helper()
+	obj, _ := leanObject(s.DeepCopy())
+	c := obj.(*cachedSlice)
+	return struct {
+		Meta    metav1.ObjectMeta
+		Compact synth.EndpointSlice
+	}{c.ObjectMeta, c.compact}
+}
+
+// TestCacheSliceSharesNodeNames: endpoints of different slices on one
+// node share one copy of its name, and keep what they said.
+func TestCacheSliceSharesNodeNames(t *testing.T) {
+	a, _ := leanObject(drainingSlice("a-1", "a"))
+	b, _ := leanObject(drainingSlice("b-1", "b"))
+	ea, eb := a.(*cachedSlice).compact.Endpoints, b.(*cachedSlice).compact.Endpoints
+	if unsafe.StringData(ea[0].NodeName) != unsafe.StringData(eb[0].NodeName) || ea[0].NodeName != "node-1" {
+		t.Errorf("node-1 of two slices: %q and %q in two copies, want one shared name", ea[0].NodeName, eb[0].NodeName)
 	}
-	if c := ea[0].Conditions; c.Ready != eb[1].Conditions.Ready || c.Serving != c.Terminating {
-		t.Errorf("equal condition values are not shared: ready %p %p, serving %p, terminating %p",
-			c.Ready, eb[1].Conditions.Ready, c.Serving, c.Terminating)
+	want := []synth.SliceEndpoint{
+		{Addr: netip.MustParseAddr("10.244.1.5"), NodeName: "node-1", Ready: false, Serving: true, Terminating: true},
+		{Addr: netip.MustParseAddr("10.244.2.5"), NodeName: "node-2", Ready: false, Serving: false, Terminating: true},
+		{Addr: netip.MustParseAddr("10.244.3.5"), NodeName: "node-3", Ready: false, Serving: true, Terminating: true},
 	}
-	for i, want := range []discoveryv1.EndpointConditions{
-		{Ready: ptr.To(false), Serving: ptr.To(true), Terminating: ptr.To(true)},
-		{Ready: ptr.To(false), Serving: ptr.To(false), Terminating: ptr.To(true)},
-	} {
-		if diff := cmp.Diff(want, ea[i].Conditions); diff != "" {
-			t.Errorf("endpoint %d conditions (-want +got):\n%s", i, diff)
-		}
+	if diff := cmp.Diff(want, ea, netipValues, cmpopts.IgnoreFields(synth.SliceEndpoint{}, "Hints")); diff != "" {
+		t.Errorf("cached endpoints (-want +got):\n%s", diff)
 	}
-	if got := ea[2].Addresses; len(got) != 1 || cap(got) != 1 || got[0] != "10.244.3.5" {
-		t.Errorf("addresses = %q (cap %d), want the first one only", got, cap(got))
+	if ea[0].Hints == nil {
+		t.Error("the hints were dropped; topology-aware routing reads them")
 	}
-	if ea[0].Zone != nil || ea[0].Hints == nil {
-		t.Errorf("zone %v, hints %v: want the zone dropped, the hints kept", ea[0].Zone, ea[0].Hints)
-	}
-	empty := discoveryv1.Endpoint{Addresses: []string{"10.0.0.1"}}
-	leanEndpoint(&empty)
-	if c := empty.Conditions; c.Ready != nil || c.Serving != nil || c.Terminating != nil || empty.NodeName != nil {
-		t.Errorf("unset fields were set: %+v", empty)
+	if got := a.(*cachedSlice).Labels; got != nil {
+		t.Errorf("labels kept = %v, want none (the service name is in the compact slice)", got)
 	}
 }
 
-// TestInternTableForgets: the table gives one pointer per name and starts
+// TestInternTableForgets: the table gives one copy per name and starts
 // afresh when full, so names of departed nodes do not accumulate.
 func TestInternTableForgets(t *testing.T) {
 	tab := internTable{max: 2}
-	first := tab.shared(ptr.To("n1"))
-	if tab.shared(ptr.To("n1")) != first {
-		t.Fatal("the same name got two pointers")
+	first := tab.shared(string([]byte("n1")))
+	if unsafe.StringData(tab.shared(string([]byte("n1")))) != unsafe.StringData(first) {
+		t.Fatal("the same name got two copies")
 	}
-	tab.shared(ptr.To("n2"))
-	tab.shared(ptr.To("n3")) // full: forgets n1 and n2
+	tab.shared("n2")
+	tab.shared("n3") // full: forgets n1 and n2
 	if len(tab.strings) != 1 {
 		t.Errorf("%d names held after reaching the maximum, want 1", len(tab.strings))
 	}
-	if again := tab.shared(ptr.To("n1")); again == first || *again != "n1" {
-		t.Errorf("n1 after a reset = %p %q, want a new pointer to the same name", again, *again)
+	if again := tab.shared(string([]byte("n1"))); unsafe.StringData(again) == unsafe.StringData(first) || again != "n1" {
+		t.Errorf("n1 after a reset = %q at the old copy, want a new copy of the same name", again)
 	}
 }
 
@@ -321,16 +325,16 @@ func TestLeanObjectsSinceDropsOldTriggers(t *testing.T) {
 	since := time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC) // fatSlice's trigger is a second earlier
 	lean := leanObjectsSince(since)
 	old, _ := lean(fatSlice("old-1", "old"))
-	if a := old.(*discoveryv1.EndpointSlice).Annotations; a != nil {
-		t.Errorf("annotations of a slice triggered before the start = %v, want none", a)
+	if got := old.(*cachedSlice).compact.TriggerTime; !got.IsZero() {
+		t.Errorf("trigger time of a slice triggered before the start = %v, want none", got)
 	}
 	s := fatSlice("new-1", "new")
 	s.Annotations[corev1.EndpointsLastChangeTriggerTime] = "2026-01-02T03:04:06.5Z"
 	fresh, _ := lean(s)
-	if got := fresh.(*discoveryv1.EndpointSlice).Annotations[corev1.EndpointsLastChangeTriggerTime]; got != "2026-01-02T03:04:06.5Z" {
-		t.Errorf("trigger time of a change after the start = %q, want it kept", got)
+	if got, want := fresh.(*cachedSlice).compact.TriggerTime, time.Date(2026, 1, 2, 3, 4, 6, 5e8, time.UTC); !got.Equal(want) {
+		t.Errorf("trigger time of a change after the start = %v, want %v", got, want)
 	}
-	if got := fresh.(*discoveryv1.EndpointSlice).Labels[discoveryv1.LabelServiceName]; got != "new" {
-		t.Errorf("service-name label = %q: the slice was not made lean as well", got)
+	if got := fresh.(*cachedSlice).compact.ServiceName; got != "new" {
+		t.Errorf("service name = %q: the slice was not made compact as well", got)
 	}
 }

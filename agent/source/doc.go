@@ -13,7 +13,9 @@
 //     (no service.kubernetes.io/service-proxy-name label, no
 //     service.kubernetes.io/headless label), and ServiceCIDRs when the API
 //     serves networking.k8s.io/v1 servicecidrs. Its caches keep only the
-//     fields, labels and annotations svcnat reads (transform.go). It probes
+//     fields, labels and annotations svcnat reads, and EndpointSlices in
+//     synth's compact form (transform.go), which Snapshot hands out as
+//     Input.Slices. It probes
 //     the API server's /readyz every 2 s (every 0.5 s while it refuses
 //     connections) and, when it is ready again after an outage in which it
 //     refused connections, lists everything with new informers instead of waiting

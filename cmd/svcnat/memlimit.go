@@ -10,7 +10,7 @@ import (
 // defaultMemoryLimit is the agent's soft memory limit when GOMEMLIMIT is
 // not set. Without one, the Go runtime lets the heap grow to twice the live
 // data before collecting (GOGC=100): at 10k Services × 10 endpoints the
-// agent held ≈ 115 MB live and ≈ 295 MB resident (now ≈ 75 MB live). Near
+// agent held ≈ 115 MB live and ≈ 295 MB resident (now ≈ 53 MB live). Near
 // the limit the collector runs more often instead; the limit is soft, so a
 // larger cluster's agent goes above it (spending at most the runtime's cap
 // of half a CPU on collection) rather than failing. It is not lower because

@@ -14,8 +14,8 @@
 //
 // EndpointSlices come as API objects or in synth's compact form
 // (EndpointSlice, made by SliceOf): a node agent's informer caches hold
-// every slice of the cluster, and the compact form is about a quarter of
-// client-go's decoded object. Both build the same Result.
+// every slice of the cluster, and the compact form is a little over half
+// of client-go's decoded object. Both build the same Result.
 //
 // The package also holds the packet tracer (Ruleset.Trace), which answers
 // "where does this packet go" from the Ruleset alone.

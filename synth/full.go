@@ -14,8 +14,7 @@ func buildFull(in Input, cfg Config) Result {
 	w := &warnings{}
 	node := resolveNode(in, cfg)
 	checkLocalDetect(cfg, node, w)
-	in = new(SliceMemo).Compact(in)
-	idx := indexSlices(in.Slices, w)
+	idx := indexSlices(append(SlicesOf(in.EndpointSlices), in.Slices...), w)
 	var entries []*serviceEntry
 	for _, svc := range in.Services {
 		if svc == nil || !wantsRules(svc) {

@@ -10,9 +10,10 @@ import (
 
 // EndpointSlice is what synth reads of a discovery/v1 EndpointSlice, in a
 // compact form. A node agent holds every slice of the cluster: at 10k
-// Services × 10 endpoints client-go's decoded objects were ≈ 2 KB per
+// Services × 10 endpoints client-go's decoded objects were ≈ 2.5 KB per
 // slice (a 96-byte struct, an address list and a string per endpoint, a
-// label map per slice); this form is about a quarter of that. SliceOf makes
+// label map per slice); in this form an endpoint takes 56 bytes and the
+// agent's cached slice ≈ 1.4 KB. SliceOf makes
 // one; it is plain data and never modified once handed to synth.
 type EndpointSlice struct {
 	Namespace, Name string

@@ -94,9 +94,8 @@ func (v *apiView) lists() ([]*corev1.Service, []*synth.EndpointSlice) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.compact == nil {
-		cached := v.slices.list()
-		v.compact = make([]*synth.EndpointSlice, len(cached))
-		for i, c := range cached {
+		v.compact = make([]*synth.EndpointSlice, len(v.slices.items))
+		for i, c := range v.slices.items {
 			v.compact[i] = c.slice()
 		}
 	}

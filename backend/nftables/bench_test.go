@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/svcnat/svcnat/backend"
@@ -117,4 +118,53 @@ func benchOneEndpoint(b *testing.B, told bool) {
 			b.ReportMetric(float64(st.Changes), "changes")
 		}
 	})
+}
+
+// BenchmarkFirstPlan measures a starting agent's first plan, into an empty
+// namespace and (restarted) into one holding the table an earlier Backend
+// applied from the same Rulesets, which it reads back and compares
+// (nothing to change). held-MB is the heap the plan keeps alive until
+// Commit, measured after a collection: the model, and whatever the
+// comparison with the kernel's table leaves behind.
+func BenchmarkFirstPlan(b *testing.B) {
+	for _, applied := range []bool{false, true} {
+		b.Run(map[bool]string{false: "empty", true: "applied"}[applied], func(b *testing.B) {
+			benchSizes(b, func(b *testing.B, n int) {
+				rs := []*synth.Ruleset{bigRuleset(n)}
+				ns := newNetNS(b)
+				if applied {
+					mustApply(b, newBackend(b, ns), rs...)
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					firstPlan(b, ns, rs, applied)
+				}
+			})
+		})
+	}
+}
+
+func firstPlan(b *testing.B, ns string, rs []*synth.Ruleset, applied bool) {
+	be, err := New(backend.Options{NetNS: ns})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	before := heapAfterGC()
+	p, err := be.Plan(b.Context(), rs, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(heapAfterGC()-before)/(1<<20), "held-MB")
+	if p.Empty() == !applied {
+		b.Fatalf("applied=%v, plan:\n%.2000s", applied, p)
+	}
+}
+
+// heapAfterGC is the live heap in bytes.
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

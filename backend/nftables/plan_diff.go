@@ -23,8 +23,12 @@ func diff(from *baseline, next *model) (d *delta, to *table, fast, ok bool) {
 		d, ok = tableDiff(from.applied.materialize(), to)
 		return d, to, false, ok
 	case from.kernel != nil:
-		d, ok = tableDiff(from.kernel, from.want)
-		return d, from.want, false, ok
+		// want's maps hold no elements where the kernel had them: a
+		// replacement must take them from the model.
+		if d, ok = tableDiff(from.kernel, from.want); !ok {
+			return nil, nil, false, false
+		}
+		return d, from.want, false, true
 	}
 	return nil, nil, false, false
 }

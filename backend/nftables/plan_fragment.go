@@ -75,6 +75,32 @@ func (f *fragment) eachElem(yield func(mapElem)) {
 	}
 }
 
+// eachElemOf is eachElem restricted to the elements of the shared map
+// named set; it derives only what that map can hold.
+func (f *fragment) eachElemOf(set string, yield func(elem)) {
+	for _, e := range f.elems {
+		if e.set == set {
+			yield(e.elem)
+		}
+	}
+	switch set {
+	case setHairpin:
+		for _, a := range f.hairpinAddrs() {
+			yield(hairpinElem(a).elem)
+		}
+	case mapEndpoints, mapNPEndpoints, mapLocalEps, mapLocalNPEps:
+		for _, l := range f.lists {
+			if l.maps {
+				eachEndpointElem(&f.sp, l, func(e mapElem) {
+					if e.set == set {
+						yield(e.elem)
+					}
+				})
+			}
+		}
+	}
+}
+
 // allElems returns every element f adds, sorted by set, then key. The
 // caller must not modify it.
 func (f *fragment) allElems() []mapElem {

@@ -17,8 +17,11 @@ import (
 var errNotComparable = errors.New("kernel table not comparable")
 
 // readKernel reads the kernel's table of family f; nil when there is none.
-// When there is one and next is not nil, it also returns next's whole
-// table (want), with which rules are compared while they stream in.
+// When there is one and next is not nil, it also returns next's table
+// (want), with which rules and elements are compared while they stream
+// in. want's shared maps hold elements only where the kernel has no such
+// map (they are all added): the maps the kernel has are filled one at a
+// time for the comparison and emptied again, the differences kept.
 func (b *Backend) readKernel(f synth.Family, next *model) (kt *kernelTable, want *table, err error) {
 	b.kernelReads++
 	r, err := b.kernel.Read(nfnlFamily(f), TableName)
@@ -33,13 +36,14 @@ func (b *Backend) readKernel(f synth.Family, next *model) (kt *kernelTable, want
 	if next == nil {
 		return &kernelTable{Table: t}, nil, nil
 	}
-	want = next.materialize()
-	kt, err = readTableBody(r, t, want)
+	want = next.skeleton()
+	kt, err = readTableBody(r, t, want, next)
 	return kt, want, err
 }
 
-// readTableBody reads the chains, sets, elements and rules of t.
-func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, error) {
+// readTableBody reads the chains, sets, elements and rules of t, and
+// compares them with want, next's skeleton.
+func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table, next *model) (*kernelTable, error) {
 	if t.Flags != 0 { // dormant, owned by another process, ...
 		return nil, errNotComparable
 	}
@@ -51,10 +55,8 @@ func readTableBody(r nfnl.Reader, t *nfnl.Table, want *table) (*kernelTable, err
 	}
 	kt := newKernelTable(t)
 	for _, s := range want.sets {
-		if ks := kt.setIdx[s.name]; ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s) {
-			if err := kt.readElems(r, ks, want.family, s); err != nil {
-				return nil, err
-			}
+		if err := kt.compareElems(r, want, s, next); err != nil {
+			return nil, err
 		}
 	}
 	for i := range kt.chains {
@@ -135,6 +137,29 @@ func (kt *kernelTable) compareSet(to *table, s *set) objDiff {
 		return objIncompatible
 	}
 	return objSame
+}
+
+// compareElems compares the elements of want's set s with the kernel's
+// set of the same name and declaration. A shared map of want is filled
+// from next first; it stays filled only when the kernel cannot compare
+// (the map is created, or the table replaced), else only the differences
+// are kept. Affinity sets are the kernel's to fill.
+func (kt *kernelTable) compareElems(r nfnl.Reader, want *table, s *set, next *model) error {
+	ks := kt.setIdx[s.name]
+	comparable := ks != nil && s.kind != kindAffinity && sameKernelDecl(ks, want, s)
+	if !s.filledByFragments() {
+		if comparable {
+			return kt.readElems(r, ks, want.family, s)
+		}
+		return nil
+	}
+	s.elems = next.setElems(s.name)
+	if !comparable {
+		return nil
+	}
+	err := kt.readElems(r, ks, want.family, s)
+	s.elems = nil
+	return err
 }
 
 // readElems reads the elements of the kernel's set ks, which s wants.

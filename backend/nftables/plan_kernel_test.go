@@ -90,6 +90,11 @@ func TestReconcileRepairsTampering(t *testing.T) {
 		}, 4},
 		{"interval set", [][]string{{"add", "element", "ip", TableName, "service-cidrs", "{ 172.16.0.0/12 }"}}, 3},
 		{"deleted set", deleteSetCmds(t, ns, aff), 15},
+		// A set declared otherwise cannot be changed in place: the whole
+		// table is replaced, with the elements of every map (which the
+		// comparison with the kernel did not keep).
+		{"redeclared set", append(deleteSetCmds(t, ns, setHairpin),
+			[]string{"add", "set", "ip", TableName, setHairpin, "{ type ipv4_addr . ipv4_addr; flags timeout; }"}), full + 1},
 		{"deleted table", [][]string{{"delete", "table", "ip", TableName}}, full},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

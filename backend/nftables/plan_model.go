@@ -105,6 +105,24 @@ func (m *model) materialize() *table {
 	return t
 }
 
+// setElems returns the elements of the shared map named set as
+// materialize fills it (sorted, repeated keys dropped, first port wins),
+// without the other maps: comparing one map at a time with the kernel's
+// keeps one map's elements in memory instead of the whole table's
+// (≈ 25 MB at 10k Services).
+func (m *model) setElems(name string) []elem {
+	n := 0
+	for _, f := range m.frags.all() {
+		f.eachElemOf(name, func(elem) { n++ })
+	}
+	s := &set{elems: make([]elem, 0, n)}
+	for _, f := range m.frags.all() {
+		f.eachElemOf(name, func(e elem) { s.elems = append(s.elems, e) })
+	}
+	sortElems(s)
+	return s.elems
+}
+
 // reserveElems gives every map the capacity for all the elements the
 // fragments add to it. Appending 240k elements of ≈ 150 bytes to slices
 // that grow by doubling copied them over and over: at 10k Services that

@@ -3,6 +3,7 @@ package nfnl
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 
 	"github.com/google/nftables"
 	"github.com/mdlayher/netlink"
@@ -19,16 +20,29 @@ import (
 // capture, which appends the messages here; Conn.Send then asks for one
 // ack, on the last message, and reads only errors and that ack.
 //
-// A Batch is reused from one transaction to the next, buffer included,
-// unless the buffer grew past keepBuf (see clear).
+// The messages are kept in chunks of about chunkLen bytes (a message never
+// spans two), sent together by one sendmsg: a first sync of 10k Services
+// encodes ≈ 7 MB, and one growing buffer held its old and new arrays at
+// once each time it grew. A Batch is reused from one transaction to the
+// next, its last chunk included (see clear).
 type Batch struct {
 	lib    *nftables.Conn // marshals; never touches a real socket
-	buf    []byte         // the messages, batch begin marker first
-	n      int            // messages in buf, markers not counted
+	full   [][]byte       // filled chunks, in order; the batch begin marker opens the first
+	buf    []byte         // the chunk being filled
+	n      int            // messages, markers not counted
 	last   int            // offset of the last message in buf
 	queued int            // objects handed to lib since the last drain
 	err    error          // first capture error
 }
+
+// chunkLen is the size past which the next message starts a new chunk;
+// a chunk is allocated with room for one more message of up to
+// chunkSlack bytes (element messages stay below 64 KiB; a bigger message
+// only makes its chunk grow).
+const (
+	chunkLen   = 256 << 10
+	chunkSlack = 64 << 10
+)
 
 // drainEvery bounds the objects google/nftables holds before they are
 // copied into buf, so the batch is not held twice in memory.
@@ -82,20 +96,20 @@ func (b *Batch) Reset() {
 	b.clear()
 }
 
-// keepBuf is the largest buffer a Batch keeps for the next transaction.
-// A first sync of 10k Services fills ≈ 8 MB, held for nothing while the
-// changes that follow take a few KiB; one endpoint change of a Service
-// with thousands of endpoints still fits.
-const keepBuf = 256 << 10
-
-// clear empties the batch after it was sent or dropped, releasing a
-// buffer larger than keepBuf to the garbage collector.
+// clear empties the batch after it was sent or dropped. It keeps one
+// chunk for the next transaction: the changes that follow a first sync
+// take a few KiB, and one endpoint change of a Service with thousands of
+// endpoints still fits. A chunk grown past its allocation by a big
+// message is released.
 func (b *Batch) clear() {
-	if cap(b.buf) > keepBuf {
+	if cap(b.buf) > chunkLen+chunkSlack {
 		b.buf = nil
 	}
-	b.buf, b.n, b.err = b.buf[:0], 0, nil
+	b.full, b.buf, b.n, b.err = nil, b.buf[:0], 0, nil
 }
+
+// chunks is the batch as it is sent: the filled chunks and the current one.
+func (b *Batch) chunks() [][]byte { return append(b.full[:len(b.full):len(b.full)], b.buf) }
 
 // ack is what capture answers to google/nftables' reads: success.
 var ack = []netlink.Message{{Header: netlink.Header{Type: netlink.Error}, Data: make([]byte, 4)}}
@@ -131,8 +145,12 @@ func (b *Batch) append(typ netlink.HeaderType, flags netlink.HeaderFlags, data [
 // beginMessage starts a message in buf and returns its offset; endMessage
 // sets its length once its data follows.
 func (b *Batch) beginMessage(typ netlink.HeaderType, flags netlink.HeaderFlags) int {
-	if len(b.buf) == 0 {
+	switch {
+	case len(b.buf) == 0 && len(b.full) == 0:
 		b.buf = appendMarker(b.buf, unix.NFNL_MSG_BATCH_BEGIN)
+	case len(b.buf) >= chunkLen:
+		b.full = append(b.full, b.buf)
+		b.buf = make([]byte, 0, chunkLen+chunkSlack)
 	}
 	b.last = len(b.buf)
 	b.n++
@@ -176,24 +194,50 @@ func (b *Batch) seal(first uint32) (last uint32) {
 	binary.NativeEndian.PutUint16(b.buf[b.last+6:], flags|uint16(netlink.Acknowledge))
 	b.buf = appendMarker(b.buf, unix.NFNL_MSG_BATCH_END)
 	seq := first
-	for off := 0; off < len(b.buf); seq++ {
-		binary.NativeEndian.PutUint32(b.buf[off+8:], seq)
-		off += Align(int(binary.NativeEndian.Uint32(b.buf[off:])))
+	for msg := range b.all() {
+		binary.NativeEndian.PutUint32(msg[8:], seq)
+		seq++
 	}
 	return seq - 2
+}
+
+// all yields every message of the batch, header included, the batch
+// markers too.
+func (b *Batch) all() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for _, c := range b.chunks() {
+			for off := 0; off+unix.NLMSG_HDRLEN <= len(c); {
+				n := int(binary.NativeEndian.Uint32(c[off:]))
+				if n < unix.NLMSG_HDRLEN || off+n > len(c) || !yield(c[off:off+n]) {
+					return
+				}
+				off += Align(n)
+			}
+		}
+	}
+}
+
+// nth returns message i of the batch (0 is the begin marker).
+func (b *Batch) nth(i int) ([]byte, bool) {
+	for msg := range b.all() {
+		if i == 0 {
+			return msg, true
+		}
+		i--
+	}
+	return nil, false
 }
 
 // Messages calls fn with each message of the batch (header included),
 // the batch markers left out: what a kernel in memory would apply.
 func (b *Batch) Messages(fn func(msg []byte)) {
 	b.drain()
-	off := 0
-	for i := 0; i <= b.n && off+unix.NLMSG_HDRLEN <= len(b.buf); i++ {
-		n := int(binary.NativeEndian.Uint32(b.buf[off:]))
-		if i > 0 {
-			fn(b.buf[off : off+n])
+	i := 0
+	for msg := range b.all() {
+		if i > 0 && i <= b.n {
+			fn(msg)
 		}
-		off += Align(n)
+		i++
 	}
 }
 

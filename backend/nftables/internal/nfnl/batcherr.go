@@ -12,7 +12,7 @@ import (
 
 // batchError describes a kernel error: errno, the extended ack message if
 // any, and which message of the batch failed and what it touched.
-func batchError(payload []byte, flags uint16, index int, batch []byte) error {
+func batchError(payload []byte, flags uint16, index int, batch *Batch) error {
 	errno := syscall.Errno(-int32(binary.NativeEndian.Uint32(payload)))
 	msg := ""
 	if flags&unix.NLM_F_ACK_TLVS != 0 && len(payload) >= 4+unix.NLMSG_HDRLEN {
@@ -29,11 +29,11 @@ func batchError(payload []byte, flags uint16, index int, batch []byte) error {
 	return fmt.Errorf("batch message %d%s: %w", index, msg, errno)
 }
 
-// describeMessage says which object message i of the batch in buf touches
+// describeMessage says which object message i of the batch touches
 // (0 is the begin marker), e.g. `add rule to chain svc-… ("default/web:http/tcp")`,
 // so a failed batch names the element or rule the kernel refused.
-func describeMessage(buf []byte, i int) string {
-	msg, ok := nthMessage(buf, i)
+func describeMessage(batch *Batch, i int) string {
+	msg, ok := batch.nth(i)
 	if !ok {
 		return ""
 	}
@@ -76,21 +76,6 @@ func verb(typ uint16) string {
 		return "delete"
 	}
 	return "add"
-}
-
-// nthMessage returns message i of a netlink batch.
-func nthMessage(buf []byte, i int) ([]byte, bool) {
-	for off := 0; off+unix.NLMSG_HDRLEN+4 <= len(buf); i-- {
-		n := int(binary.NativeEndian.Uint32(buf[off:]))
-		if n < unix.NLMSG_HDRLEN || off+n > len(buf) {
-			return nil, false
-		}
-		if i == 0 {
-			return buf[off : off+n], n >= unix.NLMSG_HDRLEN+4
-		}
-		off += Align(n)
-	}
-	return nil, false
 }
 
 func attrBytes(b []byte, typ uint16) []byte {

@@ -23,20 +23,22 @@ func (c *Conn) Send(b *Batch) error {
 	first := c.seq + 1
 	last := b.seal(first)
 	c.seq = last + 2 // past the end marker
-	if err := c.write(b.buf); err != nil {
+	if err := c.write(b.chunks()); err != nil {
 		return err
 	}
-	return c.readAcks(first, last, b.buf)
+	return c.readAcks(first, last, b)
 }
 
-func (c *Conn) write(b []byte) error {
+// write sends the chunks as one netlink message stream: the kernel copies
+// them into one buffer and handles the batch within the call.
+func (c *Conn) write(chunks [][]byte) error {
 	raw, err := c.tx.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var serr error
 	err = raw.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		_, serr = unix.SendmsgBuffers(int(fd), chunks, nil, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}, 0)
 		return serr != unix.EAGAIN
 	})
 	return errors.Join(err, serr)
@@ -46,7 +48,7 @@ func (c *Conn) write(b []byte) error {
 // have sequence numbers first..last. The kernel handles a batch within
 // sendmsg, so every answer is queued by now: reading stops at the ack of
 // the last message, or when the socket is empty.
-func (c *Conn) readAcks(first, last uint32, batch []byte) error {
+func (c *Conn) readAcks(first, last uint32, batch *Batch) error {
 	raw, err := c.tx.SyscallConn()
 	if err != nil {
 		return err
@@ -81,7 +83,7 @@ func (c *Conn) readAcks(first, last uint32, batch []byte) error {
 // parseAcks reads error messages; it records the first failure in kerr and
 // reports whether the answer to the last message was seen. Answers to
 // earlier batches (stale sequence numbers) are ignored.
-func parseAcks(b []byte, first, last uint32, kerr *error, batch []byte) (done bool) {
+func parseAcks(b []byte, first, last uint32, kerr *error, batch *Batch) (done bool) {
 	for len(b) >= unix.NLMSG_HDRLEN {
 		n := int(binary.NativeEndian.Uint32(b))
 		if n < unix.NLMSG_HDRLEN || n > len(b) {

@@ -5,6 +5,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/svcnat/svcnat/internal/labtest"
@@ -66,7 +67,12 @@ func (r *run) nodeReboot() {
 	sample := r.load.sample(rebootSample)
 	started := time.Now()
 	must(r.t, p.start())
-	_, err := labtest.Eventually(r.ctx, recoveryLimit, 50*time.Millisecond, func(ctx context.Context) error {
+	// The first answer through the new rules (dials overlap, so it is not
+	// a dial timeout late), then everything else must be served too.
+	clusterIP, ep := r.load.probe(0)
+	_, err := awaitAnswer(r.ctx, p.node, netip.AddrPortFrom(clusterIP, servicePort), ep, started, recoveryLimit)
+	must(r.t, err)
+	_, err = labtest.Eventually(r.ctx, recoveryLimit, 50*time.Millisecond, func(ctx context.Context) error {
 		return r.load.serves(ctx, p.node, sample)
 	})
 	must(r.t, err)

@@ -14,7 +14,8 @@ import (
 )
 
 const (
-	// probeEvery spaces a node's dials while it waits for a change.
+	// probeEvery spaces a node's dials while it waits for a change (at
+	// most probeDialTimeout/probeEvery of them are in flight).
 	probeEvery = 20 * time.Millisecond
 	// probeDialTimeout bounds one dial: a ClusterIP without rules leads to
 	// Control, which drops it.
@@ -39,26 +40,43 @@ func awaitEverywhere(ctx context.Context, nodes []*netns.FleetNode, dst netip.Ad
 }
 
 // awaitAnswer dials dst from n's client pod until want answers (any
-// answer when want is invalid).
+// answer when want is invalid). A dial made before the node's rules serve
+// dst hangs until probeDialTimeout, so a new dial starts every probeEvery
+// while earlier ones are still waiting: the time measured is that of the
+// first dial that got through, within probeEvery of the rules going live,
+// not one dial timeout later. With limit 0 the first dial decides.
 func awaitAnswer(ctx context.Context, n *netns.FleetNode, dst netip.AddrPort, want netip.Addr, since time.Time, limit time.Duration) (time.Duration, error) {
-	var last string
-	for {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the dials still waiting
+	results := make(chan error)
+	dial := func() {
 		r, err := n.Client.Dial(ctx, netns.TCP, dst, probeDialTimeout)
-		switch {
-		case err == nil && (!want.IsValid() || r.Server.Addr() == want):
-			return time.Since(since), nil
-		case err == nil:
-			last = "answered by " + r.Server.String()
-		default:
-			last = err.Error()
-		}
-		if time.Since(since) > limit {
-			return time.Since(since), fmt.Errorf("%s: %s not served by %s after %v (last: %s)", n.Name, dst, want, limit, last)
+		if err == nil && want.IsValid() && r.Server.Addr() != want {
+			err = fmt.Errorf("answered by %s", r.Server)
 		}
 		select {
+		case results <- err:
+		case <-ctx.Done():
+		}
+	}
+	tick := time.NewTicker(probeEvery)
+	defer tick.Stop()
+	go dial()
+	for {
+		select {
+		case err := <-results:
+			switch {
+			case err == nil:
+				return time.Since(since), nil
+			case time.Since(since) > limit:
+				return time.Since(since), fmt.Errorf("%s: %s not served by %s after %v (last: %v)", n.Name, dst, want, limit, err)
+			}
+		case <-tick.C:
+			if limit > 0 {
+				go dial()
+			}
 		case <-ctx.Done():
 			return time.Since(since), ctx.Err()
-		case <-time.After(probeEvery):
 		}
 	}
 }

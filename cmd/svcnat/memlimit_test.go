@@ -20,8 +20,8 @@ func TestDefaultMemoryLimitWithoutGOMEMLIMIT(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "") // restored after the test
 	os.Unsetenv("GOMEMLIMIT")
 	debug.SetMemoryLimit(math.MaxInt64)
-	if got := applyMemoryLimit(klog.Background()); got != defaultMemoryLimit {
-		t.Fatalf("limit = %d, want the default %d", got, defaultMemoryLimit)
+	if got, isDefault := applyMemoryLimit(klog.Background()); got != defaultMemoryLimit || !isDefault {
+		t.Fatalf("limit = %d (default: %v), want the default %d", got, isDefault, defaultMemoryLimit)
 	}
 }
 
@@ -31,7 +31,33 @@ func TestGOMEMLIMITOverridesTheDefault(t *testing.T) {
 	restoreMemoryLimit(t)
 	t.Setenv("GOMEMLIMIT", "off")
 	debug.SetMemoryLimit(math.MaxInt64) // what the runtime made of "off"
-	if got := applyMemoryLimit(klog.Background()); got != math.MaxInt64 {
-		t.Fatalf("limit = %d, want GOMEMLIMIT's (none)", got)
+	if got, isDefault := applyMemoryLimit(klog.Background()); got != math.MaxInt64 || isDefault {
+		t.Fatalf("limit = %d (default: %v), want GOMEMLIMIT's (none)", got, isDefault)
+	}
+}
+
+// TestRaisedLimit: a live heap well inside the default (a 10k cluster's
+// ≈ 55 MB) keeps it; a larger one raises it so that the collector has
+// room again, by the same rule as the cluster grows further.
+func TestRaisedLimit(t *testing.T) {
+	const mb = 1 << 20
+	raised := func(live uint64) int64 { return int64(float64(live) / raisedShare) }
+	for _, c := range []struct {
+		live  uint64
+		limit int64
+		want  int64
+		raise bool
+	}{
+		{55 * mb, defaultMemoryLimit, defaultMemoryLimit, false},
+		{61 * mb, defaultMemoryLimit, defaultMemoryLimit, false}, // 0.69 of 88 MiB
+		{66 * mb, defaultMemoryLimit, 110 * mb, true},
+		{110 * mb, defaultMemoryLimit, raised(110 * mb), true}, // ≈ 183 MiB
+		{110 * mb, raised(110 * mb), raised(110 * mb), false},
+	} {
+		got, raise := raisedLimit(c.live, c.limit)
+		if raise != c.raise || got/mb != c.want/mb {
+			t.Errorf("raisedLimit(%d MiB, %d MiB) = %d MiB, %v; want %d MiB, %v",
+				c.live/mb, c.limit/mb, got/mb, raise, c.want/mb, c.raise)
+		}
 	}
 }

@@ -115,7 +115,11 @@ func runAgent(ctx context.Context, e *env, s *kubeproxy.Settings) error {
 		return err
 	}
 	defer unlock()
-	applyMemoryLimit(logger)
+	if limit, isDefault := applyMemoryLimit(logger); isDefault {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go followMemoryLimit(ctx, logger, limit)
+	}
 	p, err := prepareNode(ctx, s, logger)
 	if err != nil {
 		return err

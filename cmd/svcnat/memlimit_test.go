@@ -61,3 +61,32 @@ func TestRaisedLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectAtTheLimitUntilReady: with a limit in force the collector's
+// pacing is off until the agent is ready, then back; without a limit, or
+// with GOGC set, it is left alone.
+func TestCollectAtTheLimitUntilReady(t *testing.T) {
+	restoreMemoryLimit(t)
+	prevGC := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prevGC) })
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	ready := make(chan struct{})
+	restored := collectAtTheLimitUntil(t.Context(), ready)
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Fatalf("GOGC while starting = %d, want off", got)
+	}
+	close(ready)
+	<-restored
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC once ready = %d, want 100 again", got)
+	}
+
+	debug.SetMemoryLimit(math.MaxInt64) // GOMEMLIMIT=off
+	<-collectAtTheLimitUntil(t.Context(), make(chan struct{}))
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GOGC without a limit = %d, want 100", got)
+	}
+}

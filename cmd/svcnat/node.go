@@ -118,6 +118,7 @@ func (n *node) run(ctx context.Context, logger logr.Logger) error {
 		EnableProfiling:     s.EnableProfiling,
 		EventClient:         n.events,
 	}, n.src, n.be)
+	collectAtTheLimitUntil(ctx, a.Ready())
 	if err := a.Run(ctx); err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ type config struct {
 	syncLimit       time.Duration
 	report          string
 	keep            bool
+	// rebootProfile: take a CPU profile of node-1's proxy while it
+	// reboots (it costs that proxy a little CPU, so it is asked for).
+	rebootProfile bool
 	// proxyEnv is added to every proxy's environment (and no other
 	// process's: GOMEMLIMIT in the test's own environment would also
 	// limit kube-apiserver and etcd).
@@ -44,7 +47,7 @@ const (
 var knownProxies = []string{"svcnat", "kube-proxy"}
 
 func loadConfig(repo string) (config, error) {
-	c := config{keep: os.Getenv("FLEET_KEEP") == "1"}
+	c := config{keep: os.Getenv("FLEET_KEEP") == "1", rebootProfile: os.Getenv("FLEET_REBOOT_PROFILE") == "1"}
 	var errs []string
 	intVar := func(dst *int, key string, def, min, max int) {
 		*dst = def

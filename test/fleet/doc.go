@@ -27,7 +27,9 @@
 // [.cache/fleet-report.md], FLEET_KEEP=1 (keep the logs' directory),
 // FLEET_PROXY_ENV (space-separated KEY=VALUE added to the proxies'
 // environment only, e.g. GOMEMLIMIT=100MiB: set in make's environment it
-// would reach kube-apiserver and etcd too).
+// would reach kube-apiserver and etcd too), FLEET_REBOOT_PROFILE=1 (a CPU
+// profile of node-1's proxy during its reboot, saved beside the logs as
+// PROXY-node-1.reboot.cpu.pprof; use with FLEET_KEEP=1).
 //
 // # What a run does, per proxy
 //

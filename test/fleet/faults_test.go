@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"path/filepath"
 	"time"
 
 	"github.com/svcnat/svcnat/internal/labtest"
@@ -17,6 +18,8 @@ const (
 	recoveryLimit = 3 * time.Minute
 	etcdDown      = 5 * time.Second
 	rebootSample  = 20
+	// rebootProfileFor is the length of a rebooted proxy's CPU profile.
+	rebootProfileFor = 4 * time.Second
 )
 
 // faults runs the fault phases in turn, under churn and traffic.
@@ -67,6 +70,10 @@ func (r *run) nodeReboot() {
 	sample := r.load.sample(rebootSample)
 	started := time.Now()
 	must(r.t, p.start())
+	if r.cfg.rebootProfile {
+		profiled := r.profileReboot(p)
+		defer func() { <-profiled }()
+	}
 	// The first answer through the new rules (dials overlap, so it is not
 	// a dial timeout late), then everything else must be served too.
 	clusterIP, ep := r.load.probe(0)
@@ -78,6 +85,22 @@ func (r *run) nodeReboot() {
 	must(r.t, err)
 	r.res.rebootConverge = time.Since(started)
 	r.t.Logf("%s rebooted: rules served %v after its proxy started", p.node.Name, r.res.rebootConverge.Round(time.Millisecond))
+}
+
+// profileReboot takes a CPU profile of p's first rebootProfileFor in the
+// background (FLEET_REBOOT_PROFILE=1); the channel closes when it is saved.
+func (r *run) profileReboot(p *proxy) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		path := filepath.Join(r.dir, r.kind+"-"+p.node.Name+".reboot.cpu.pprof")
+		if err := p.saveCPUProfile(r.ctx, path, rebootProfileFor); err != nil {
+			r.t.Logf("reboot CPU profile: %v", err)
+			return
+		}
+		r.t.Logf("reboot CPU profile: %s", path)
+	}()
+	return done
 }
 
 // rollingRestart restarts every proxy in turn, as a DaemonSet rollout

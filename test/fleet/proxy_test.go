@@ -146,6 +146,30 @@ func (p *proxy) saveHeapProfile(ctx context.Context, path string) error {
 	return os.WriteFile(path, []byte(body), 0o644)
 }
 
+// saveCPUProfile writes a CPU profile of the proxy's next d to path. It
+// asks as soon as the proxy serves its metrics address (a proxy just
+// started), for at most d.
+func (p *proxy) saveCPUProfile(ctx context.Context, path string, d time.Duration) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", metricsAddr, int(d.Seconds()))
+	deadline := time.Now().Add(d)
+	for {
+		code, body, err := p.node.Host.HTTPGet(ctx, url, d+10*time.Second)
+		switch {
+		case err == nil && code == http.StatusOK:
+			return os.WriteFile(path, []byte(body), 0o644)
+		case err == nil:
+			return fmt.Errorf("%s /debug/pprof/profile: %d", p.proc.Name(), code)
+		case time.Now().After(deadline):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 // sampleEvery samples every proxy's VmRSS until ctx ends.
 func sampleEvery(ctx context.Context, every time.Duration, proxies []*proxy) {
 	tick := time.NewTicker(every)

@@ -54,7 +54,7 @@ func (c noLocalCount) plus(d noLocalCount, sign int) noLocalCount {
 // noLocalOf is what the port named n of rs adds to the tally (nothing
 // when rs has no such port).
 func noLocalOf(rs *synth.Ruleset, n synth.ServicePortName) noLocalCount {
-	i, found := slices.BinarySearchFunc(rs.Services, n, func(sp synth.ServicePort, n synth.ServicePortName) int {
+	i, found := slices.BinarySearchFunc(rs.Services, n, func(sp *synth.ServicePort, n synth.ServicePortName) int {
 		return sp.Name.Compare(n)
 	})
 	if !found {
@@ -65,10 +65,9 @@ func noLocalOf(rs *synth.Ruleset, n synth.ServicePortName) noLocalCount {
 
 // countNoLocal counts the ports of ports that have endpoints, none of them
 // local, and a Local traffic policy.
-func countNoLocal(ports []synth.ServicePort) noLocalCount {
+func countNoLocal(ports []*synth.ServicePort) noLocalCount {
 	var c noLocalCount
-	for i := range ports {
-		sp := &ports[i]
+	for _, sp := range ports {
 		if len(sp.LocalEndpoints) > 0 || !sp.HasEndpoints() {
 			continue
 		}

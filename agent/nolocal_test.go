@@ -49,7 +49,8 @@ func TestNoLocalTallyFollowsChanges(t *testing.T) {
 				}
 			}
 		}) {
-			rs.Services = append(rs.Services, ports[i])
+			sp := ports[i]
+			rs.Services = append(rs.Services, &sp)
 		}
 		return rs
 	}

@@ -118,7 +118,7 @@ func Explain(in synth.Input, res synth.Result, namespace, name string) (*Report,
 	}
 	for _, rs := range res.Rulesets() {
 		for i := range rs.Services {
-			sp := &rs.Services[i]
+			sp := rs.Services[i]
 			if sp.Name.Namespace == namespace && sp.Name.Name == name {
 				r.Ports = append(r.Ports, port(rs, sp, svc))
 			}

@@ -104,12 +104,12 @@ func unnamedChanges(prev, next synth.Result) []string {
 		ports := map[synth.ServicePortName]*synth.ServicePort{}
 		if rs := prev.Ruleset(f); rs != nil {
 			for i := range rs.Services {
-				ports[rs.Services[i].Name] = &rs.Services[i]
+				ports[rs.Services[i].Name] = rs.Services[i]
 			}
 		}
 		if rs := next.Ruleset(f); rs != nil {
 			for i := range rs.Services {
-				sp := &rs.Services[i]
+				sp := rs.Services[i]
 				if p := ports[sp.Name]; (p == nil || !p.Equal(sp)) && !named[sp.Name] {
 					missed = append(missed, sp.Name.String())
 				}

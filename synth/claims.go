@@ -9,7 +9,7 @@ import (
 // current: who wants each entry point, and the ClusterIPs in use.
 type familyState struct {
 	family  Family
-	ports   []ServicePort // the last Result's Services, sorted by name
+	ports   []*ServicePort // the last Result's Services, sorted by name; they point into the entries' claimed ports
 	ipCount map[netip.Addr]int
 	ips     []netip.Addr // sorted; nil when empty, like Build's
 	// ipsShared: a Ruleset holds ips, so it is copied before it changes
@@ -19,7 +19,7 @@ type familyState struct {
 }
 
 func newFamilyState(f Family) *familyState {
-	return &familyState{family: f, ports: []ServicePort{}, ipCount: map[netip.Addr]int{}, holders: map[claimKey][]*serviceEntry{}}
+	return &familyState{family: f, ports: []*ServicePort{}, ipCount: map[netip.Addr]int{}, holders: map[claimKey][]*serviceEntry{}}
 }
 
 func (fs *familyState) ruleset(cfg Config, node nodeFacts) *Ruleset {
@@ -78,14 +78,16 @@ func (fs *familyState) update(gone, added []*serviceEntry, changed *Changes) []*
 		}
 	}
 	group := fs.connected(touched)
-	var claimed []ServicePort
+	var claimed []*ServicePort
 	claims := claimSet{}
 	for _, e := range group {
 		old := e.claimed[fi]
 		w := &warnings{}
 		kept := claimPorts(claims, e.ports[fi], e.info.object, w)
 		e.claimed[fi], e.claimWarn[fi] = kept, w.list
-		claimed = append(claimed, kept...)
+		for i := range kept {
+			claimed = append(claimed, &kept[i])
+		}
 		for i := range old {
 			drop = append(drop, old[i].Name)
 		}
@@ -239,21 +241,22 @@ func (fs *familyState) ownIPs() []netip.Addr {
 
 // mergePorts returns a new sorted list: old without the ports named in
 // drop, with add. Names are unique in old and in add, and a name of add
-// is in old only if drop names it too.
-func mergePorts(old []ServicePort, drop []ServicePortName, add []ServicePort) []ServicePort {
+// is in old only if drop names it too. Only pointers are copied.
+func mergePorts(old []*ServicePort, drop []ServicePortName, add []*ServicePort) []*ServicePort {
 	if len(drop) == 0 && len(add) == 0 {
 		return old
 	}
 	byName := func(a, b ServicePortName) int { return a.Compare(b) }
+	nameOf := func(sp *ServicePort, n ServicePortName) int { return sp.Name.Compare(n) }
 	slices.SortFunc(drop, byName)
-	slices.SortFunc(add, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
+	slices.SortFunc(add, func(a, b *ServicePort) int { return a.Name.Compare(b.Name) })
 	dropped := make([]int, 0, len(drop)) // positions in old, ascending
 	for _, n := range drop {
-		if i, found := slices.BinarySearchFunc(old, n, func(sp ServicePort, n ServicePortName) int { return sp.Name.Compare(n) }); found {
+		if i, found := slices.BinarySearchFunc(old, n, nameOf); found {
 			dropped = append(dropped, i)
 		}
 	}
-	out := make([]ServicePort, 0, len(old)-len(dropped)+len(add))
+	out := make([]*ServicePort, 0, len(old)-len(dropped)+len(add))
 	from := 0
 	keep := func(to int) { // old[from:to] without the dropped positions
 		for len(dropped) > 0 && dropped[0] < to {
@@ -265,7 +268,7 @@ func mergePorts(old []ServicePort, drop []ServicePortName, add []ServicePort) []
 		from = to
 	}
 	for i := range add {
-		at, _ := slices.BinarySearchFunc(old[from:], add[i].Name, func(sp ServicePort, n ServicePortName) int { return sp.Name.Compare(n) })
+		at, _ := slices.BinarySearchFunc(old[from:], add[i].Name, nameOf)
 		keep(from + at)
 		out = append(out, add[i])
 	}

@@ -45,7 +45,7 @@ func assembleFull(f Family, entries []*serviceEntry, cfg Config, node nodeFacts,
 	for _, e := range entries {
 		n += len(e.ports[f.index()])
 	}
-	rs.Services = make([]ServicePort, 0, n)
+	kept := make([]ServicePort, 0, n)
 	claims := claimSet{}
 	for _, e := range entries {
 		if ip, ok := e.info.clusterIP(f); ok {
@@ -55,12 +55,16 @@ func assembleFull(f Family, entries []*serviceEntry, cfg Config, node nodeFacts,
 		for i := range ports {
 			sp := ports[i] // a copy: claims may trim it
 			if claims.claim(&sp, e.info.object, w) {
-				rs.Services = append(rs.Services, sp)
+				kept = append(kept, sp)
 			}
 		}
 	}
 	rs.ClusterIPs = sortAddrs(rs.ClusterIPs)
-	slices.SortFunc(rs.Services, func(a, b ServicePort) int { return a.Name.Compare(b.Name) })
+	rs.Services = make([]*ServicePort, len(kept))
+	for i := range kept {
+		rs.Services[i] = &kept[i]
+	}
+	slices.SortFunc(rs.Services, func(a, b *ServicePort) int { return a.Name.Compare(b.Name) })
 	return rs
 }
 

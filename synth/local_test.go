@@ -140,7 +140,7 @@ func TestTracePodInterface(t *testing.T) {
 		LocalEndpoints:   []Endpoint{{Addr: a("10.244.1.2"), Port: 8080, Local: true}}}
 	for _, m := range []InterfaceMatch{{Name: "cbr0"}, {Name: "veth", Prefix: true}} {
 		rs := &Ruleset{Family: IPv4, NodeIPs: addrs("192.168.1.100"), NodePortAddrs: addrs("192.168.1.100"),
-			ClusterCIDRs: prefixes("10.244.0.0/16"), PodInterface: m, Services: []ServicePort{svc}}
+			ClusterCIDRs: prefixes("10.244.0.0/16"), PodInterface: m, Services: []*ServicePort{&svc}}
 		pod := "cbr0"
 		if m.Prefix {
 			pod = "veth3"

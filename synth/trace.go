@@ -54,7 +54,7 @@ func (rs *Ruleset) Trace(p Packet) Trace {
 	dst := p.Dst.Addr().Unmap()
 	port := p.Dst.Port()
 	for i := range rs.Services {
-		sp := &rs.Services[i]
+		sp := rs.Services[i]
 		if sp.Name.Protocol != p.Proto {
 			continue
 		}

@@ -14,7 +14,7 @@ func TestTraceHairpin(t *testing.T) {
 	rs := &Ruleset{
 		Family:       IPv4,
 		ClusterCIDRs: []netip.Prefix{netip.MustParsePrefix("10.244.0.0/16")},
-		Services: []ServicePort{
+		Services: []*ServicePort{
 			{Name: ServicePortName{Name: "solo", Protocol: TCP}, ClusterIP: a("10.96.0.1"), Port: 80,
 				ClusterEndpoints: []Endpoint{ep("10.244.1.2")}},
 			{Name: ServicePortName{Name: "pair", Protocol: TCP}, ClusterIP: a("10.96.0.2"), Port: 80,

@@ -277,8 +277,11 @@ type Ruleset struct {
 	ClusterIPs []netip.Addr
 	// MasqueradeAll masquerades every packet sent to a Service.
 	MasqueradeAll bool
-	// Services are the service ports, sorted by Name.
-	Services []ServicePort
+	// Services are the service ports, sorted by Name. A Builder's
+	// Results share them with its state and with each other (a sync at
+	// 10k Services would otherwise copy 2.4 MB of ports for one changed
+	// endpoint): they are read only.
+	Services []*ServicePort
 }
 
 // ServicePortName identifies one port of one Service.
@@ -454,4 +457,16 @@ func (sp *ServicePort) Clone() ServicePort {
 	c.ClusterEndpoints = slices.Clone(sp.ClusterEndpoints)
 	c.LocalEndpoints = slices.Clone(sp.LocalEndpoints)
 	return c
+}
+
+// Clone returns a copy of rs whose ports can be changed without changing
+// rs's (its other lists are shared).
+func (rs *Ruleset) Clone() *Ruleset {
+	c := *rs
+	c.Services = make([]*ServicePort, len(rs.Services))
+	for i, sp := range rs.Services {
+		cp := sp.Clone()
+		c.Services[i] = &cp
+	}
+	return &c
 }

@@ -56,7 +56,7 @@ func lookup(rs *synth.Ruleset, name synth.ServicePortName) (*synth.ServicePort, 
 	if rs == nil {
 		return nil, true
 	}
-	i, found := slices.BinarySearchFunc(rs.Services, name, func(sp synth.ServicePort, n synth.ServicePortName) int {
+	i, found := slices.BinarySearchFunc(rs.Services, name, func(sp *synth.ServicePort, n synth.ServicePortName) int {
 		return sp.Name.Compare(n)
 	})
 	if !found {
@@ -65,5 +65,5 @@ func lookup(rs *synth.Ruleset, name synth.ServicePortName) (*synth.ServicePort, 
 	if i+1 < len(rs.Services) && rs.Services[i+1].Name == name {
 		return nil, false
 	}
-	return &rs.Services[i], true
+	return rs.Services[i], true
 }

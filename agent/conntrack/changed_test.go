@@ -46,7 +46,8 @@ var protos = []synth.Protocol{synth.UDP, synth.SCTP, synth.TCP}
 func randomRuleset(rng *rand.Rand, f synth.Family) *synth.Ruleset {
 	rs := &synth.Ruleset{Family: f}
 	for i := range 30 {
-		rs.Services = append(rs.Services, randomPort(rng, f, i))
+		sp := randomPort(rng, f, i)
+		rs.Services = append(rs.Services, &sp)
 	}
 	sortPorts(rs.Services)
 	return rs
@@ -88,8 +89,8 @@ func addr(f synth.Family, a, i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, byte(a), 0, byte(i + 1)})
 }
 
-func sortPorts(ps []synth.ServicePort) {
-	slices.SortFunc(ps, func(a, b synth.ServicePort) int { return a.Name.Compare(b.Name) })
+func sortPorts(ps []*synth.ServicePort) {
+	slices.SortFunc(ps, func(a, b *synth.ServicePort) int { return a.Name.Compare(b.Name) })
 }
 
 // mutateRulesets returns new rulesets with a few ports changed, gone or
@@ -104,10 +105,11 @@ func mutateRulesets(rng *rand.Rand, cur []*synth.Ruleset) ([]*synth.Ruleset, *sy
 			i := rng.IntN(40)
 			name := synth.ServicePortName{Namespace: "ns", Name: fmt.Sprintf("svc-%02d", i), Port: "p", Protocol: protos[i%3]}
 			ch.Ports[n.Family] = append(ch.Ports[n.Family], name)
-			at := slices.IndexFunc(n.Services, func(sp synth.ServicePort) bool { return sp.Name == name })
+			at := slices.IndexFunc(n.Services, func(sp *synth.ServicePort) bool { return sp.Name == name })
 			switch {
 			case at < 0:
-				n.Services = append(n.Services, randomPort(rng, n.Family, i))
+				sp := randomPort(rng, n.Family, i)
+				n.Services = append(n.Services, &sp)
 				sortPorts(n.Services)
 			case rng.IntN(4) == 0:
 				n.Services = slices.Delete(n.Services, at, at+1)
@@ -115,7 +117,7 @@ func mutateRulesets(rng *rand.Rand, cur []*synth.Ruleset) ([]*synth.Ruleset, *sy
 			default:
 				sp := n.Services[at].Clone()
 				randomEndpoints(rng, n.Family, &sp)
-				n.Services[at] = sp
+				n.Services[at] = &sp
 			}
 		}
 		out = append(out, &n)

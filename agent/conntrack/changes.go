@@ -57,7 +57,7 @@ func index(rss []*synth.Ruleset) map[portKey]*synth.ServicePort {
 			continue
 		}
 		for i := range rs.Services {
-			sp := &rs.Services[i]
+			sp := rs.Services[i]
 			m[portKey{rs.Family, sp.Name}] = sp
 		}
 	}

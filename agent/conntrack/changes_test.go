@@ -31,7 +31,11 @@ func port(proto synth.Protocol, eps ...synth.Endpoint) synth.ServicePort {
 }
 
 func v4(sps ...synth.ServicePort) []*synth.Ruleset {
-	return []*synth.Ruleset{{Family: synth.IPv4, Services: sps}, nil}
+	rs := &synth.Ruleset{Family: synth.IPv4}
+	for i := range sps {
+		rs.Services = append(rs.Services, &sps[i])
+	}
+	return []*synth.Ruleset{rs, nil}
 }
 
 func stale(proto synth.Protocol, ep synth.Endpoint) []Flow {

@@ -202,7 +202,7 @@ func FromRulesets(rss []*synth.Ruleset) map[uint16]ServiceInfo {
 			continue
 		}
 		for i := range rs.Services {
-			sp := &rs.Services[i]
+			sp := rs.Services[i]
 			if sp.HealthCheckNodePort == 0 {
 				continue
 			}

@@ -130,7 +130,7 @@ func TestFromRulesets(t *testing.T) {
 	name := func(port string) synth.ServicePortName {
 		return synth.ServicePortName{Namespace: "prod", Name: "web", Port: port, Protocol: synth.TCP}
 	}
-	v4 := &synth.Ruleset{Family: synth.IPv4, Services: []synth.ServicePort{
+	v4 := &synth.Ruleset{Family: synth.IPv4, Services: []*synth.ServicePort{
 		{Name: name("http"), HealthCheckNodePort: 31000, LocalEndpoints: []synth.Endpoint{
 			{Addr: a("10.0.0.1"), Port: 80, Local: true},
 			{Addr: a("10.0.0.2"), Port: 80, Local: true, Terminating: true},
@@ -141,7 +141,7 @@ func TestFromRulesets(t *testing.T) {
 		}},
 		{Name: synth.ServicePortName{Namespace: "prod", Name: "plain", Protocol: synth.TCP}},
 	}}
-	v6 := &synth.Ruleset{Family: synth.IPv6, Services: []synth.ServicePort{
+	v6 := &synth.Ruleset{Family: synth.IPv6, Services: []*synth.ServicePort{
 		{Name: name("http"), HealthCheckNodePort: 31000, LocalEndpoints: []synth.Endpoint{
 			{Addr: a("fd00::1"), Port: 80, Local: true},
 		}},

@@ -61,12 +61,9 @@ func BenchmarkApplyOneEndpoint(b *testing.B) {
 				be := newBackend(b, netns, mode)
 				base := genRuleset(n, 10, 1)
 				apply(b, be, base)
-				alt := *base
-				alt.Services = append([]synth.ServicePort(nil), base.Services...)
-				sp := &alt.Services[n/2]
-				sp.ClusterEndpoints = append([]synth.Endpoint(nil), sp.ClusterEndpoints...)
-				sp.ClusterEndpoints[5].Port = 9999
-				versions := [2]*synth.Ruleset{&alt, base}
+				alt := base.Clone()
+				alt.Services[n/2].ClusterEndpoints[5].Port = 9999
+				versions := [2]*synth.Ruleset{alt, base}
 				var changes int
 				b.ResetTimer()
 				for i := range b.N {

@@ -25,7 +25,7 @@ func oneBigService(n int) *synth.Ruleset {
 	return &synth.Ruleset{
 		Family: synth.IPv4, NodeIPs: []netip.Addr{mustAddr("192.168.1.1")},
 		ClusterCIDRs: []netip.Prefix{mustPrefix("10.128.0.0/9")}, ServiceCIDRs: []netip.Prefix{mustPrefix("10.96.0.0/12")},
-		ClusterIPs: []netip.Addr{ip}, Services: []synth.ServicePort{sp},
+		ClusterIPs: []netip.Addr{ip}, Services: []*synth.ServicePort{&sp},
 	}
 }
 

@@ -59,7 +59,7 @@ func (r *renderer) servicePorts(c *renderCache) error {
 	}
 	next := make(map[string]*spRender, len(r.rs.Services))
 	for i := range r.rs.Services {
-		sp := &r.rs.Services[i]
+		sp := r.rs.Services[i]
 		if _, dup := next[sp.ID]; dup {
 			// Two ServicePorts with one ID share chains: render into
 			// the shared table as the uncached renderer always did.

@@ -18,14 +18,11 @@ func TestRenderCacheMatchesFreshRender(t *testing.T) {
 	b.Services[30].ClusterEndpoints = b.Services[30].ClusterEndpoints[1:]
 	c := *b
 	c.MasqueradeAll = true // a Ruleset-level change invalidates everything
-	d := *a
-	d.Services = append([]synth.ServicePort(nil), a.Services...)
+	d := *a.Clone()
 	d.Services[7].ExternalIPs = append(d.Services[7].ExternalIPs, mustAddr("192.0.2.7"))
-	e := *a // one field of one ServicePort
-	e.Services = append([]synth.ServicePort(nil), a.Services...)
+	e := *a.Clone() // one field of one ServicePort
 	e.Services[20].AffinitySeconds = 60
-	dup := *a
-	dup.Services = append([]synth.ServicePort(nil), a.Services...)
+	dup := *a.Clone()
 	dup.Services[3].ID = dup.Services[4].ID // invalid, but must not differ either
 	var cache renderCache
 	for i, rs := range []*synth.Ruleset{a, b, b, &c, a, &d, a, &e, a, &dup, a} {

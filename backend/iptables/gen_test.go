@@ -42,7 +42,7 @@ func genRuleset(n, eps, seed int) *synth.Ruleset {
 			}
 		}
 		rs.ClusterIPs = append(rs.ClusterIPs, cip)
-		rs.Services = append(rs.Services, sp)
+		rs.Services = append(rs.Services, &sp)
 	}
 	return rs
 }

@@ -69,7 +69,7 @@ func handRuleset() *synth.Ruleset {
 		Family: synth.IPv4, NodeIPs: []netip.Addr{mustAddr("192.168.1.100")}, NodePortAddrs: []netip.Addr{mustAddr("192.168.1.100")},
 		ClusterCIDRs: []netip.Prefix{mustPrefix("10.244.0.0/16")}, ServiceCIDRs: []netip.Prefix{mustPrefix("10.96.0.0/16")},
 		ClusterIPs: []netip.Addr{mustAddr("10.96.0.10"), mustAddr("10.96.0.53"), mustAddr("10.96.0.99")},
-		Services:   []synth.ServicePort{web, empty, dns},
+		Services:   []*synth.ServicePort{&web, &empty, &dns},
 	}
 }
 

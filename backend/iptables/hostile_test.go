@@ -26,7 +26,7 @@ var hostileNames = []string{
 
 func hostileRuleset() *synth.Ruleset {
 	rs := handRuleset()
-	base := rs.Services[0]
+	base := *rs.Services[0]
 	rs.Services = nil
 	for i, name := range hostileNames {
 		sp := base
@@ -34,7 +34,7 @@ func hostileRuleset() *synth.Ruleset {
 		sp.ID = "HOSTILE" + strings.Repeat("A", 8) + string(rune('A'+i))
 		sp.Port = uint16(1000 + i)
 		sp.NodePort = uint16(31000 + i)
-		rs.Services = append(rs.Services, sp)
+		rs.Services = append(rs.Services, &sp)
 	}
 	return rs
 }

@@ -91,10 +91,10 @@ func TestListingNotEmpty(t *testing.T) {
 // what Render prints (the first port wins).
 func TestCrossCheckDuplicateKeys(t *testing.T) {
 	rs := handRuleset()
-	dup := rs.Services[0]
+	dup := rs.Services[0].Clone()
 	dup.Name.Name, dup.ID = "web-copy", "WEBCOPYAAAAAAAAA"
 	dup.ClusterEndpoints = dup.ClusterEndpoints[:1]
-	rs.Services = append(rs.Services, dup)
+	rs.Services = append(rs.Services, &dup)
 	m, _, err := buildModel(rs, nil, nil)
 	if err != nil {
 		t.Fatal(err)

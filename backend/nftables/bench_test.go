@@ -37,7 +37,7 @@ func bigRuleset(n int) *synth.Ruleset {
 				Addr: netip.AddrFrom4([4]byte{10, 128 + byte(i>>14), byte(i >> 6), byte(i&63)<<2 | byte(j&3)}), Port: uint16(8000 + j)})
 		}
 		rs.ClusterIPs = append(rs.ClusterIPs, ip)
-		rs.Services = append(rs.Services, sp)
+		rs.Services = append(rs.Services, &sp)
 	}
 	return rs
 }

@@ -34,7 +34,7 @@ func oneBigService(n int) *synth.Ruleset {
 		ClusterCIDRs:  prefixes("10.128.0.0/9"),
 		ServiceCIDRs:  prefixes("10.96.0.0/12"),
 		ClusterIPs:    []netip.Addr{ip},
-		Services:      []synth.ServicePort{sp},
+		Services:      []*synth.ServicePort{&sp},
 	}
 }
 

@@ -88,7 +88,7 @@ func handRuleset() *synth.Ruleset {
 		ClusterCIDRs:  prefixes("10.244.0.0/16"),
 		ServiceCIDRs:  prefixes("10.96.0.0/12"),
 		ClusterIPs:    addrs("10.96.0.10", "10.96.0.11", "10.96.0.12", "10.96.0.13"),
-		Services: []synth.ServicePort{
+		Services: []*synth.ServicePort{
 			{Name: synth.ServicePortName{Namespace: "default", Name: "web", Port: "http", Protocol: synth.TCP},
 				ID: "WEBHTTPAAAAAAAAA", ClusterIP: netip.MustParseAddr("10.96.0.10"), Port: 80, NodePort: 30080,
 				ExternalIPs: addrs("192.168.1.100"), LoadBalancerIPs: addrs("203.0.113.7"),
@@ -115,7 +115,7 @@ func handRuleset6() *synth.Ruleset {
 		ClusterCIDRs:  prefixes("fd00:10:244::/64"),
 		ServiceCIDRs:  prefixes("fd00:10:96::/112"),
 		ClusterIPs:    addrs("fd00:10:96::10"),
-		Services: []synth.ServicePort{
+		Services: []*synth.ServicePort{
 			{Name: synth.ServicePortName{Namespace: "default", Name: "web", Port: "http", Protocol: synth.TCP},
 				ID: "WEB6AAAAAAAAAAAA", ClusterIP: netip.MustParseAddr("fd00:10:96::10"), Port: 80, NodePort: 30080,
 				AffinitySeconds: 60, ClusterEndpoints: []synth.Endpoint{a}, LocalEndpoints: []synth.Endpoint{a}},

@@ -18,12 +18,12 @@ import (
 func handRulesetB() *synth.Ruleset {
 	rs := handRuleset()
 	rs.ServiceCIDRs = prefixes("10.96.0.0/16", "10.100.0.0/16")
-	web := &rs.Services[0]
+	web := rs.Services[0]
 	web.ClusterEndpoints = []synth.Endpoint{web.ClusterEndpoints[0], ep("10.244.9.9:8080", false)}
 	web.SourceRanges = web.SourceRanges[:1]
 	rs.Services[1].AffinitySeconds = 0
 	rs.Services = slices.Delete(rs.Services, 2, 3) // default/empty
-	rs.Services = append(rs.Services, synth.ServicePort{
+	rs.Services = append(rs.Services, &synth.ServicePort{
 		Name: synth.ServicePortName{Namespace: "z", Name: "new", Protocol: synth.TCP},
 		ID:   "NEWAAAAAAAAAAAAA", ClusterIP: netip.MustParseAddr("10.96.0.20"), Port: 8443, NodePort: 31000,
 		ClusterEndpoints: []synth.Endpoint{ep("10.244.5.5:443", false)},

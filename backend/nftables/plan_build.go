@@ -70,7 +70,7 @@ func (m *model) comparePorts(rs *synth.Ruleset, prev *model) error {
 	frags := make([]*fragment, len(rs.Services))
 	matched := 0
 	for i := range rs.Services {
-		sp := &rs.Services[i]
+		sp := rs.Services[i]
 		var old *fragment
 		if prev != nil {
 			old = prev.lookup(i, sp.ID)
@@ -103,7 +103,7 @@ func (m *model) editPorts(rs *synth.Ruleset, prev *model, names []synth.ServiceP
 		}
 		var sp *synth.ServicePort
 		if inNext {
-			sp, present = &rs.Services[j], append(present, j)
+			sp, present = rs.Services[j], append(present, j)
 		}
 		old := prev.frags.find(name)
 		f, err := m.replace(old, sp)
@@ -154,7 +154,7 @@ func sortedNames(names []synth.ServicePortName) []synth.ServicePortName {
 	return slices.Compact(out)
 }
 
-func portNameCmp(sp synth.ServicePort, n synth.ServicePortName) int { return sp.Name.Compare(n) }
+func portNameCmp(sp *synth.ServicePort, n synth.ServicePortName) int { return sp.Name.Compare(n) }
 
 // between checks, in O(1), that the neighbours of the position i a binary
 // search returned for name (found there or not) are ordered around it, as

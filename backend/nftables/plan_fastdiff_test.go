@@ -50,10 +50,10 @@ func TestApplyChangedFallsBack(t *testing.T) {
 	b := newBackend(t, ns)
 	mustApply(t, b, rs)
 	nothing := &synth.Changes{Fields: true}
-	added := rs.Services[3]
+	added := rs.Services[3].Clone()
 	added.Name.Name, added.ID = "svc-00003a", "ADDEDAAAAAAAAAAA"
 	added.ClusterIP = netip.MustParseAddr("10.97.0.1")
-	rs.Services = slices.Insert(rs.Services, 4, added)
+	rs.Services = slices.Insert(rs.Services, 4, &added)
 	rs.ClusterIPs = append(rs.ClusterIPs, added.ClusterIP)
 	for _, change := range []func(){func() {}, func() { rs.Services = slices.Delete(rs.Services, 20, 21) }} {
 		change()
@@ -76,11 +76,11 @@ func TestApplyChangedFallsBack(t *testing.T) {
 func changedPorts(prev, next *synth.Ruleset) []synth.ServicePortName {
 	old := map[synth.ServicePortName]*synth.ServicePort{}
 	for i := range prev.Services {
-		old[prev.Services[i].Name] = &prev.Services[i]
+		old[prev.Services[i].Name] = prev.Services[i]
 	}
 	var out []synth.ServicePortName
 	for i := range next.Services {
-		sp := &next.Services[i]
+		sp := next.Services[i]
 		if p := old[sp.Name]; p == nil || !p.Equal(sp) {
 			out = append(out, sp.Name)
 		}
@@ -102,12 +102,7 @@ func fieldsEqual(a, b *synth.Ruleset) bool {
 // cloneRuleset copies rs deeply enough for changedPorts: steps change
 // endpoint lists in place.
 func cloneRuleset(rs *synth.Ruleset) *synth.Ruleset {
-	c := *rs
-	c.Services = make([]synth.ServicePort, len(rs.Services))
-	for i := range rs.Services {
-		c.Services[i] = rs.Services[i].Clone()
-	}
-	return &c
+	return rs.Clone()
 }
 
 // fastPathSteps applies each step's change to a generated cluster with
@@ -130,10 +125,10 @@ func fastPathSteps(t *testing.T, apply func(b *Backend, prev, rs *synth.Ruleset)
 		}, 40},
 		{"no endpoints", func(rs *synth.Ruleset) { rs.Services[9].ClusterEndpoints = nil }, 60},
 		{"service added", func(rs *synth.Ruleset) {
-			sp := rs.Services[3]
+			sp := rs.Services[3].Clone()
 			sp.Name.Name, sp.ID, sp.NodePort = "zz-added", "ADDEDAAAAAAAAAAA", 31999
 			sp.ClusterIP = netip.MustParseAddr("10.97.0.1")
-			rs.Services = append(rs.Services, sp)
+			rs.Services = append(rs.Services, &sp)
 			rs.ClusterIPs = append(rs.ClusterIPs, sp.ClusterIP)
 		}, 60},
 		{"service removed", func(rs *synth.Ruleset) {

@@ -84,7 +84,7 @@ func TestOneEndpointChangeIsSmall(t *testing.T) {
 		func(eps []synth.Endpoint) []synth.Endpoint { eps[n/3].Port = 9999; return eps },
 	}
 	for i, edit := range edits {
-		sp := &rs.Services[0]
+		sp := rs.Services[0]
 		sp.ClusterEndpoints = edit(slices.Clone(sp.ClusterEndpoints))
 		st, err := backend.Apply(context.Background(), b, []*synth.Ruleset{rs}, changed)
 		if err != nil {

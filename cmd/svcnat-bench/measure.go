@@ -107,7 +107,7 @@ func open(ctx context.Context, name string, o options, ns string) (backend.Backe
 // oneEndpoint changes the port of one endpoint of the middle Service back
 // and forth and returns the median Apply time.
 func oneEndpoint(ctx context.Context, be backend.Backend, rs *synth.Ruleset, repeat int) (time.Duration, error) {
-	sp := &rs.Services[len(rs.Services)/2]
+	sp := rs.Services[len(rs.Services)/2]
 	if len(sp.ClusterEndpoints) == 0 {
 		return 0, nil
 	}
@@ -137,7 +137,7 @@ func addService(ctx context.Context, be backend.Backend, rs *synth.Ruleset, repe
 	defer func() { rs.Services, rs.ClusterIPs = orig, origIPs }()
 	var ds []time.Duration
 	for range repeat {
-		rs.Services = append(slices.Clip(orig), sp)
+		rs.Services = append(slices.Clip(orig), &sp)
 		rs.ClusterIPs = append(slices.Clip(origIPs), sp.ClusterIP)
 		st, err := applyChanged(ctx, be, rs, sp.Name, true) // ClusterIPs grows
 		if err != nil {

@@ -66,7 +66,7 @@ func planPods(s *scenario.Scenario, res synth.Result, inCluster func(netip.Addr)
 	p := podPlan{}
 	for _, rs := range res.Rulesets() {
 		for i := range rs.Services {
-			sp := &rs.Services[i]
+			sp := rs.Services[i]
 			for _, ep := range sp.AllEndpoints() {
 				p.add(ep.Addr, sp.Name.Protocol, ep.Port)
 			}

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -114,10 +115,55 @@ func (c *cachedSlice) slice() *synth.EndpointSlice { return &c.compact }
 
 // leanService drops the selector (EndpointSlices say which pods back a
 // Service) and the status conditions; load-balancer ingress IPs are kept.
+// The decoder gives every Service its own copy of each enumerated value
+// (type, policies, protocols, families) and of its first ClusterIP twice:
+// those are shared instead, ≈ 200 bytes a Service.
 func leanService(svc *corev1.Service) {
 	leanMeta(&svc.ObjectMeta, serviceLabels, serviceAnnotations)
-	svc.Spec.Selector = nil
+	svc.Namespace = namespaces.shared(svc.Namespace)
+	sp := &svc.Spec
+	sp.Selector = nil
+	sp.Type = corev1.ServiceType(enumValues.shared(string(sp.Type)))
+	sp.SessionAffinity = corev1.ServiceAffinity(enumValues.shared(string(sp.SessionAffinity)))
+	sp.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicy(enumValues.shared(string(sp.ExternalTrafficPolicy)))
+	sp.InternalTrafficPolicy = sharedPointer(sp.InternalTrafficPolicy, internalPolicies)
+	sp.IPFamilyPolicy = sharedPointer(sp.IPFamilyPolicy, familyPolicies)
+	if len(sp.ClusterIPs) > 0 && sp.ClusterIPs[0] == sp.ClusterIP {
+		sp.ClusterIPs[0] = sp.ClusterIP
+	}
+	for _, families := range singleFamilies {
+		if slices.Equal(sp.IPFamilies, families) {
+			sp.IPFamilies = families
+		}
+	}
+	for i := range sp.Ports {
+		sp.Ports[i].Protocol = corev1.Protocol(enumValues.shared(string(sp.Ports[i].Protocol)))
+	}
 	svc.Status = corev1.ServiceStatus{LoadBalancer: svc.Status.LoadBalancer}
+}
+
+// Shared values of cached Services (read only, as every cached object).
+var (
+	namespaces = internTable{max: 1 << 14}
+	// enumValues holds the few values of the Services' enumerated fields.
+	enumValues       = internTable{max: 64}
+	internalPolicies = []corev1.ServiceInternalTrafficPolicy{corev1.ServiceInternalTrafficPolicyCluster, corev1.ServiceInternalTrafficPolicyLocal}
+	familyPolicies   = []corev1.IPFamilyPolicy{corev1.IPFamilyPolicySingleStack, corev1.IPFamilyPolicyPreferDualStack, corev1.IPFamilyPolicyRequireDualStack}
+	singleFamilies   = [][]corev1.IPFamily{{corev1.IPv4Protocol}, {corev1.IPv6Protocol}}
+)
+
+// sharedPointer returns a pointer to the element of known equal to *p,
+// p itself when there is none.
+func sharedPointer[T comparable](p *T, known []T) *T {
+	if p == nil {
+		return nil
+	}
+	for i := range known {
+		if known[i] == *p {
+			return &known[i]
+		}
+	}
+	return p
 }
 
 // Cached objects are read only (client-go's rule), so endpoints can share

@@ -251,6 +251,59 @@ func TestLeanObjectKeepsTheResult(t *testing.T) {
 	}
 }
 
+// TestLeanServiceSharesValues: two Services decoded apart share their
+// enumerated values, namespace and family list once cached, and each its
+// ClusterIP between its two fields; the values are unchanged.
+func TestLeanServiceSharesValues(t *testing.T) {
+	decoded := func(name, ip string) *corev1.Service {
+		s := fatService(name, ip, "", nil)
+		s.Spec.IPFamilies = []corev1.IPFamily{corev1.IPv4Protocol}
+		s.Spec.IPFamilyPolicy = ptr.To(corev1.IPFamilyPolicySingleStack)
+		s.Spec.InternalTrafficPolicy = ptr.To(corev1.ServiceInternalTrafficPolicyCluster)
+		raw, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := &corev1.Service{}
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := decoded("a", "10.96.0.1"), decoded("b", "10.96.0.2")
+	want := a.Spec.DeepCopy()
+	leanService(a)
+	leanService(b)
+	same := func(x, y string) bool { return unsafe.StringData(x) == unsafe.StringData(y) }
+	for _, c := range []struct {
+		field string
+		x, y  string
+	}{
+		{"namespace", a.Namespace, b.Namespace},
+		{"type", string(a.Spec.Type), string(b.Spec.Type)},
+		{"session affinity", string(a.Spec.SessionAffinity), string(b.Spec.SessionAffinity)},
+		{"external policy", string(a.Spec.ExternalTrafficPolicy), string(b.Spec.ExternalTrafficPolicy)},
+		{"protocol", string(a.Spec.Ports[0].Protocol), string(b.Spec.Ports[0].Protocol)},
+	} {
+		if !same(c.x, c.y) {
+			t.Errorf("%s not shared", c.field)
+		}
+	}
+	if a.Spec.IPFamilyPolicy != b.Spec.IPFamilyPolicy || a.Spec.InternalTrafficPolicy != b.Spec.InternalTrafficPolicy {
+		t.Error("policy pointers not shared")
+	}
+	if &a.Spec.IPFamilies[0] != &b.Spec.IPFamilies[0] {
+		t.Error("family lists not shared")
+	}
+	if !same(a.Spec.ClusterIP, a.Spec.ClusterIPs[0]) {
+		t.Error("ClusterIP and ClusterIPs[0] not shared")
+	}
+	want.Selector = nil
+	if diff := cmp.Diff(want, &a.Spec); diff != "" {
+		t.Errorf("spec changed (-decoded +cached):\n%s", diff)
+	}
+}
+
 // TestLeanObjectPassesOthers: tombstones and unknown kinds are left alone.
 func TestLeanObjectPassesOthers(t *testing.T) {
 	tomb := cacheTombstone()

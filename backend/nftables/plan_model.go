@@ -105,7 +105,7 @@ func (m *model) materialize() *table {
 	return t
 }
 
-// setElems returns the elements of the shared map named set as
+// setElems returns the elements of the shared map called name as
 // materialize fills it (sorted, repeated keys dropped, first port wins),
 // without the other maps: comparing one map at a time with the kernel's
 // keeps one map's elements in memory instead of the whole table's

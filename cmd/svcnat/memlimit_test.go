@@ -90,3 +90,26 @@ func TestCollectAtTheLimitUntilReady(t *testing.T) {
 		t.Fatalf("GOGC without a limit = %d, want 100", got)
 	}
 }
+
+// TestLimitFollowerWantsTwoChecks: a start or relist lifts the live heap
+// above the share for seconds; only a heap above it at two checks in a
+// row raises the limit, once.
+func TestLimitFollowerWantsTwoChecks(t *testing.T) {
+	const mb = 1 << 20
+	f := limitFollower{limit: defaultMemoryLimit}
+	for i, live := range []uint64{66 * mb, 52 * mb, 66 * mb, 52 * mb} {
+		if got, ok := f.check(live); ok {
+			t.Fatalf("check %d (%d MiB) raised the limit to %d MiB", i, live/mb, got/mb)
+		}
+	}
+	if _, ok := f.check(110 * mb); ok {
+		t.Fatal("raised after one check above the share")
+	}
+	got, ok := f.check(110 * mb)
+	if want, _ := raisedLimit(110*mb, defaultMemoryLimit); !ok || got != want || f.limit != got {
+		t.Fatalf("second check above the share: %d MiB, %v (limit %d MiB)", got/mb, ok, f.limit/mb)
+	}
+	if _, ok := f.check(110 * mb); ok {
+		t.Fatal("raised again for the same heap")
+	}
+}

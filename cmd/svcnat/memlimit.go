@@ -18,9 +18,10 @@ import (
 // live, stayed ≈ 130 MB resident and peaked at the 160 MiB limit of the
 // time (on a restart, when the rules read back from the kernel were alive
 // beside everything else). Near the limit the collector runs more often
-// instead: at 88 MiB every ≈ 0.5 s under the fleet test's churn, for ≈ 6%
-// of a core, and the resident set of a node at 10k stays below 120 MB
-// (docs/BENCHMARKS.md, ninth round). The limit is soft: a larger cluster's
+// instead: at 88 MiB, over a ≈ 52 MB live heap, every ≈ 4 s under the
+// fleet test's churn and every ≈ 0.5 s while the agent relists, and the
+// resident set of a node at 10k stays near 110 MB (docs/BENCHMARKS.md,
+// ninth round). The limit is soft: a larger cluster's
 // agent goes above it, and followMemoryLimit raises it so that such an
 // agent does not collect back to back. kubeadm's kube-proxy DaemonSet,
 // which svcnat replaces, sets no memory limit, hence a default here.

@@ -25,8 +25,11 @@ type config struct {
 	syncLimit       time.Duration
 	report          string
 	keep            bool
+	// reboots: how many times node-1 reboots once the fleet settled.
+	reboots int
 	// rebootProfile: take a CPU profile of node-1's proxy while it
-	// reboots (it costs that proxy a little CPU, so it is asked for).
+	// reboots the first settled time (it costs that proxy a little CPU,
+	// so it is asked for).
 	rebootProfile bool
 	// proxyEnv is added to every proxy's environment (and no other
 	// process's: GOMEMLIMIT in the test's own environment would also
@@ -75,6 +78,7 @@ func loadConfig(repo string) (config, error) {
 	// NodePorts: every tenth Service, in a range of 2768 ports.
 	intVar(&c.services, "FLEET_SERVICES", 1000, 10, 27000)
 	intVar(&c.qps, "FLEET_QPS", 300, 1, 5000)
+	intVar(&c.reboots, "FLEET_REBOOTS", 3, 1, 20)
 	durVar(&c.churn, "FLEET_CHURN", 60*time.Second)
 	durVar(&c.outage, "FLEET_OUTAGE", 30*time.Second)
 	durVar(&c.minSyncPeriod, "FLEET_MIN_SYNC_PERIOD", 100*time.Millisecond)

@@ -27,9 +27,10 @@
 // [.cache/fleet-report.md], FLEET_KEEP=1 (keep the logs' directory),
 // FLEET_PROXY_ENV (space-separated KEY=VALUE added to the proxies'
 // environment only, e.g. GOMEMLIMIT=100MiB: set in make's environment it
-// would reach kube-apiserver and etcd too), FLEET_REBOOT_PROFILE=1 (a CPU
-// profile of node-1's proxy during its reboot, saved beside the logs as
-// PROXY-node-1.reboot.cpu.pprof; use with FLEET_KEEP=1).
+// would reach kube-apiserver and etcd too), FLEET_REBOOTS (how many
+// times node-1 reboots once the fleet settled) [3], FLEET_REBOOT_PROFILE=1
+// (a CPU profile of node-1's proxy during its first settled reboot, saved
+// beside the logs as PROXY-node-1.reboot.cpu.pprof; use with FLEET_KEEP=1).
 //
 // # What a run does, per proxy
 //
@@ -58,8 +59,10 @@
 //     timed on every node: outage_recovery_s); etcd restarts (timed the same
 //     way); node-1 "reboots" (its proxy is killed, its rules and conntrack
 //     table flushed, its proxy started again: time until its rules serve
-//     every probe and a sample of Services); every proxy is restarted in
-//     turn (a rolling update).
+//     every probe and a sample of Services), once right after the etcd
+//     restart and FLEET_REBOOTS times once the fleet settled (the API
+//     server ready and every proxy healthy for 5 s); every proxy is
+//     restarted in turn (a rolling update).
 //
 // The run ends with one line per proxy:
 //

@@ -20,13 +20,16 @@ const (
 	rebootSample  = 20
 	// rebootProfileFor is the length of a rebooted proxy's CPU profile.
 	rebootProfileFor = 4 * time.Second
+	// settleFor is how long the API server must stay ready, and every
+	// proxy healthy, before a settled reboot.
+	settleFor = 5 * time.Second
 )
 
 // faults runs the fault phases in turn, under churn and traffic.
 func (r *run) faults() {
 	r.apiOutage()
 	r.etcdRestart()
-	r.nodeReboot()
+	r.nodeReboots()
 	r.rollingRestart()
 }
 
@@ -53,11 +56,49 @@ func (r *run) etcdRestart() {
 		etcdDown, r.res.etcdRecovery.Round(time.Millisecond))
 }
 
+// nodeReboots reboots node-1 once right after the etcd restart, as the
+// phases follow each other (the API server has just become ready again
+// and every proxy's watches resume at once), then cfg.reboots times once
+// the fleet has settled: what a node's own reboot costs, each a sample.
+func (r *run) nodeReboots() {
+	r.res.rebootAfterEtcd = r.nodeReboot(false)
+	r.t.Logf("%s rebooted right after the etcd restart: rules served %v after its proxy started",
+		r.proxies[0].node.Name, r.res.rebootAfterEtcd.Round(time.Millisecond))
+	for i := range r.cfg.reboots {
+		r.settle()
+		d := r.nodeReboot(r.cfg.rebootProfile && i == 0)
+		r.res.reboots = append(r.res.reboots, d)
+		r.t.Logf("%s rebooted (settled, %d of %d): rules served %v after its proxy started",
+			r.proxies[0].node.Name, i+1, r.cfg.reboots, d.Round(time.Millisecond))
+	}
+}
+
+// settle waits until the API server has stayed ready, and every proxy
+// healthy, for settleFor.
+func (r *run) settle() {
+	_, err := labtest.Eventually(r.ctx, recoveryLimit, time.Second, func(ctx context.Context) error {
+		return labtest.Steady(ctx, settleFor, 500*time.Millisecond, func(ctx context.Context) error {
+			if err := r.cluster.WaitReady(ctx, time.Second); err != nil {
+				return err
+			}
+			for _, p := range r.proxies {
+				if err := p.awaitHealthy(ctx, time.Second); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		r.t.Fatalf("the fleet did not settle: %v", err)
+	}
+}
+
 // nodeReboot kills node-1's proxy, flushes its rules and conntrack table
-// (what a reboot leaves) and starts the proxy again: the time until the
-// node serves every probe and a sample of Services. Traffic pauses, since
-// the node's rules are gone on purpose.
-func (r *run) nodeReboot() {
+// (what a reboot leaves) and starts the proxy again: it returns the time
+// until the node serves every probe and a sample of Services. Traffic
+// pauses, since the node's rules are gone on purpose.
+func (r *run) nodeReboot(profile bool) time.Duration {
 	p := r.proxies[0]
 	r.traffic.pause()
 	defer r.traffic.resume()
@@ -70,7 +111,7 @@ func (r *run) nodeReboot() {
 	sample := r.load.sample(rebootSample)
 	started := time.Now()
 	must(r.t, p.start())
-	if r.cfg.rebootProfile {
+	if profile {
 		profiled := r.profileReboot(p)
 		defer func() { <-profiled }()
 	}
@@ -83,8 +124,7 @@ func (r *run) nodeReboot() {
 		return r.load.serves(ctx, p.node, sample)
 	})
 	must(r.t, err)
-	r.res.rebootConverge = time.Since(started)
-	r.t.Logf("%s rebooted: rules served %v after its proxy started", p.node.Name, r.res.rebootConverge.Round(time.Millisecond))
+	return time.Since(started)
 }
 
 // profileReboot takes a CPU profile of p's first rebootProfileFor in the

@@ -204,7 +204,7 @@ func (s *informerSet) informer(c Client, resource string, example runtime.Object
 	if err != nil {
 		return nil, err
 	}
-	tracked := newWatchTracker(lw)
+	tracked := newWatchTracker(newPagedLister(lw, s.lean))
 	inf := cache.NewSharedIndexInformer(tracked, example, 0, cache.Indexers{})
 	if err := s.watch(inf, h, kind); err != nil {
 		return nil, err

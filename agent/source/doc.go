@@ -15,7 +15,11 @@
 //     serves networking.k8s.io/v1 servicecidrs. Its caches keep only the
 //     fields, labels and annotations svcnat reads, and EndpointSlices in
 //     synth's compact form (transform.go), which Snapshot hands out as
-//     Input.Slices. It probes
+//     Input.Slices. The informers list in pages of 2500, each made lean
+//     before the next is asked for, and do not stream their lists: the
+//     API server closes a streamed list that falls a second behind the
+//     cluster's churn, and a single LIST is decoded whole (pagedlist.go).
+//     It probes
 //     the API server's /readyz every 2 s (every 0.5 s while it refuses
 //     connections) and, when it is ready again after an outage in which it
 //     refused connections, lists everything with new informers instead of waiting

@@ -24,7 +24,7 @@ import (
 type watchTracker struct {
 	lw cache.ListerWatcherWithContext
 	// inner is the wrapped ListerWatcher, asked whether it supports watch
-	// lists (fake clientsets do not).
+	// lists (the informers' pagedLister says no).
 	inner cache.ListerWatcher
 
 	mu        sync.Mutex

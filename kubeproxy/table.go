@@ -62,7 +62,7 @@ var fieldEntries = []Entry{
 	{KindField, "clientConnection.kubeconfig", Honoured, "", "empty: in-cluster config"},
 	{KindField, "clientConnection.acceptContentTypes", Honoured, "", ""},
 	{KindField, "clientConnection.contentType", Honoured, "", "default application/vnd.kubernetes.protobuf"},
-	{KindField, "clientConnection.qps", Honoured, "", "default 5; every page of the initial lists (2500 objects) is a request"},
+	{KindField, "clientConnection.qps", Honoured, "", "default 5; a list in pages counts once, as kube-proxy's single LIST does (watches, as in client-go, not at all)"},
 	{KindField, "clientConnection.burst", Honoured, "", "default 10"},
 	{KindField, "logging.format", Honoured, "", "text or json"},
 	{KindField, "logging.flushFrequency", Honoured, "", "default 5s"},

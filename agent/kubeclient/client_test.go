@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,6 +130,60 @@ func TestListWatch(t *testing.T) {
 	}
 	if _, err := c.ListWatch("deployments", nil); err == nil {
 		t.Error("ListWatch of a resource the agent does not read: no error")
+	}
+}
+
+// countingLimiter is a rate limiter that never waits and counts the
+// requests that asked it.
+type countingLimiter struct{ waits atomic.Int32 }
+
+func (l *countingLimiter) TryAccept() bool                { l.waits.Add(1); return true }
+func (l *countingLimiter) Accept()                        { l.waits.Add(1) }
+func (l *countingLimiter) Wait(ctx context.Context) error { l.waits.Add(1); return nil }
+func (l *countingLimiter) Stop()                          {}
+func (l *countingLimiter) QPS() float32                   { return 5 }
+
+// A paged list costs the rate limit one request, its first page: the
+// pages that continue it go out at once.
+func TestListPagesCountOnce(t *testing.T) {
+	f := &fakeAPI{t: t}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	limiter := &countingLimiter{}
+	c, err := New(&rest.Config{Host: srv.URL, RateLimiter: limiter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw, err := c.ListWatch(Services, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		do    func() error
+		waits int32
+	}{
+		{func() error { _, err := lw.List(metav1.ListOptions{Limit: 2}); return err }, 1},
+		{func() error { _, err := lw.List(metav1.ListOptions{Limit: 2, Continue: "page-2"}); return err }, 1},
+		{func() error { _, err := lw.List(metav1.ListOptions{Limit: 2, Continue: "page-3"}); return err }, 1},
+		{func() error { _, err := lw.List(metav1.ListOptions{Limit: 2}); return err }, 2},                       // a new list
+		{func() error { w, err := lw.Watch(metav1.ListOptions{ResourceVersion: "7"}); stop(w); return err }, 2}, // client-go never throttles watches
+	}
+	for i, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := limiter.waits.Load(); got != s.waits {
+			t.Errorf("after request %d (%s): %d asked the rate limit, want %d", i, f.requests[i], got, s.waits)
+		}
+	}
+	if got := f.requests[1]; !strings.Contains(got, "continue=page-2") {
+		t.Errorf("second page sent as %q", got)
+	}
+}
+
+func stop(w watch.Interface) {
+	if w != nil {
+		w.Stop()
 	}
 }
 

@@ -15,7 +15,12 @@ func TestOrphansSwept(t *testing.T) {
 	if err := Supported(); err != nil {
 		t.Skipf("network namespace unavailable: %v", err)
 	}
+	// The package's owner records go to a directory of the test's own, and
+	// back to the real one after it: later claims in this binary would
+	// otherwise recreate the removed temporary directory.
+	realOwnerDir := ownerDir
 	ownerDir = t.TempDir()
+	t.Cleanup(func() { ownerDir = realOwnerDir })
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)
